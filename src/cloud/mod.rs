@@ -1,0 +1,3 @@
+//! The VPCEP API client: wire models, errors, authentication, rate limiting and retries.
+
+pub mod signer;

@@ -1,0 +1,5 @@
+//! vpcep-operator: Kubernetes custom resources and a controller for Open Telekom Cloud /
+//! Huawei Cloud VPC Endpoints, plus `vpcep-sim`, a local stand-in for the VPCEP API.
+
+pub mod cloud;
+pub mod sim;

@@ -1,0 +1,1 @@
+//! The VPCEP + IAM simulator behind `vpcep-sim` (see docs/simulator.md).
