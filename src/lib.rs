@@ -1,5 +1,6 @@
 //! vpcep-operator: Kubernetes custom resources and a controller for Open Telekom Cloud /
 //! Huawei Cloud VPC Endpoints, plus `vpcep-sim`, a local stand-in for the VPCEP API.
 
+pub mod api;
 pub mod cloud;
 pub mod sim;

@@ -1,0 +1,182 @@
+//! `VpcEndpoint`: connects a consumer VPC to an endpoint service.
+
+use std::collections::BTreeMap;
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Condition;
+use super::common::{
+    CredentialsSecretRef, DESCRIPTION_PATTERN, DeletionPolicy, LocalObjectRef, TAG_KEYS_MESSAGE,
+    TAG_KEYS_RULE, UUID_PATTERN, conditions_schema, tags_schema,
+};
+
+/// An IPv4 address or CIDR block.
+const IPV4_OR_CIDR_PATTERN: &str = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(/([0-9]|[12][0-9]|3[0-2]))?$";
+const IPV4_PATTERN: &str = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$";
+
+/// Desired state of a VPC endpoint.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "vpcep.io",
+    version = "v1alpha1",
+    kind = "VpcEndpoint",
+    namespaced,
+    status = "VpcEndpointStatus",
+    shortname = "vpce",
+    category = "vpcep",
+    derive = "PartialEq",
+    cel,
+    doc = "A VPC endpoint: connects a consumer VPC to an endpoint service (a VpcEndpointService, another account's service or a public cloud service).",
+    printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
+    printcolumn(name = "ID", type_ = "string", json_path = ".status.id"),
+    printcolumn(name = "IP", type_ = "string", json_path = ".status.ip"),
+    printcolumn(name = "DNS", type_ = "string", json_path = ".status.dnsNames[0]"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[x_kube(validation = Rule::new("(has(self.serviceRef) ? 1 : 0) + (has(self.serviceId) ? 1 : 0) + (has(self.serviceName) ? 1 : 0) == 1").message("set exactly one of serviceRef, serviceId or serviceName"))]
+#[x_kube(validation = Rule::new("has(self.serviceRef) == has(oldSelf.serviceRef) && has(self.serviceId) == has(oldSelf.serviceId) && has(self.serviceName) == has(oldSelf.serviceName)").message("the target service (serviceRef, serviceId or serviceName) is immutable"))]
+#[x_kube(validation = Rule::new("has(self.subnetId) == has(oldSelf.subnetId) && (!has(self.subnetId) || self.subnetId == oldSelf.subnetId)").message("subnetId is immutable"))]
+#[x_kube(validation = Rule::new("has(self.portIp) == has(oldSelf.portIp) && (!has(self.portIp) || self.portIp == oldSelf.portIp)").message("portIp is immutable"))]
+#[x_kube(validation = Rule::new("!has(self.serviceRef) || has(self.subnetId)").message("subnetId is required: a VpcEndpointService is an interface service"))]
+#[x_kube(validation = Rule::new("has(self.subnetId) || !(has(self.portIp) || has(self.whitelist))").message("portIp and whitelist apply to interface endpoints, which need subnetId"))]
+#[x_kube(validation = Rule::new("!(has(self.subnetId) && (has(self.routeTables) || has(self.policyStatement)))").message("routeTables and policyStatement apply to gateway endpoints, which take no subnetId"))]
+#[serde(rename_all = "camelCase")]
+pub struct VpcEndpointSpec {
+    /// A VpcEndpointService in the same namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("serviceRef is immutable"))]
+    pub service_ref: Option<LocalObjectRef>,
+
+    /// Cloud id of the target service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = UUID_PATTERN))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("serviceId is immutable"))]
+    pub service_id: Option<String>,
+
+    /// Full name of the target service (e.g. `eu-de.my-svc.<id>` or `com.t-systems.otc.eu-de.obs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z0-9._-]+$"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("serviceName is immutable"))]
+    pub service_name: Option<String>,
+
+    /// Consumer VPC. Immutable.
+    #[schemars(regex(pattern = UUID_PATTERN))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("vpcId is immutable"))]
+    pub vpc_id: String,
+
+    /// Subnet (network id) for the endpoint's NIC; required for interface services. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = UUID_PATTERN))]
+    pub subnet_id: Option<String>,
+
+    /// Create a private DNS record for the endpoint (interface services). Immutable.
+    #[serde(default)]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("enableDns is immutable"))]
+    pub enable_dns: bool,
+
+    /// Fixed IPv4 address for the endpoint's NIC; assigned by the cloud when absent. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = IPV4_PATTERN))]
+    pub port_ip: Option<String>,
+
+    /// Source addresses (IPv4 or CIDR) allowed to use the endpoint when `enableWhitelist` is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 20), inner(regex(pattern = IPV4_OR_CIDR_PATTERN)))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub whitelist: Option<Vec<String>>,
+
+    #[serde(default)]
+    pub enable_whitelist: bool,
+
+    /// Route tables for gateway endpoints; the VPC's default table when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 50), inner(regex(pattern = UUID_PATTERN)))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub route_tables: Option<Vec<String>>,
+
+    /// Access policy of a gateway endpoint (e.g. which OBS buckets it reaches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 10))]
+    pub policy_statement: Option<Vec<PolicyStatement>>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128), regex(pattern = DESCRIPTION_PATTERN))]
+    pub description: Option<String>,
+
+    /// Tags set on the cloud object, besides the operator's two owner tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tags_schema")]
+    #[x_kube(validation = Rule::new(TAG_KEYS_RULE).message(TAG_KEYS_MESSAGE))]
+    pub tags: Option<BTreeMap<String, String>>,
+
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Credentials for this object instead of the operator's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret_ref: Option<CredentialsSecretRef>,
+}
+
+/// One statement of a gateway endpoint policy.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyStatement {
+    pub effect: PolicyEffect,
+    #[schemars(length(min = 1))]
+    pub action: Vec<String>,
+    #[schemars(length(min = 1))]
+    pub resource: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum PolicyEffect {
+    Allow,
+    Deny,
+}
+
+/// What the cloud reports about an endpoint.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcEndpointStatus {
+    /// Cloud id of the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// interface or gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_type: Option<String>,
+    /// Cloud status: creating, pendingAcceptance, accepted, rejected, failed or deleting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Account state of the endpoint (`active` or a frozen state).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub active_status: Vec<String>,
+    /// Address of the endpoint's NIC (interface endpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// Private DNS names of the endpoint (when `enableDns`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_names: Vec<String>,
+    /// The connection's marker ("packet") id; may exceed 32 bits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+}

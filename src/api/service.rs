@@ -1,0 +1,220 @@
+//! `VpcEndpointService`: publishes a private backend so that other VPCs can reach it.
+
+use std::collections::BTreeMap;
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Condition;
+use super::common::{
+    CredentialsSecretRef, DESCRIPTION_PATTERN, DeletionPolicy, TAG_KEYS_MESSAGE, TAG_KEYS_RULE,
+    UUID_PATTERN, conditions_schema, tags_schema,
+};
+
+/// Desired state of an endpoint service.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "vpcep.io",
+    version = "v1alpha1",
+    kind = "VpcEndpointService",
+    namespaced,
+    status = "VpcEndpointServiceStatus",
+    shortname = "vpcesvc",
+    category = "vpcep",
+    derive = "PartialEq",
+    cel,
+    doc = "A VPC endpoint service: publishes a private backend (ECS NIC, load balancer) so that endpoints in other VPCs can reach it.",
+    printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
+    printcolumn(name = "ID", type_ = "string", json_path = ".status.id"),
+    printcolumn(
+        name = "Service Name",
+        type_ = "string",
+        json_path = ".status.serviceName"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcEndpointServiceSpec {
+    /// VPC of the backend. Immutable.
+    #[schemars(regex(pattern = UUID_PATTERN))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("vpcId is immutable"))]
+    pub vpc_id: String,
+
+    /// Port (NIC) id of the backend: the ECS NIC for VM, the load balancer's VIP port for LB.
+    #[schemars(regex(pattern = UUID_PATTERN))]
+    pub port_id: String,
+
+    /// Kind of backend. Immutable.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("serverType is immutable"))]
+    pub server_type: ServerType,
+
+    /// Service type; users may only create interface services. Immutable.
+    #[serde(default)]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("serviceType is immutable"))]
+    pub service_type: ServiceType,
+
+    /// Port mappings from the endpoint side (clientPort) to the backend (serverPort).
+    #[schemars(length(min = 1, max = 200))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["clientPort", "protocol"]))]
+    pub ports: Vec<PortMapping>,
+
+    /// Short service name; the cloud renders it as `{region}.{serviceName}.{id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 16), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
+    pub service_name: Option<String>,
+
+    /// Whether endpoints must be accepted before they connect (the API's default: true).
+    #[serde(default = "default_true")]
+    pub approval_enabled: bool,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128), regex(pattern = DESCRIPTION_PATTERN))]
+    pub description: Option<String>,
+
+    /// How client addresses reach the backend (TOA / Proxy Protocol); the cloud default is `close`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_proxy: Option<TcpProxy>,
+
+    /// Tags set on the cloud object, besides the operator's two owner tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tags_schema")]
+    #[x_kube(validation = Rule::new(TAG_KEYS_RULE).message(TAG_KEYS_MESSAGE))]
+    pub tags: Option<BTreeMap<String, String>>,
+
+    /// Consumer accounts allowed to connect: `iam:domain::<domain id>` or `*` for everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 500),
+        inner(regex(pattern = r"^(\*|iam:domain::[A-Za-z0-9*]{1,64})$"))
+    )]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub permissions: Option<Vec<String>>,
+
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Credentials for this object instead of the operator's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret_ref: Option<CredentialsSecretRef>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Backend kinds the API knows.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum ServerType {
+    /// An ECS network interface.
+    #[serde(rename = "VM")]
+    Vm,
+    /// A load balancer (its VIP port).
+    #[serde(rename = "LB")]
+    Lb,
+    /// A virtual IP (deprecated by the cloud).
+    #[serde(rename = "VIP")]
+    Vip,
+    /// A bare metal server NIC (deprecated by the cloud).
+    #[serde(rename = "BMS")]
+    Bms,
+}
+
+/// Only interface services can be created by users; gateway services are the cloud's own.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceType {
+    #[default]
+    Interface,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TcpProxy {
+    Close,
+    ToaOpen,
+    ProxyOpen,
+    Open,
+    ProxyVni,
+}
+
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    JsonSchema,
+)]
+pub enum Protocol {
+    #[default]
+    #[serde(rename = "TCP")]
+    Tcp,
+    #[serde(rename = "UDP")]
+    Udp,
+}
+
+/// One port mapping of a service.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PortMapping {
+    /// Port offered on the endpoint side.
+    #[schemars(range(min = 1, max = 65535))]
+    pub client_port: i32,
+    /// Port of the backend.
+    #[schemars(range(min = 1, max = 65535))]
+    pub server_port: i32,
+    #[serde(default)]
+    pub protocol: Protocol,
+}
+
+/// What the cloud reports about an endpoint service.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcEndpointServiceStatus {
+    /// Cloud id of the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Full name `{region}.{name}.{id}`, the name consumers connect to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// Cloud status: creating, available, failed or deleting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Endpoints connected to the service.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ServiceConnection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+}
+
+/// One endpoint connected to a service.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnection {
+    pub endpoint_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
