@@ -3,4 +3,5 @@
 
 pub mod api;
 pub mod cloud;
+pub mod config;
 pub mod sim;

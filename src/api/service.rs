@@ -13,6 +13,8 @@ use super::common::{
 };
 
 /// Desired state of an endpoint service.
+// Clippy reads the repeated `printcolumn(type_ = ...)` entries of `#[kube]` as duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "vpcep.io",

@@ -33,7 +33,8 @@ pub struct SignableRequest<'a> {
     pub body: &'a [u8],
 }
 
-fn encode(s: &str) -> String {
+/// Percent-encodes everything but the unreserved set, as the signature canonicalises.
+pub fn encode(s: &str) -> String {
     utf8_percent_encode(s, ENCODE).to_string()
 }
 

@@ -24,10 +24,10 @@ fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
         }
         return;
     }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            out.push(format!("{path}: {value} is not one of {allowed:?}"));
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        out.push(format!("{path}: {value} is not one of {allowed:?}"));
     }
     match schema.get("type").and_then(Value::as_str) {
         Some("object") => check_object(schema, value, path, out),
@@ -128,10 +128,10 @@ fn check_array(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>)
         }
         _ => None,
     };
-    if let Some(keys) = keys {
-        if keys.iter().collect::<BTreeSet<_>>().len() != keys.len() {
-            out.push(format!("{path}: duplicate entries"));
-        }
+    if let Some(keys) = keys
+        && keys.iter().collect::<BTreeSet<_>>().len() != keys.len()
+    {
+        out.push(format!("{path}: duplicate entries"));
     }
 }
 

@@ -1,0 +1,309 @@
+//! The VPCEP client: executes [`ApiRequest`]s with authentication, a token-bucket rate limit, a
+//! timeout on every call, and retries of what is safe to repeat.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use jiff::Timestamp;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+
+use super::api::{ApiRequest, Page, PageParams};
+use super::auth::{self, Credentials, DEFAULT_TOKEN_REFRESH, TokenCache};
+use super::error::{ApiError, CloudError, ErrorKind, parse_retry_after};
+use super::retry::RetryPolicy;
+use crate::config::CloudConfig;
+
+/// Tunables of a client.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Sustained calls per second for one credentials set.
+    pub rate_per_second: NonZeroU32,
+    pub burst: NonZeroU32,
+    pub retry: RetryPolicy,
+    /// Items per page when listing everything (the API allows up to 1000).
+    pub page_size: u64,
+    /// Extra CA certificates (PEM) to trust, e.g. for a private gateway.
+    pub ca_bundle: Option<Vec<u8>>,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            rate_per_second: NonZeroU32::new(10).expect("non-zero"),
+            burst: NonZeroU32::new(20).expect("non-zero"),
+            retry: RetryPolicy::default(),
+            page_size: 1000,
+            ca_bundle: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBuildError {
+    #[error("the CA bundle is not valid PEM: {0}")]
+    CaBundle(#[source] reqwest::Error),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
+enum Auth {
+    AkSk(auth::AkSk),
+    Token(TokenCache),
+}
+
+struct Inner {
+    http: reqwest::Client,
+    endpoint: String,
+    project_id: String,
+    region: String,
+    auth: Auth,
+    limiter: DefaultDirectRateLimiter,
+    settings: ClientSettings,
+}
+
+/// A VPCEP client for one project and credentials set. Cheap to clone; clones share the rate
+/// limit and the token cache.
+#[derive(Clone)]
+pub struct VpcepClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for VpcepClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VpcepClient")
+            .field("endpoint", &self.inner.endpoint)
+            .field("project_id", &self.inner.project_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VpcepClient {
+    pub fn new(config: &CloudConfig, settings: ClientSettings) -> Result<Self, ClientBuildError> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.connect_timeout)
+            .user_agent(concat!("vpcep-operator/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &settings.ca_bundle {
+            for cert in
+                reqwest::Certificate::from_pem_bundle(pem).map_err(ClientBuildError::CaBundle)?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(ClientBuildError::Http)?;
+        let auth = match &config.credentials {
+            Credentials::AkSk(k) => Auth::AkSk(k.clone()),
+            Credentials::Password(p) => Auth::Token(TokenCache::new(
+                http.clone(),
+                p.clone(),
+                config.project_id.clone(),
+                DEFAULT_TOKEN_REFRESH,
+            )),
+        };
+        let limiter = RateLimiter::direct(
+            Quota::per_second(settings.rate_per_second).allow_burst(settings.burst),
+        );
+        Ok(VpcepClient {
+            inner: Arc::new(Inner {
+                http,
+                endpoint: config.endpoint.trim_end_matches('/').to_string(),
+                project_id: config.project_id.clone(),
+                region: config.region.clone(),
+                auth,
+                limiter,
+                settings,
+            }),
+        })
+    }
+
+    pub fn project_id(&self) -> &str {
+        &self.inner.project_id
+    }
+
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    fn url<R>(&self, req: &ApiRequest<R>) -> String {
+        let path = match req.path.strip_prefix('/') {
+            Some(absolute) => format!("{}/{absolute}", self.inner.endpoint),
+            None => format!(
+                "{}/v1/{}/{}",
+                self.inner.endpoint, self.inner.project_id, req.path
+            ),
+        };
+        if req.query.is_empty() {
+            path
+        } else {
+            format!("{path}?{}", req.query_string())
+        }
+    }
+
+    /// Executes `req`, retrying as the policy allows.
+    pub async fn execute<R: DeserializeOwned>(&self, req: ApiRequest<R>) -> Result<R, CloudError> {
+        let policy = &self.inner.settings.retry;
+        let mut backoff = policy.backoff();
+        let mut token_renewed = false;
+        loop {
+            let (result, token) = self.attempt(&req).await;
+            let err = match result {
+                Ok(r) => return Ok(r),
+                Err(e) => e,
+            };
+            // A refused token is replaced once (it may have been revoked before its expiry).
+            if let (Some(token), Auth::Token(cache), false) =
+                (&token, &self.inner.auth, token_renewed)
+                && err.kind() == ErrorKind::Unauthorized
+            {
+                cache.invalidate(token).await;
+                token_renewed = true;
+                continue;
+            }
+            match policy.next_delay(req.creates, &err, backoff.next()) {
+                Some(delay) => {
+                    tracing::debug!(operation = req.operation, error = %err, ?delay, "retrying a cloud call");
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(err),
+            }
+        }
+    }
+
+    /// The HTTP request for `req`, before authentication.
+    pub fn build_request<R>(&self, req: &ApiRequest<R>) -> Result<reqwest::Request, CloudError> {
+        let mut builder = self.inner.http.request(req.method.clone(), self.url(req));
+        if let Some(body) = &req.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        builder.build().map_err(|source| CloudError::Transport {
+            operation: req.operation,
+            what: "cannot build the request",
+            source,
+        })
+    }
+
+    /// One try; also returns the token used, so that a refused one can be invalidated.
+    async fn attempt<R: DeserializeOwned>(
+        &self,
+        req: &ApiRequest<R>,
+    ) -> (Result<R, CloudError>, Option<SecretString>) {
+        self.inner.limiter.until_ready().await;
+        let op = req.operation;
+        let mut http_req = match self.build_request(req) {
+            Ok(r) => r,
+            Err(e) => return (Err(e), None),
+        };
+        let token = match &self.inner.auth {
+            Auth::AkSk(key) => {
+                if let Err(e) = auth::sign(&mut http_req, key, Timestamp::now()) {
+                    return (Err(e), None);
+                }
+                None
+            }
+            Auth::Token(cache) => match cache.token().await {
+                Ok(token) => match reqwest::header::HeaderValue::from_str(token.expose_secret()) {
+                    Ok(mut v) => {
+                        v.set_sensitive(true);
+                        http_req.headers_mut().insert("x-auth-token", v);
+                        Some(token)
+                    }
+                    Err(_) => {
+                        let e = CloudError::Token {
+                            operation: op,
+                            message: "IAM issued a token that is not a valid header value".into(),
+                            kind: ErrorKind::InvalidResponse,
+                        };
+                        return (Err(e), None);
+                    }
+                },
+                Err(e) => return (Err(e), None),
+            },
+        };
+        (self.send(op, http_req).await, token)
+    }
+
+    async fn send<R: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        req: reqwest::Request,
+    ) -> Result<R, CloudError> {
+        let resp = self
+            .inner
+            .http
+            .execute(req)
+            .await
+            .map_err(|source| CloudError::Transport {
+                operation: op,
+                what: if source.is_timeout() {
+                    "the call timed out"
+                } else {
+                    "the call failed"
+                },
+                source,
+            })?;
+        let status = resp.status();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let request_id = header("x-request-id");
+        let retry_after =
+            header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
+        let bytes = resp.bytes().await.map_err(|source| CloudError::Transport {
+            operation: op,
+            what: "reading the answer failed",
+            source,
+        })?;
+        if !status.is_success() {
+            return Err(CloudError::Api {
+                operation: op,
+                error: ApiError::parse(status.as_u16(), &bytes, request_id, retry_after),
+            });
+        }
+        let body: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"null"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(body).map_err(|source| CloudError::Decode {
+            operation: op,
+            source,
+        })
+    }
+
+    /// Lists every item by following `offset` until `total_count` is reached (or a page comes
+    /// back empty, so that a shrinking list cannot loop forever).
+    pub async fn list_all<P: Page + DeserializeOwned>(
+        &self,
+        make: impl Fn(PageParams) -> ApiRequest<P>,
+    ) -> Result<Vec<P::Item>, CloudError> {
+        let limit = self.inner.settings.page_size;
+        let mut items = Vec::new();
+        loop {
+            let (page, total) = self
+                .execute(make(PageParams {
+                    limit,
+                    offset: items.len() as u64,
+                }))
+                .await?
+                .into_parts();
+            let empty = page.is_empty();
+            items.extend(page);
+            if empty || items.len() as u64 >= total {
+                return Ok(items);
+            }
+        }
+    }
+}
