@@ -4,4 +4,5 @@
 pub mod api;
 pub mod cloud;
 pub mod config;
+pub mod controller;
 pub mod sim;
