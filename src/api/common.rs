@@ -66,3 +66,13 @@ pub(crate) fn conditions_schema(generator: &mut schemars::SchemaGenerator) -> sc
         "x-kubernetes-list-map-keys": ["type"],
     })
 }
+
+/// Schema of an optional unit enum: the enum's values plus `nullable`. Without this, schemars
+/// lists `null` among the enum values, which apiservers and kubectl refuse.
+pub(crate) fn optional_enum_schema<T: schemars::JsonSchema>(
+    generator: &mut schemars::SchemaGenerator,
+) -> schemars::Schema {
+    let mut schema = generator.subschema_for::<T>();
+    schema.insert("nullable".into(), true.into());
+    schema
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::Condition;
 use super::common::{
     CredentialsSecretRef, DESCRIPTION_PATTERN, DeletionPolicy, TAG_KEYS_MESSAGE, TAG_KEYS_RULE,
-    UUID_PATTERN, conditions_schema, tags_schema,
+    UUID_PATTERN, conditions_schema, optional_enum_schema, tags_schema,
 };
 
 /// Desired state of an endpoint service.
@@ -85,6 +85,7 @@ pub struct VpcEndpointServiceSpec {
 
     /// How client addresses reach the backend (TOA / Proxy Protocol); the cloud default is `close`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_enum_schema::<TcpProxy>")]
     pub tcp_proxy: Option<TcpProxy>,
 
     /// Tags set on the cloud object, besides the operator's two owner tags.
