@@ -1,4 +1,344 @@
-//! The reconcilers of both kinds: conditions, planning, and (later) the I/O around them.
+//! The controller: one kube-runtime `Controller` per kind on a shared client. Reconciles follow
+//! design §5: finalizer first, locate-or-create without duplicates, observe → plan → act, status
+//! written with server-side apply, classified errors with per-object backoff.
 
+mod backoff;
+mod clients;
+mod cloud_object;
 pub mod conditions;
+mod context;
+mod endpoint;
+mod error;
+mod options;
 pub mod plan;
+mod service;
+mod session;
+
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::runtime::controller::{Action, Config as ControllerConfig};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::finalizer::{Event, finalizer};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{Controller, PredicateConfig, WatchStreamExt, watcher};
+use kube::{Api, ResourceExt};
+
+pub use error::Error;
+pub use options::RunOptions;
+
+use crate::api::{EXTERNAL_ID_ANNOTATION, VpcEndpoint, VpcEndpointService};
+use crate::cloud::model::{ResourceType, TagAction, TagActionEntry, TagActionRequest};
+use crate::cloud::{ClientSettings, VpcepClient, api};
+use crate::config::{CloudSettings, ConfigError};
+use clients::CloudClients;
+use context::Context;
+use plan::TagDiff;
+use session::Managed;
+
+/// Finalizer of both kinds: the cloud object is deleted before the Kubernetes object goes.
+pub const FINALIZER: &str = "vpcep.io/cleanup";
+
+/// The adoption annotation's value, if set.
+fn external_id<K: ResourceExt>(obj: &K) -> Option<&str> {
+    obj.annotations()
+        .get(EXTERNAL_ID_ANNOTATION)
+        .map(String::as_str)
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// Deletes changed and unwanted tags, then creates the wanted ones.
+async fn apply_tags(
+    client: &VpcepClient,
+    resource: ResourceType,
+    id: &str,
+    diff: &TagDiff,
+) -> Result<(), Error> {
+    if !diff.delete.is_empty() {
+        let tags = diff
+            .delete
+            .iter()
+            .map(|k| TagActionEntry {
+                key: k.clone(),
+                value: None,
+            })
+            .collect();
+        client
+            .execute(api::tag_action(
+                resource,
+                id,
+                &TagActionRequest {
+                    action: TagAction::Delete,
+                    tags,
+                },
+            ))
+            .await?;
+    }
+    if !diff.create.is_empty() {
+        let tags = diff
+            .create
+            .iter()
+            .map(|t| TagActionEntry {
+                key: t.key.clone(),
+                value: Some(t.value.clone()),
+            })
+            .collect();
+        client
+            .execute(api::tag_action(
+                resource,
+                id,
+                &TagActionRequest {
+                    action: TagAction::Create,
+                    tags,
+                },
+            ))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Runs `apply` or `cleanup` under kube's finalizer helper (the finalizer is stored before any
+/// cloud call), and resets the object's failure count when it succeeds.
+async fn with_finalizer<K, A, FA, C, FC>(
+    obj: Arc<K>,
+    ctx: Arc<Context>,
+    name: &str,
+    apply: A,
+    cleanup: C,
+) -> Result<Action, Error>
+where
+    K: Managed,
+    A: FnOnce(Arc<K>, Arc<Context>) -> FA,
+    FA: Future<Output = Result<Action, Error>>,
+    C: FnOnce(Arc<K>, Arc<Context>) -> FC,
+    FC: Future<Output = Result<Action, Error>>,
+{
+    let uid = obj.uid().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+    let inner = ctx.clone();
+    let result = finalizer(&api, name, obj, |event| async move {
+        match event {
+            Event::Apply(o) => apply(o, inner).await,
+            Event::Cleanup(o) => cleanup(o, inner).await,
+        }
+    })
+    .await
+    .map_err(Error::from);
+    if result.is_ok() {
+        ctx.failures.reset(&uid);
+    }
+    result
+}
+
+/// Requeue after a failed reconcile: soon and growing for transient failures, slowly for those
+/// that wait on a person (invalid spec, credentials, quota); never a tight loop.
+fn error_policy<K: Managed>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
+    if let Error::Deleting(_) = err {
+        return Action::requeue(service::SHORT_REQUEUE);
+    }
+    let failures = ctx.failures.record(&obj.uid().unwrap_or_default());
+    let (base, cap) = if err.is_transient() {
+        (Duration::from_secs(1), Duration::from_secs(300))
+    } else {
+        (Duration::from_secs(30), Duration::from_secs(600))
+    };
+    let delay = backoff::delay(failures, base, cap, rand::random())
+        .max(err.retry_after().unwrap_or_default());
+    tracing::warn!(object = %ObjectRef::from_obj(&*obj), reason = err.reason(), error = %err, ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// The parts of an object whose change needs a reconcile: the generation (spec and deletion),
+/// finalizers and the adoption annotation. Status writes change none of them.
+fn relevant_change<K: ResourceExt>(obj: &K) -> Option<u64> {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    obj.meta().generation.hash(&mut h);
+    obj.finalizers().hash(&mut h);
+    external_id(obj).hash(&mut h);
+    obj.meta().deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
+/// Why the operator cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot connect to Kubernetes: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("cannot load the Kubernetes configuration: {0}")]
+    KubeConfig(#[from] kube::config::InferConfigError),
+    #[error(
+        "the CRDs are not installed (the API server does not know {0}): apply crds/ (or crds/no-cel/ before Kubernetes 1.25)"
+    )]
+    CrdsMissing(&'static str),
+    #[error("cloud configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("cannot read the CA bundle {path}: {source}")]
+    CaBundle {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn kube_api<K: Managed>(client: &kube::Client, namespace: Option<&str>) -> Api<K> {
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+async fn require_crd<K: Managed>(api: &Api<K>, name: &'static str) -> Result<(), StartError> {
+    match api.list(&kube::api::ListParams::default().limit(1)).await {
+        Err(kube::Error::Api(e)) if e.code == 404 => Err(StartError::CrdsMissing(name)),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Resolves when SIGTERM or SIGINT arrives.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("shutting down: finishing the reconciles under way");
+}
+
+/// Runs both controllers until SIGTERM or SIGINT.
+pub async fn run(opts: RunOptions) -> Result<(), StartError> {
+    let kube = kube::Client::try_default().await?;
+    let ns = opts.namespace.as_deref();
+    let services: Api<VpcEndpointService> = kube_api(&kube, ns);
+    let endpoints: Api<VpcEndpoint> = kube_api(&kube, ns);
+    require_crd(&services, "vpcendpointservices.vpcep.io").await?;
+    require_crd(&endpoints, "vpcendpoints.vpcep.io").await?;
+
+    let settings = CloudSettings {
+        cloud: Some(format!("{:?}", opts.cloud).to_lowercase()),
+        endpoint: opts.endpoint.clone(),
+        region: opts.region.clone(),
+        project_id: opts.project_id.clone(),
+        ..Default::default()
+    }
+    .or_env(|name| std::env::var(name).ok());
+    let defaults = match settings.resolve() {
+        Ok(config) => Some(config),
+        Err(ConfigError::NoCredentials) if opts.no_default_credentials => None,
+        Err(ConfigError::NoCredentials) => {
+            return Err(StartError::Config(ConfigError::Invalid {
+                field: "credentials",
+                why: "none are set: set VPCEP_ACCESS_KEY and VPCEP_SECRET_KEY (or VPCEP_USERNAME, VPCEP_PASSWORD, VPCEP_DOMAIN_NAME), or pass --no-default-credentials if every object names a credentials Secret".into(),
+            }));
+        }
+        Err(e)
+            if opts.no_default_credentials
+                && settings.access_key.is_none()
+                && settings.username.is_none() =>
+        {
+            tracing::info!(reason = %e, "no operator-wide cloud configuration");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let ca_bundle = match &opts.ca_bundle {
+        Some(path) => Some(std::fs::read(path).map_err(|source| StartError::CaBundle {
+            path: path.display().to_string(),
+            source,
+        })?),
+        None => None,
+    };
+    let client_settings = ClientSettings {
+        timeout: opts.request_timeout,
+        rate_per_second: opts.rate_limit,
+        burst: opts.rate_burst,
+        ca_bundle,
+        ..Default::default()
+    };
+    let cluster_id = match opts.cluster_id.clone() {
+        Some(id) => id,
+        None => Api::<Namespace>::all(kube.clone())
+            .get("kube-system")
+            .await?
+            .uid()
+            .unwrap_or_default(),
+    };
+    tracing::info!(
+        cluster_id,
+        namespace = ns.unwrap_or("<all>"),
+        endpoint = defaults.as_ref().map(|d| d.endpoint.as_str()),
+        "starting"
+    );
+
+    let reporter = Reporter {
+        controller: "vpcep-operator".into(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
+    let ctx = Arc::new(Context::new(
+        kube.clone(),
+        CloudClients::new(kube.clone(), defaults, opts.cloud, client_settings),
+        Recorder::new(kube.clone(), reporter),
+        cluster_id,
+        opts.resync_period,
+    ));
+    let shutdown = shutdown_signal().shared();
+    let config = ControllerConfig::default().concurrency(opts.concurrency);
+
+    let (svc_reader, svc_writer) = reflector::store();
+    let svc_stream = watcher(services.clone(), watcher::Config::default())
+        .default_backoff()
+        .reflect(svc_writer)
+        .applied_objects()
+        .predicate_filter(relevant_change, PredicateConfig::default());
+    let svc_controller = Controller::for_stream(svc_stream, svc_reader)
+        .with_config(config.clone())
+        .graceful_shutdown_on(shutdown.clone())
+        .run(service::reconcile, error_policy, ctx.clone())
+        .for_each(|_| futures::future::ready(()));
+
+    let (ep_reader, ep_writer) = reflector::store();
+    let ep_stream = watcher(endpoints, watcher::Config::default())
+        .default_backoff()
+        .reflect(ep_writer)
+        .applied_objects()
+        .predicate_filter(relevant_change, PredicateConfig::default());
+    let referencing = ep_reader.clone();
+    // An endpoint that names a service by serviceRef waits for that service's id and availability.
+    let ep_controller = Controller::for_stream(ep_stream, ep_reader)
+        .with_config(config)
+        .watches(
+            services,
+            watcher::Config::default(),
+            move |svc: VpcEndpointService| {
+                let (ns, name) = (svc.namespace(), svc.name_any());
+                referencing
+                    .state()
+                    .into_iter()
+                    .filter(|ep| {
+                        ep.namespace() == ns
+                            && ep.spec.service_ref.as_ref().is_some_and(|r| r.name == name)
+                    })
+                    .map(|ep| ObjectRef::from_obj(&*ep))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .graceful_shutdown_on(shutdown)
+        .run(endpoint::reconcile, error_policy, ctx)
+        .for_each(|_| futures::future::ready(()));
+
+    tokio::join!(svc_controller, ep_controller);
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! What both cloud object kinds share: finding the object of a Kubernetes object (by recorded id,
+//! by the adoption annotation, or by its owner tags after a lost create answer), and deleting it.
+
+use serde::de::{DeserializeOwned, IgnoredAny};
+
+use super::error::Error;
+use super::plan::Owner;
+use crate::api::validate::InvalidSpec;
+use crate::cloud::api::{self, ApiRequest};
+use crate::cloud::model::{Endpoint, ResourceQueryRequest, ResourceType, Service};
+use crate::cloud::{CloudError, ErrorKind, VpcepClient};
+
+pub trait CloudObject: DeserializeOwned + Send + 'static {
+    const RESOURCE: ResourceType;
+    /// What a person calls it, for messages.
+    const NOUN: &'static str;
+    fn get(id: &str) -> ApiRequest<Self>;
+    fn delete(id: &str) -> ApiRequest<IgnoredAny>;
+    fn id(&self) -> &str;
+    fn status(&self) -> &str;
+    fn created_at(&self) -> &str;
+}
+
+impl CloudObject for Service {
+    const RESOURCE: ResourceType = ResourceType::EndpointService;
+    const NOUN: &'static str = "endpoint service";
+    fn get(id: &str) -> ApiRequest<Self> {
+        api::get_service(id)
+    }
+    fn delete(id: &str) -> ApiRequest<IgnoredAny> {
+        api::delete_service(id)
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn status(&self) -> &str {
+        &self.status
+    }
+    fn created_at(&self) -> &str {
+        &self.created_at
+    }
+}
+
+impl CloudObject for Endpoint {
+    const RESOURCE: ResourceType = ResourceType::Endpoint;
+    const NOUN: &'static str = "endpoint";
+    fn get(id: &str) -> ApiRequest<Self> {
+        api::get_endpoint(id)
+    }
+    fn delete(id: &str) -> ApiRequest<IgnoredAny> {
+        api::delete_endpoint(id)
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn status(&self) -> &str {
+        &self.status
+    }
+    fn created_at(&self) -> &str {
+        &self.created_at
+    }
+}
+
+/// The cloud object of a Kubernetes object, and how it was found.
+pub enum Located<T> {
+    /// At the id recorded in status.
+    Recorded(T),
+    /// The recorded id is gone: deleted behind the operator's back.
+    Vanished(String),
+    /// Named by the `vpcep.io/external-id` annotation; to be taken over.
+    Adopted(T),
+    /// Found by its owner tags: created earlier, but its id never reached the status.
+    Recovered(T),
+    /// There is none.
+    Absent,
+}
+
+async fn get_opt<T: CloudObject>(client: &VpcepClient, id: &str) -> Result<Option<T>, CloudError> {
+    match client.execute(T::get(id)).await {
+        Ok(obj) => Ok(Some(obj)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The objects carrying this owner's tags, oldest first.
+pub async fn find_by_owner<T: CloudObject>(
+    client: &VpcepClient,
+    owner: &Owner,
+) -> Result<Vec<T>, CloudError> {
+    let query = ResourceQueryRequest::filter_by_tags(&owner.tags());
+    let found = client
+        .list_all(|page| api::query_resources(T::RESOURCE, &query, Some(page)))
+        .await?;
+    let mut objects = Vec::new();
+    for resource in found {
+        if let Some(obj) = get_opt::<T>(client, &resource.resource_id).await? {
+            objects.push(obj);
+        }
+    }
+    objects.sort_by(|a: &T, b: &T| {
+        a.created_at()
+            .cmp(b.created_at())
+            .then_with(|| a.id().cmp(b.id()))
+    });
+    Ok(objects)
+}
+
+/// Finds the cloud object: by the recorded id, else the adoption annotation, else the owner tags.
+/// Extra objects with this owner's tags (duplicates from an earlier lost answer) come back too,
+/// so that the caller can remove them.
+pub async fn locate<T: CloudObject>(
+    client: &VpcepClient,
+    recorded_id: Option<&str>,
+    external_id: Option<&str>,
+    owner: &Owner,
+) -> Result<(Located<T>, Vec<T>), Error> {
+    if let Some(id) = recorded_id {
+        return Ok((
+            get_opt(client, id)
+                .await?
+                .map_or_else(|| Located::Vanished(id.to_string()), Located::Recorded),
+            vec![],
+        ));
+    }
+    if let Some(id) = external_id {
+        return match get_opt(client, id).await? {
+            Some(obj) => Ok((Located::Adopted(obj), vec![])),
+            None => Err(InvalidSpec {
+                problems: vec![format!(
+                    "the {} {id:?} named by the annotation vpcep.io/external-id does not exist; fix or remove the annotation",
+                    T::NOUN
+                )],
+            }
+            .into()),
+        };
+    }
+    let mut found = find_by_owner::<T>(client, owner).await?.into_iter();
+    Ok(match found.next() {
+        Some(first) => (Located::Recovered(first), found.collect()),
+        None => (Located::Absent, vec![]),
+    })
+}
+
+/// Where a deletion stands.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Deletion {
+    Gone,
+    InProgress,
+}
+
+/// Asks the cloud to delete `obj` unless it is already deleting; 404 counts as gone.
+pub async fn request_delete<T: CloudObject>(
+    client: &VpcepClient,
+    obj: &T,
+) -> Result<Deletion, Error> {
+    if obj.status() != "deleting" {
+        match client.execute(T::delete(obj.id())).await {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => return Ok(Deletion::Gone),
+            Err(e)
+                if e.kind() == ErrorKind::Conflict
+                    && e.api().is_some_and(|a| a.has_code("EndPoint.3006")) =>
+            {
+                return Err(Error::DeletionBlocked(format!(
+                    "the cloud refuses to delete the {} {}: it is in use ({e})",
+                    T::NOUN,
+                    obj.id()
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Deletion::InProgress)
+}
+
+/// The cloud object to delete for a Kubernetes object being deleted, if any is left.
+pub async fn remaining<T: CloudObject>(
+    client: &VpcepClient,
+    recorded_id: Option<&str>,
+    owner: &Owner,
+) -> Result<Vec<T>, Error> {
+    match recorded_id {
+        Some(id) => {
+            let mut left: Vec<T> = get_opt(client, id).await?.into_iter().collect();
+            // A create whose answer was lost after the id was recorded cannot exist; but one made
+            // before the id was recorded can: look for owner-tagged leftovers too.
+            left.extend(
+                find_by_owner::<T>(client, owner)
+                    .await?
+                    .into_iter()
+                    .filter(|o| o.id() != id),
+            );
+            Ok(left)
+        }
+        None => Ok(find_by_owner(client, owner).await?),
+    }
+}

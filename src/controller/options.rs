@@ -1,0 +1,50 @@
+//! Flags of `vpcep-operator run` (each also readable from the environment).
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::CloudKind;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunOptions {
+    /// Watch only this namespace (default: all namespaces).
+    #[arg(long, env = "VPCEP_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Objects of one kind reconciled at the same time.
+    #[arg(long, env = "VPCEP_CONCURRENCY", default_value_t = 8)]
+    pub concurrency: u16,
+    /// How often a Ready object is compared with the cloud (jittered by ±10 %).
+    #[arg(long, env = "VPCEP_RESYNC_PERIOD", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub resync_period: Duration,
+    /// Id written into the owner tag of every cloud object (default: the uid of the kube-system namespace).
+    #[arg(long, env = "VPCEP_CLUSTER_ID")]
+    pub cluster_id: Option<String>,
+    /// Cloud whose default endpoints are used.
+    #[arg(long, env = "VPCEP_CLOUD", value_enum, default_value_t = CloudKind::Otc)]
+    pub cloud: CloudKind,
+    /// VPCEP API base URL (default: derived from --cloud and --region).
+    #[arg(long, env = "VPCEP_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Region (also CLOUD_SDK_REGION, OS_REGION_NAME).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Project id (also CLOUD_SDK_PROJECT_ID, OS_PROJECT_ID).
+    #[arg(long)]
+    pub project_id: Option<String>,
+    /// Start without operator-wide credentials: only objects with credentialsSecretRef reconcile.
+    #[arg(long, env = "VPCEP_NO_DEFAULT_CREDENTIALS")]
+    pub no_default_credentials: bool,
+    /// Sustained cloud calls per second per credentials set.
+    #[arg(long, env = "VPCEP_RATE_LIMIT", default_value = "10")]
+    pub rate_limit: NonZeroU32,
+    /// Cloud calls allowed in a burst per credentials set.
+    #[arg(long, env = "VPCEP_RATE_BURST", default_value = "20")]
+    pub rate_burst: NonZeroU32,
+    /// Timeout of one cloud call.
+    #[arg(long, env = "VPCEP_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+    /// PEM file of extra CA certificates to trust for the cloud endpoints.
+    #[arg(long, env = "VPCEP_CA_BUNDLE")]
+    pub ca_bundle: Option<PathBuf>,
+}
