@@ -1,14 +1,15 @@
 //! The CRDs: checked-in files match the generator, CEL rules accept and refuse what they should
 //! (through kube's client-side CEL evaluation), and the OpenAPI constraints refuse bad samples.
 
-mod support;
+#[path = "support/openapi.rs"]
+mod openapi;
 
 use std::process::Command;
 
 use kube::CustomResourceExt;
 use kube::core::cel::Validator;
+use openapi::violations;
 use serde_json::{Value, json};
-use support::openapi::violations;
 use vpcep_operator::api::{VpcEndpoint, VpcEndpointService};
 
 fn schema<K: CustomResourceExt>() -> Value {

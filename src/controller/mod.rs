@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::finalizer::{Event, finalizer};
@@ -183,6 +184,37 @@ pub enum StartError {
     },
 }
 
+/// Objects of a kind that name a Secret as their credentials, for waking them when it changes.
+fn using_secret<K: Managed>(
+    store: reflector::Store<K>,
+    secret_ref: fn(&K) -> Option<&crate::api::CredentialsSecretRef>,
+) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
+    move |secret| {
+        let (ns, name) = (secret.namespace(), secret.name_any());
+        store
+            .state()
+            .into_iter()
+            .filter(|o| o.namespace() == ns && secret_ref(o).is_some_and(|r| r.name == name))
+            .map(|o| ObjectRef::from_obj(&*o))
+            .collect()
+    }
+}
+
+/// Changes of Secrets, metadata only: no secret value is held in the watch cache.
+fn secret_changes(
+    client: &kube::Client,
+    namespace: Option<&str>,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static
+{
+    let api: Api<PartialObjectMeta<Secret>> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .touched_objects()
+}
+
 fn kube_api<K: Managed>(client: &kube::Client, namespace: Option<&str>) -> Api<K> {
     match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
@@ -303,8 +335,12 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         .reflect(svc_writer)
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
+    let svc_secrets = using_secret(svc_reader.clone(), |o: &VpcEndpointService| {
+        o.spec.credentials_secret_ref.as_ref()
+    });
     let svc_controller = Controller::for_stream(svc_stream, svc_reader)
         .with_config(config.clone())
+        .watches_stream(secret_changes(&kube, ns), svc_secrets)
         .graceful_shutdown_on(shutdown.clone())
         .run(service::reconcile, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()));
@@ -316,6 +352,9 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
     let referencing = ep_reader.clone();
+    let ep_secrets = using_secret(ep_reader.clone(), |o: &VpcEndpoint| {
+        o.spec.credentials_secret_ref.as_ref()
+    });
     // An endpoint that names a service by serviceRef waits for that service's id and availability.
     let ep_controller = Controller::for_stream(ep_stream, ep_reader)
         .with_config(config)
@@ -335,6 +374,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
                     .collect::<Vec<_>>()
             },
         )
+        .watches_stream(secret_changes(&kube, ns), ep_secrets)
         .graceful_shutdown_on(shutdown)
         .run(endpoint::reconcile, error_policy, ctx)
         .for_each(|_| futures::future::ready(()));

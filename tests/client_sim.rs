@@ -1,0 +1,631 @@
+//! The operator's own VPCEP client against `vpcep-sim`: every operation once, end to end,
+//! over AK/SK and over IAM tokens, plus its retry behaviour under injected faults.
+
+#[path = "support/sim.rs"]
+mod sim;
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use sim::Sim;
+use vpcep_operator::cloud::api::{self, PageParams};
+use vpcep_operator::cloud::auth::{AkSk, Credentials, PasswordAuth};
+use vpcep_operator::cloud::model::*;
+use vpcep_operator::cloud::{ClientSettings, ErrorKind, VpcepClient};
+use vpcep_operator::config::CloudConfig;
+
+const VPC: &str = "0d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a01";
+const PORT: &str = "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02";
+const GATED_PORT: &str = "8f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a07";
+const CONSUMER_VPC: &str = "3a9e6c55-1f0d-4d2b-b7c4-8e5f2a6d1b03";
+const SUBNET: &str = "5c1d8e22-7a3b-4f6c-9e0d-1b2a3c4d5e04";
+const ROUTE_TABLE: &str = "9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c05";
+/// A second account: consumer of the first account's services.
+const OTHER: &str = "other:aaaabbbbccccdddd0000111122223333:ffff0000eeee1111dddd2222cccc3333:OTHERACCESSKEY000001:otherSecretKey";
+const OTHER_DOMAIN: &str = "aaaabbbbccccdddd0000111122223333";
+
+fn client(
+    sim: &Sim,
+    credentials: Credentials,
+    project: &str,
+    settings: ClientSettings,
+) -> VpcepClient {
+    let config = CloudConfig {
+        endpoint: sim.url.clone(),
+        region: "eu-de".into(),
+        project_id: project.into(),
+        credentials,
+    };
+    VpcepClient::new(&config, settings).unwrap()
+}
+
+fn aksk(ak: &str, sk: &str) -> Credentials {
+    Credentials::AkSk(AkSk {
+        access_key: ak.into(),
+        secret_key: SecretString::from(sk),
+        security_token: None,
+    })
+}
+
+fn owner_client(sim: &Sim) -> VpcepClient {
+    client(
+        sim,
+        aksk(sim::ACCESS_KEY, sim::SECRET_KEY),
+        sim::PROJECT_ID,
+        ClientSettings::default(),
+    )
+}
+
+/// Polls until `done` holds for the fetched value (the simulator's state machines are timed).
+async fn wait_for<T>(what: &str, fetch: impl AsyncFn() -> T, done: impl Fn(&T) -> bool) -> T {
+    for _ in 0..200 {
+        let v = fetch().await;
+        if done(&v) {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn service_request(name: &str, port_id: &str, approval: bool) -> CreateServiceRequest {
+    CreateServiceRequest {
+        port_id: port_id.into(),
+        vpc_id: VPC.into(),
+        server_type: "VM".into(),
+        service_type: Some("interface".into()),
+        approval_enabled: Some(approval),
+        service_name: Some(name.into()),
+        ports: vec![
+            PortMapping {
+                client_port: 8080,
+                server_port: 90,
+                protocol: "TCP".into(),
+            },
+            PortMapping {
+                client_port: 8081,
+                server_port: 80,
+                protocol: "TCP".into(),
+            },
+        ],
+        tags: vec![Tag {
+            key: "owner".into(),
+            value: "t1".into(),
+        }],
+        ..Default::default()
+    }
+}
+
+async fn available(c: &VpcepClient, id: &str) -> Service {
+    wait_for(
+        "service available",
+        async || c.execute(api::get_service(id)).await,
+        |r| r.as_ref().is_ok_and(|s| s.status == "available"),
+    )
+    .await
+    .unwrap()
+}
+
+async fn endpoint_in(c: &VpcepClient, id: &str, status: &str) -> Endpoint {
+    wait_for(
+        status,
+        async || c.execute(api::get_endpoint(id)).await,
+        |r| r.as_ref().is_ok_and(|e| e.status == status),
+    )
+    .await
+    .unwrap()
+}
+
+async fn gone<T: std::fmt::Debug>(
+    what: &str,
+    fetch: impl AsyncFn() -> Result<T, vpcep_operator::cloud::CloudError>,
+) {
+    let last = wait_for(what, fetch, |r: &Result<T, _>| {
+        r.as_ref().is_err_and(|e| e.is_not_found())
+    })
+    .await;
+    assert!(last.is_err());
+}
+
+#[tokio::test]
+async fn every_operation_round_trips() {
+    let sim = Sim::start(&[
+        "--provision-delay",
+        "200ms",
+        "--delete-delay",
+        "200ms",
+        "--account",
+        &format!(
+            "sim-domain:{}:{}:{}:{}",
+            sim::DOMAIN_ID,
+            sim::PROJECT_ID,
+            sim::ACCESS_KEY,
+            sim::SECRET_KEY
+        ),
+        "--account",
+        OTHER,
+    ]);
+    let c = owner_client(&sim);
+    let page = PageParams {
+        limit: 100,
+        offset: 0,
+    };
+
+    // Versions and quotas.
+    let versions = c.execute(api::list_versions()).await.unwrap();
+    assert!(
+        versions
+            .versions
+            .iter()
+            .any(|v| v.id == "v1" && v.status == "CURRENT"),
+        "{versions:?}"
+    );
+    assert_eq!(
+        c.execute(api::get_version("v1")).await.unwrap().version.id,
+        "v1"
+    );
+    let quotas = c
+        .execute(api::get_quotas(Some(ResourceType::EndpointService)))
+        .await
+        .unwrap();
+    assert_eq!(quotas.quotas.resources[0].resource_type, "endpoint_service");
+    assert_eq!(
+        (
+            quotas.quotas.resources[0].used,
+            quotas.quotas.resources[0].quota
+        ),
+        (0, 20)
+    );
+
+    // Service: create, get, list, update, rename, describe.
+    let created = c
+        .execute(api::create_service(&service_request("web", PORT, false)))
+        .await
+        .unwrap();
+    assert_eq!(created.status, "creating");
+    assert_eq!(created.service_name, format!("eu-de.web.{}", created.id));
+    let svc = available(&c, &created.id).await;
+    assert_eq!(svc.ports.len(), 2);
+    assert!(!svc.approval_enabled);
+    let listed = c
+        .execute(api::list_services(
+            &ServiceQuery {
+                endpoint_service_name: Some("WEB".into()),
+                ..Default::default()
+            },
+            page,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        (listed.total_count, listed.endpoint_services[0].id.as_str()),
+        (1, svc.id.as_str())
+    );
+    let updated = c
+        .execute(api::update_service(
+            &svc.id,
+            &UpdateServiceRequest {
+                description: Some("web backend".into()),
+                approval_enabled: Some(false),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    assert_eq!(updated.description.as_deref(), Some("web backend"));
+    c.execute(api::update_service_name(&svc.id, "web2"))
+        .await
+        .unwrap();
+    let renamed = c.execute(api::get_service(&svc.id)).await.unwrap();
+    assert_eq!(renamed.service_name, format!("eu-de.web2.{}", svc.id));
+    let described = c
+        .execute(api::describe_service_by_name(&renamed.service_name))
+        .await
+        .unwrap();
+    assert_eq!(
+        (described.id.as_str(), described.service_type.as_str()),
+        (svc.id.as_str(), "interface")
+    );
+    assert_eq!(
+        c.execute(api::describe_service_by_id(&svc.id))
+            .await
+            .unwrap()
+            .service_name,
+        renamed.service_name
+    );
+    let public = c
+        .execute(api::list_public_services(Some("obs"), page))
+        .await
+        .unwrap();
+    let obs = public
+        .endpoint_services
+        .iter()
+        .find(|s| s.service_type == "gateway")
+        .expect("a public OBS gateway service")
+        .clone();
+
+    // Tags on the service, and finding it by tag.
+    let tag = |k: &str, v: &str| TagActionEntry {
+        key: k.into(),
+        value: Some(v.into()),
+    };
+    c.execute(api::tag_action(
+        ResourceType::EndpointService,
+        &svc.id,
+        &TagActionRequest {
+            action: TagAction::Create,
+            tags: vec![tag("vpcep-operator-uid", "u-1")],
+        },
+    ))
+    .await
+    .unwrap();
+    let all_tags = c
+        .execute(api::list_tags(ResourceType::EndpointService))
+        .await
+        .unwrap();
+    assert!(
+        all_tags
+            .tags
+            .iter()
+            .any(|t| t.key == "vpcep-operator-uid" && t.values == ["u-1"]),
+        "{all_tags:?}"
+    );
+    let query = ResourceQueryRequest::filter_by_tags(&[Tag {
+        key: "vpcep-operator-uid".into(),
+        value: "u-1".into(),
+    }]);
+    let found = c
+        .list_all(|p| api::query_resources(ResourceType::EndpointService, &query, Some(p)))
+        .await
+        .unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|r| r.resource_id.as_str())
+            .collect::<Vec<_>>(),
+        vec![svc.id.as_str()]
+    );
+    c.execute(api::tag_action(
+        ResourceType::EndpointService,
+        &svc.id,
+        &TagActionRequest {
+            action: TagAction::Delete,
+            tags: vec![TagActionEntry {
+                key: "owner".into(),
+                value: None,
+            }],
+        },
+    ))
+    .await
+    .unwrap();
+    let tags: Vec<String> = c
+        .execute(api::get_service(&svc.id))
+        .await
+        .unwrap()
+        .tags
+        .into_iter()
+        .map(|t| t.key)
+        .collect();
+    assert_eq!(tags, vec!["vpcep-operator-uid"]);
+
+    // Permissions: a consumer account is refused until whitelisted.
+    let consumer = client(
+        &sim,
+        aksk("OTHERACCESSKEY000001", "otherSecretKey"),
+        "ffff0000eeee1111dddd2222cccc3333",
+        ClientSettings::default(),
+    );
+    let consumer_endpoint = CreateEndpointRequest {
+        endpoint_service_id: svc.id.clone(),
+        vpc_id: CONSUMER_VPC.into(),
+        subnet_id: Some(SUBNET.into()),
+        ..Default::default()
+    };
+    let refused = consumer
+        .execute(api::create_endpoint(&consumer_endpoint))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Forbidden, "{refused}");
+    let permission = format!("iam:domain::{OTHER_DOMAIN}");
+    let added = c
+        .execute(api::permission_action(
+            &svc.id,
+            PermissionAction::Add,
+            vec![permission.clone()],
+        ))
+        .await
+        .unwrap();
+    assert!(added.permissions.contains(&permission));
+    let perms = c
+        .execute(api::list_permissions(&svc.id, page))
+        .await
+        .unwrap();
+    assert_eq!(
+        perms
+            .permissions
+            .iter()
+            .map(|p| p.permission.as_str())
+            .collect::<Vec<_>>(),
+        vec![permission.as_str()]
+    );
+    let cross = consumer
+        .execute(api::create_endpoint(&consumer_endpoint))
+        .await
+        .unwrap();
+    c.execute(api::permission_action(
+        &svc.id,
+        PermissionAction::Remove,
+        vec![permission.clone()],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        c.execute(api::list_permissions(&svc.id, page))
+            .await
+            .unwrap()
+            .total_count,
+        0
+    );
+
+    // An interface endpoint with DNS in the owner's account.
+    let ep = c
+        .execute(api::create_endpoint(&CreateEndpointRequest {
+            endpoint_service_id: svc.id.clone(),
+            vpc_id: CONSUMER_VPC.into(),
+            subnet_id: Some(SUBNET.into()),
+            enable_dns: Some(true),
+            tags: vec![Tag {
+                key: "k".into(),
+                value: "v".into(),
+            }],
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(ep.status, "creating");
+    let ep = endpoint_in(&c, &ep.id, "accepted").await;
+    assert!(ep.ip.is_some() && !ep.dns_names.is_empty(), "{ep:?}");
+    assert!(ep.marker_id.is_some());
+    let by_vpc = c
+        .execute(api::list_endpoints(
+            &EndpointQuery {
+                vpc_id: Some(CONSUMER_VPC.into()),
+                ..Default::default()
+            },
+            page,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        by_vpc.total_count, 1,
+        "the other account's endpoint is not listed"
+    );
+    c.execute(api::update_endpoint_whitelist(
+        &ep.id,
+        &UpdateWhitelistRequest {
+            whitelist: vec!["10.0.0.0/24".into()],
+            enable_whitelist: true,
+        },
+    ))
+    .await
+    .unwrap();
+    let ep = c.execute(api::get_endpoint(&ep.id)).await.unwrap();
+    assert_eq!(
+        (ep.whitelist.as_slice(), ep.enable_whitelist),
+        (&["10.0.0.0/24".to_string()][..], true)
+    );
+    let conns = c
+        .execute(api::list_connections(
+            &svc.id,
+            &ConnectionQuery::default(),
+            page,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(conns.total_count, 2);
+    assert!(
+        conns
+            .connections
+            .iter()
+            .any(|x| x.domain_id == OTHER_DOMAIN)
+    );
+
+    // Approval: pending until received, then rejected.
+    let gated = c
+        .execute(api::create_service(&service_request(
+            "gated", GATED_PORT, true,
+        )))
+        .await
+        .unwrap();
+    available(&c, &gated.id).await;
+    let pending = c
+        .execute(api::create_endpoint(&CreateEndpointRequest {
+            endpoint_service_id: gated.id.clone(),
+            vpc_id: CONSUMER_VPC.into(),
+            subnet_id: Some(SUBNET.into()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    endpoint_in(&c, &pending.id, "pendingAcceptance").await;
+    let received = c
+        .execute(api::connection_action(
+            &gated.id,
+            ConnectionAction::Receive,
+            &pending.id,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(received.connections[0].id, pending.id);
+    endpoint_in(&c, &pending.id, "accepted").await;
+    c.execute(api::connection_action(
+        &gated.id,
+        ConnectionAction::Reject,
+        &pending.id,
+    ))
+    .await
+    .unwrap();
+    endpoint_in(&c, &pending.id, "rejected").await;
+
+    // A gateway endpoint to the public OBS service: route tables and policy.
+    let gw = c
+        .execute(api::create_endpoint(&CreateEndpointRequest {
+            endpoint_service_id: obs.id.clone(),
+            vpc_id: CONSUMER_VPC.into(),
+            routetables: Some(vec![ROUTE_TABLE.into()]),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    let gw = endpoint_in(&c, &gw.id, "accepted").await;
+    assert_eq!(
+        (gw.service_type.as_str(), gw.ip.as_deref()),
+        ("gateway", None)
+    );
+    let rt2 = "1e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c06".to_string();
+    c.execute(api::update_endpoint_routetables(
+        &gw.id,
+        vec![ROUTE_TABLE.into(), rt2.clone()],
+    ))
+    .await
+    .unwrap();
+    let policy = vec![PolicyStatement {
+        effect: "Allow".into(),
+        action: vec!["obs:*:*".into()],
+        resource: vec!["obs:*:*:*:*/*".into()],
+    }];
+    c.execute(api::update_endpoint_policy(&gw.id, policy.clone()))
+        .await
+        .unwrap();
+    let gw2 = c.execute(api::get_endpoint(&gw.id)).await.unwrap();
+    assert_eq!(gw2.routetables.len(), 2);
+    assert_eq!(gw2.policy_statement, policy);
+    c.execute(api::delete_endpoint_policy(&gw.id))
+        .await
+        .unwrap();
+
+    // Pagination follows offset until total_count.
+    let small = client(
+        &sim,
+        aksk(sim::ACCESS_KEY, sim::SECRET_KEY),
+        sim::PROJECT_ID,
+        ClientSettings {
+            page_size: 1,
+            ..Default::default()
+        },
+    );
+    let all = small
+        .list_all(|p| api::list_services(&ServiceQuery::default(), p))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+
+    // Teardown: an in-use service cannot be deleted; endpoints first, each until 404.
+    let in_use = c.execute(api::delete_service(&svc.id)).await.unwrap_err();
+    assert_eq!(in_use.kind(), ErrorKind::Conflict, "{in_use}");
+    assert!(in_use.api().unwrap().has_code("EndPoint.3006"));
+    for id in [&ep.id, &pending.id, &gw.id] {
+        c.execute(api::delete_endpoint(id)).await.unwrap();
+        gone("endpoint deleted", async || {
+            c.execute(api::get_endpoint(id)).await
+        })
+        .await;
+    }
+    consumer
+        .execute(api::delete_endpoint(&cross.id))
+        .await
+        .unwrap();
+    gone("cross-account endpoint deleted", async || {
+        consumer.execute(api::get_endpoint(&cross.id)).await
+    })
+    .await;
+    for id in [&svc.id, &gated.id] {
+        c.execute(api::delete_service(id)).await.unwrap();
+        gone("service deleted", async || {
+            c.execute(api::get_service(id)).await
+        })
+        .await;
+    }
+    let missing = c.execute(api::get_service(&svc.id)).await.unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn iam_password_tokens() {
+    let sim = Sim::start(&["--user", "alice:s3cret-pass:sim-domain"]);
+    let password = |pw: &str| {
+        Credentials::Password(PasswordAuth {
+            username: "alice".into(),
+            password: SecretString::from(pw.to_string()),
+            domain_name: "sim-domain".into(),
+            iam_endpoint: format!("{}/v3", sim.url),
+        })
+    };
+    let c = client(
+        &sim,
+        password("s3cret-pass"),
+        sim::PROJECT_ID,
+        ClientSettings::default(),
+    );
+    assert_eq!(
+        c.execute(api::list_services(
+            &ServiceQuery::default(),
+            PageParams {
+                limit: 10,
+                offset: 0
+            }
+        ))
+        .await
+        .unwrap()
+        .total_count,
+        0
+    );
+    // The cached token serves later calls too.
+    c.execute(api::get_quotas(None)).await.unwrap();
+
+    let wrong = client(
+        &sim,
+        password("Xq7-bogus-pw"),
+        sim::PROJECT_ID,
+        ClientSettings::default(),
+    );
+    let err = wrong.execute(api::get_quotas(None)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert!(
+        !err.to_string().contains("Xq7-bogus-pw"),
+        "the password must not appear in errors: {err}"
+    );
+}
+
+#[tokio::test]
+async fn refused_signatures_and_projects() {
+    let sim = Sim::start(&[]);
+    let bad_sk = client(
+        &sim,
+        aksk(sim::ACCESS_KEY, "not-the-secret"),
+        sim::PROJECT_ID,
+        ClientSettings::default(),
+    );
+    assert_eq!(
+        bad_sk
+            .execute(api::get_quotas(None))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Unauthorized
+    );
+    let foreign = client(
+        &sim,
+        aksk(sim::ACCESS_KEY, sim::SECRET_KEY),
+        "ffff0000eeee1111dddd2222cccc3333",
+        ClientSettings::default(),
+    );
+    assert_eq!(
+        foreign
+            .execute(api::get_quotas(None))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Forbidden
+    );
+}

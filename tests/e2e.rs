@@ -1,0 +1,584 @@
+//! End to end on a real kube-apiserver (scripts/control-plane.sh), the operator binary and
+//! vpcep-sim, driven with kubectl as a user would. Each test has its own namespace, simulator
+//! and operator. Out-of-band changes go through the VPCEP API, as the cloud console would.
+
+#[path = "support/cluster.rs"]
+mod cluster;
+#[path = "support/sim.rs"]
+mod sim;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use cluster::{Env, OperatorArgs};
+use secrecy::SecretString;
+use serde_json::Value;
+use vpcep_operator::cloud::api::{self, PageParams};
+use vpcep_operator::cloud::auth::{AkSk, Credentials};
+use vpcep_operator::cloud::model::*;
+use vpcep_operator::cloud::{ClientSettings, VpcepClient};
+use vpcep_operator::config::CloudConfig;
+
+const FAST: &[&str] = &["--provision-delay", "500ms", "--delete-delay", "500ms"];
+const VPC: &str = "0d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a01";
+const VPC2: &str = "3a9e6c55-1f0d-4d2b-b7c4-8e5f2a6d1b03";
+const SUBNET: &str = "5c1d8e22-7a3b-4f6c-9e0d-1b2a3c4d5e04";
+
+/// The cloud as its owner sees it, outside the operator.
+fn cloud(env: &Env) -> VpcepClient {
+    let config = CloudConfig {
+        endpoint: env.sim.url.clone(),
+        region: "eu-de".into(),
+        project_id: sim::PROJECT_ID.into(),
+        credentials: Credentials::AkSk(AkSk {
+            access_key: sim::ACCESS_KEY.into(),
+            secret_key: SecretString::from(sim::SECRET_KEY),
+            security_token: None,
+        }),
+    };
+    VpcepClient::new(&config, ClientSettings::default()).unwrap()
+}
+
+const ALL: PageParams = PageParams {
+    limit: 1000,
+    offset: 0,
+};
+
+/// The user's (non-public) services and endpoints in the simulator.
+async fn cloud_objects(c: &VpcepClient) -> (Vec<Service>, Vec<Endpoint>) {
+    let services = c
+        .execute(api::list_services(&ServiceQuery::default(), ALL))
+        .await
+        .unwrap()
+        .endpoint_services;
+    let endpoints = c
+        .execute(api::list_endpoints(&EndpointQuery::default(), ALL))
+        .await
+        .unwrap()
+        .endpoints;
+    (services, endpoints)
+}
+
+fn service_yaml(name: &str, port: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpointService\nmetadata:\n  name: {name}\nspec:\n  vpcId: {VPC}\n  portId: {port}\n  serverType: VM\n  ports:\n  - {{clientPort: 8080, serverPort: 80}}\n{extra}"
+    )
+}
+
+fn endpoint_yaml(name: &str, target: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpoint\nmetadata:\n  name: {name}\nspec:\n  {target}\n  vpcId: {VPC2}\n  subnetId: {SUBNET}\n{extra}"
+    )
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    path.iter()
+        .fold(v, |v, k| &v[*k])
+        .as_str()
+        .unwrap_or_default()
+}
+
+fn uid(obj: &Value) -> String {
+    str_at(obj, &["metadata", "uid"]).to_string()
+}
+
+fn tag<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
+    tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cross_vpc_example_becomes_ready_with_ip_and_dns() {
+    let env = Env::start("cross-vpc", FAST, OperatorArgs::default());
+    env.kubectl(&["apply", "-f", "examples/cross-vpc.yaml"]);
+    env.wait_ready(&["vpcesvc/web", "vpce/web"], "90s");
+
+    let svc = env.get("vpcesvc/web");
+    let ep = env.get("vpce/web");
+    let svc_id = str_at(&svc, &["status", "id"]);
+    assert_eq!(str_at(&svc, &["status", "status"]), "available");
+    assert_eq!(
+        str_at(&svc, &["status", "serviceName"]),
+        format!("eu-de.web.{svc_id}")
+    );
+    assert_eq!(str_at(&ep, &["status", "status"]), "accepted");
+    assert_eq!(str_at(&ep, &["status", "serviceId"]), svc_id);
+    assert!(!str_at(&ep, &["status", "ip"]).is_empty(), "{ep}");
+    assert!(
+        ep["status"]["dnsNames"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty()),
+        "{ep}"
+    );
+    assert!(ep["status"]["markerId"].as_i64().is_some());
+    assert_eq!(
+        ep["status"]["observedGeneration"],
+        ep["metadata"]["generation"]
+    );
+
+    // Exactly one cloud object per Kubernetes object, carrying its owner tags.
+    let (services, endpoints) = cloud_objects(&cloud(&env)).await;
+    assert_eq!(services.len(), 1);
+    assert_eq!(endpoints.len(), 1);
+    assert_eq!(
+        tag(&services[0].tags, "vpcep-operator-uid"),
+        Some(uid(&svc).as_str())
+    );
+    assert_eq!(
+        tag(&endpoints[0].tags, "vpcep-operator-uid"),
+        Some(uid(&ep).as_str())
+    );
+    assert_eq!(
+        tag(&endpoints[0].tags, "vpcep-operator-cluster"),
+        Some(format!("cluster-{}", env.ns).as_str())
+    );
+    assert_eq!(services[0].ports.len(), 2);
+    assert!(endpoints[0].enable_dns);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approval_enabled_service_leaves_the_endpoint_pending_until_accepted() {
+    let env = Env::start("approval", FAST, OperatorArgs::default());
+    env.apply_ok(&service_yaml(
+        "gated",
+        "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
+        "  approvalEnabled: true\n",
+    ));
+    env.apply_ok(&endpoint_yaml("client", "serviceRef: {name: gated}", ""));
+    env.wait_ready(&["vpcesvc/gated"], "60s");
+    let pending = env.wait_for(
+        "vpce/client",
+        Duration::from_secs(60),
+        "PendingAcceptance",
+        |o| {
+            Env::condition(o, "Ready")
+                .is_some_and(|(s, r, _)| s == "False" && r == "PendingAcceptance")
+        },
+    );
+    let (_, _, message) = Env::condition(&pending, "Ready").unwrap();
+    assert!(message.contains("accept"), "{message}");
+
+    // The service owner accepts it out of band.
+    let c = cloud(&env);
+    let svc_id = str_at(&env.get("vpcesvc/gated"), &["status", "id"]).to_string();
+    let ep_id = str_at(&pending, &["status", "id"]).to_string();
+    c.execute(api::connection_action(
+        &svc_id,
+        ConnectionAction::Receive,
+        &ep_id,
+    ))
+    .await
+    .unwrap();
+    env.wait_ready(&["vpce/client"], "60s");
+    assert_eq!(
+        str_at(&env.get("vpce/client"), &["status", "status"]),
+        "accepted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spec_changes_are_applied_in_place() {
+    let env = Env::start("update", FAST, OperatorArgs::default());
+    let port = "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02";
+    env.apply_ok(&service_yaml("web", port, "  approvalEnabled: false\n"));
+    env.apply_ok(&endpoint_yaml("client", "serviceRef: {name: web}", ""));
+    env.wait_ready(
+        &["vpcesvc/web", "vpce/web".replace("web", "client").as_str()],
+        "90s",
+    );
+    let c = cloud(&env);
+    let (before_svc, before_ep) = cloud_objects(&c).await;
+
+    env.apply_ok(&format!(
+        "{}  approvalEnabled: false\n  serviceName: web2\n  description: new text\n  tags: {{team: net}}\n",
+        service_yaml("web", port, "").replace("  - {clientPort: 8080, serverPort: 80}\n", "  - {clientPort: 8080, serverPort: 80}\n  - {clientPort: 9090, serverPort: 90}\n")
+    ));
+    env.apply_ok(&endpoint_yaml(
+        "client",
+        "serviceRef: {name: web}",
+        "  whitelist: [10.0.0.0/24]\n  enableWhitelist: true\n  tags: {app: shop}\n",
+    ));
+    env.wait_for(
+        "vpcesvc/web",
+        Duration::from_secs(60),
+        "generation 2 synced",
+        |o| {
+            o["status"]["observedGeneration"] == o["metadata"]["generation"]
+                && Env::condition(o, "Synced").is_some_and(|(s, _, _)| s == "True")
+        },
+    );
+    env.wait_for(
+        "vpce/client",
+        Duration::from_secs(60),
+        "generation 2 synced",
+        |o| {
+            o["status"]["observedGeneration"] == o["metadata"]["generation"]
+                && Env::condition(o, "Synced").is_some_and(|(s, _, _)| s == "True")
+        },
+    );
+
+    let (after_svc, after_ep) = cloud_objects(&c).await;
+    assert_eq!((after_svc.len(), after_ep.len()), (1, 1));
+    let (svc, ep) = (&after_svc[0], &after_ep[0]);
+    assert_eq!(svc.id, before_svc[0].id, "updated in place, not recreated");
+    assert_eq!(ep.id, before_ep[0].id, "updated in place, not recreated");
+    assert_eq!(svc.service_name, format!("eu-de.web2.{}", svc.id));
+    assert_eq!(svc.description.as_deref(), Some("new text"));
+    assert_eq!(
+        svc.ports
+            .iter()
+            .map(|p| p.client_port)
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from([8080, 9090])
+    );
+    assert_eq!(tag(&svc.tags, "team"), Some("net"));
+    assert_eq!(
+        (ep.whitelist.as_slice(), ep.enable_whitelist),
+        (&["10.0.0.0/24".to_string()][..], true)
+    );
+    assert_eq!(tag(&ep.tags, "app"), Some("shop"));
+    assert!(
+        tag(&ep.tags, "vpcep-operator-uid").is_some(),
+        "owner tags stay"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_is_corrected_within_one_resync() {
+    let env = Env::start(
+        "drift",
+        FAST,
+        OperatorArgs {
+            resync: "3s",
+            ..Default::default()
+        },
+    );
+    env.apply_ok(&service_yaml(
+        "web",
+        "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
+        "  approvalEnabled: false\n  description: declared\n",
+    ));
+    env.apply_ok(&endpoint_yaml("client", "serviceRef: {name: web}", ""));
+    env.wait_ready(&["vpcesvc/web", "vpce/client"], "90s");
+    let c = cloud(&env);
+    let svc_id = str_at(&env.get("vpcesvc/web"), &["status", "id"]).to_string();
+    let ep_id = str_at(&env.get("vpce/client"), &["status", "id"]).to_string();
+
+    // A field changed and a tag removed behind the operator's back are set back.
+    c.execute(api::update_service(
+        &svc_id,
+        &UpdateServiceRequest {
+            description: Some("changed by hand".into()),
+            ..Default::default()
+        },
+    ))
+    .await
+    .unwrap();
+    c.execute(api::tag_action(
+        ResourceType::EndpointService,
+        &svc_id,
+        &TagActionRequest {
+            action: TagAction::Delete,
+            tags: vec![TagActionEntry {
+                key: "vpcep-operator-uid".into(),
+                value: None,
+            }],
+        },
+    ))
+    .await
+    .unwrap();
+    let mut restored = false;
+    for _ in 0..50 {
+        let s = c.execute(api::get_service(&svc_id)).await.unwrap();
+        if s.description.as_deref() == Some("declared")
+            && tag(&s.tags, "vpcep-operator-uid").is_some()
+        {
+            restored = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        restored,
+        "the description and owner tag were not set back within 10 s (resync 3 s)"
+    );
+
+    // An endpoint deleted behind the operator's back is created again.
+    c.execute(api::delete_endpoint(&ep_id)).await.unwrap();
+    let recreated = env.wait_for(
+        "vpce/client",
+        Duration::from_secs(60),
+        "a new endpoint id",
+        |o| {
+            let id = str_at(o, &["status", "id"]);
+            !id.is_empty()
+                && id != ep_id
+                && Env::condition(o, "Ready").is_some_and(|(s, _, _)| s == "True")
+        },
+    );
+    let (_, endpoints) = cloud_objects(&c).await;
+    assert_eq!(endpoints.len(), 1);
+    assert_eq!(endpoints[0].id, str_at(&recreated, &["status", "id"]));
+    let events = env.kubectl(&[
+        "get",
+        "events",
+        "--field-selector",
+        "reason=Recreating",
+        "-o",
+        "name",
+    ]);
+    assert!(!events.trim().is_empty(), "a Recreating event is published");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deletion_leaves_the_cloud_empty_and_orphan_leaves_it() {
+    let env = Env::start("delete", FAST, OperatorArgs::default());
+    env.apply_ok(&service_yaml(
+        "web",
+        "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
+        "  approvalEnabled: false\n",
+    ));
+    env.apply_ok(&endpoint_yaml("client", "serviceRef: {name: web}", ""));
+    env.apply_ok(&service_yaml(
+        "kept",
+        "6f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a03",
+        "  deletionPolicy: Orphan\n",
+    ));
+    env.wait_ready(&["vpcesvc/web", "vpce/client", "vpcesvc/kept"], "90s");
+    let c = cloud(&env);
+    let kept_id = str_at(&env.get("vpcesvc/kept"), &["status", "id"]).to_string();
+
+    // Deleting the service first is blocked, with the connected endpoint named.
+    env.kubectl(&["delete", "vpcesvc/web", "--wait=false"]);
+    let ep_id = str_at(&env.get("vpce/client"), &["status", "id"]).to_string();
+    let blocked = env.wait_for(
+        "vpcesvc/web",
+        Duration::from_secs(30),
+        "DeletionBlocked",
+        |o| {
+            Env::condition(o, "Synced")
+                .is_some_and(|(s, r, _)| s == "False" && r == "DeletionBlocked")
+        },
+    );
+    assert!(
+        Env::condition(&blocked, "Synced")
+            .unwrap()
+            .2
+            .contains(&ep_id)
+    );
+
+    env.kubectl(&["delete", "vpce/client", "vpcesvc/kept", "--wait=false"]);
+    env.wait_deleted("vpce/client", "60s");
+    env.wait_deleted("vpcesvc/kept", "60s");
+    env.wait_deleted("vpcesvc/web", "120s");
+    let (services, endpoints) = cloud_objects(&c).await;
+    assert!(endpoints.is_empty(), "{endpoints:?}");
+    assert_eq!(
+        services.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        vec![kept_id.as_str()],
+        "only the orphaned service is left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_existing_cloud_object_is_adopted_not_duplicated() {
+    let env = Env::start("adopt", FAST, OperatorArgs::default());
+    let c = cloud(&env);
+    let existing = c
+        .execute(api::create_service(&CreateServiceRequest {
+            port_id: "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02".into(),
+            vpc_id: VPC.into(),
+            server_type: "VM".into(),
+            approval_enabled: Some(true),
+            ports: vec![PortMapping {
+                client_port: 8080,
+                server_port: 80,
+                protocol: "TCP".into(),
+            }],
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    let yaml = service_yaml(
+        "legacy",
+        "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
+        "  approvalEnabled: false\n",
+    )
+    .replace(
+        "metadata:\n  name: legacy\n",
+        &format!(
+            "metadata:\n  name: legacy\n  annotations:\n    vpcep.io/external-id: {}\n",
+            existing.id
+        ),
+    );
+    env.apply_ok(&yaml);
+    env.wait_ready(&["vpcesvc/legacy"], "60s");
+    let obj = env.get("vpcesvc/legacy");
+    assert_eq!(str_at(&obj, &["status", "id"]), existing.id);
+    let (services, _) = cloud_objects(&c).await;
+    assert_eq!(services.len(), 1, "adopted, never created");
+    assert_eq!(
+        tag(&services[0].tags, "vpcep-operator-uid"),
+        Some(uid(&obj).as_str()),
+        "owner tags added"
+    );
+    assert!(!services[0].approval_enabled, "the spec is applied");
+
+    // A missing external id is an invalid spec, and nothing is created.
+    env.apply_ok(&service_yaml("ghost", "6f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a03", "").replace("metadata:\n  name: ghost\n", "metadata:\n  name: ghost\n  annotations:\n    vpcep.io/external-id: 11111111-2222-3333-4444-555555555555\n"));
+    let ghost = env.wait_for(
+        "vpcesvc/ghost",
+        Duration::from_secs(30),
+        "InvalidSpec",
+        |o| Env::condition(o, "Synced").is_some_and(|(s, r, _)| s == "False" && r == "InvalidSpec"),
+    );
+    assert!(
+        Env::condition(&ghost, "Synced")
+            .unwrap()
+            .2
+            .contains("external-id")
+    );
+    assert_eq!(cloud_objects(&c).await.0.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_objects_are_refused_or_reported() {
+    let env = Env::start("invalid", FAST, OperatorArgs::default());
+    // The schema refuses what the API would refuse.
+    for (bad, why) in [
+        (
+            service_yaml("bad", "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02", "")
+                .replace("serverPort: 80", "serverPort: 70000"),
+            "port range",
+        ),
+        (service_yaml("bad", "not-a-uuid", ""), "uuid"),
+        (
+            service_yaml(
+                "bad",
+                "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
+                "  serviceName: much-too-long-name\n",
+            ),
+            "name length",
+        ),
+        (
+            service_yaml(
+                "bad",
+                "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
+                "  description: \"<b>\"\n",
+            ),
+            "angle brackets",
+        ),
+        (
+            endpoint_yaml(
+                "bad",
+                "serviceId: 8189d3c2-8882-4871-a3c2-d380272eed83",
+                "  whitelist: [300.0.0.1]\n",
+            ),
+            "whitelist",
+        ),
+    ] {
+        let (ok, err) = env.apply(&bad);
+        assert!(!ok, "{why}: the API server accepted it");
+        assert!(
+            err.contains("Invalid value") || err.contains("invalid") || err.contains("should be"),
+            "{why}: {err}"
+        );
+    }
+
+    // A create-only field changed: reported, and the cloud object left alone.
+    let port = "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02";
+    env.apply_ok(&service_yaml("web", port, ""));
+    env.wait_ready(&["vpcesvc/web"], "60s");
+    let c = cloud(&env);
+    let before = cloud_objects(&c).await.0;
+    env.apply_ok(
+        &service_yaml("web", port, "").replace(VPC, "9d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a09"),
+    );
+    let obj = env.wait_for("vpcesvc/web", Duration::from_secs(30), "InvalidSpec", |o| {
+        Env::condition(o, "Synced").is_some_and(|(s, r, _)| s == "False" && r == "InvalidSpec")
+    });
+    assert!(
+        Env::condition(&obj, "Synced")
+            .unwrap()
+            .2
+            .contains("vpcId cannot change"),
+        "{obj}"
+    );
+    let after = cloud_objects(&c).await.0;
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        (after[0].id.as_str(), after[0].vpc_id.as_str()),
+        (before[0].id.as_str(), VPC)
+    );
+    let warnings = env.kubectl(&[
+        "get",
+        "events",
+        "--field-selector",
+        "reason=InvalidSpec,type=Warning",
+        "-o",
+        "name",
+    ]);
+    assert!(
+        !warnings.trim().is_empty(),
+        "a Warning event tells the user"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_secret_is_a_condition_and_a_fixed_one_is_picked_up() {
+    let env = Env::start("secret", FAST, OperatorArgs::default());
+    env.apply_ok(&service_yaml(
+        "web",
+        "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
+        "  credentialsSecretRef: {name: otc}\n",
+    ));
+    let missing = env.wait_for(
+        "vpcesvc/web",
+        Duration::from_secs(30),
+        "CredentialsError",
+        |o| {
+            Env::condition(o, "Synced")
+                .is_some_and(|(s, r, _)| s == "False" && r == "CredentialsError")
+        },
+    );
+    assert!(
+        Env::condition(&missing, "Synced")
+            .unwrap()
+            .2
+            .contains("does not exist")
+    );
+
+    // Wrong secret key: the cloud refuses the signature.
+    let secret = |sk: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: otc\nstringData:\n  region: eu-de\n  projectId: {}\n  endpoint: {}\n  accessKey: {}\n  secretKey: {sk}\n",
+            sim::PROJECT_ID,
+            env.sim.url,
+            sim::ACCESS_KEY
+        )
+    };
+    env.apply_ok(&secret("definitely-not-the-key"));
+    let refused = env.wait_for(
+        "vpcesvc/web",
+        Duration::from_secs(90),
+        "refused credentials",
+        |o| {
+            Env::condition(o, "Synced").is_some_and(|(s, r, m)| {
+                s == "False" && r == "CredentialsError" && !m.contains("does not exist")
+            })
+        },
+    );
+    let text = refused.to_string();
+    assert!(
+        !text.contains("definitely-not-the-key"),
+        "no secret in the status"
+    );
+
+    // A fixed Secret wakes the objects that use it, rather than waiting out their backoff.
+    env.apply_ok(&secret(sim::SECRET_KEY));
+    env.wait_ready(&["vpcesvc/web"], "20s");
+    let events = env.kubectl(&["get", "events", "-o", "json"]);
+    assert!(
+        !events.contains("definitely-not-the-key") && !events.contains(sim::SECRET_KEY),
+        "no secret in events"
+    );
+}

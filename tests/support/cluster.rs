@@ -1,0 +1,290 @@
+//! End-to-end fixtures: the real kube-apiserver of `scripts/control-plane.sh` (through
+// Each test crate includes this module and uses a different part of it.
+#![allow(dead_code)]
+//! `KUBECONFIG`), `kubectl` as users run it, and the operator binary as a child process.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::sim::{self, Sim};
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+fn kubeconfig() -> String {
+    std::env::var("KUBECONFIG").unwrap_or_else(|_| {
+        panic!("KUBECONFIG is not set: the end-to-end tests need a real API server; run scripts/test.sh, or `eval $(scripts/control-plane.sh up)` first")
+    })
+}
+
+/// Runs kubectl; returns (success, stdout, stderr).
+pub fn kubectl_raw(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", kubeconfig())
+        .current_dir(REPO)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    let mut input = child.stdin.take().expect("piped stdin");
+    input
+        .write_all(stdin.unwrap_or("").as_bytes())
+        .expect("kubectl stdin");
+    drop(input);
+    let out = child.wait_with_output().expect("kubectl finishes");
+    let stderr: String = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| !l.contains("version difference between client"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    )
+}
+
+/// Runs kubectl and panics when it fails.
+pub fn kubectl(args: &[&str]) -> String {
+    let (ok, out, err) = kubectl_raw(args, None);
+    assert!(ok, "kubectl {}: {err}", args.join(" "));
+    out
+}
+
+static CRDS: Once = Once::new();
+
+/// Installs the CRDs once per test process (the `--no-cel` variant: the test server is 1.20).
+fn install_crds() {
+    CRDS.call_once(|| {
+        let (ok, _, err) = kubectl_raw(&["version", "--request-timeout=5s"], None);
+        assert!(ok, "the API server in KUBECONFIG does not answer: {err}");
+        kubectl(&[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            "crds/no-cel/",
+        ]);
+        kubectl(&[
+            "wait",
+            "--for=condition=Established",
+            "crd/vpcendpoints.vpcep.io",
+            "crd/vpcendpointservices.vpcep.io",
+            "--timeout=60s",
+        ]);
+    });
+}
+
+/// How an operator process of a test is started.
+#[derive(Clone)]
+pub struct OperatorArgs {
+    pub resync: &'static str,
+    pub extra: Vec<String>,
+    /// Environment for the operator (cloud settings), in addition to the simulator's.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for OperatorArgs {
+    fn default() -> Self {
+        OperatorArgs {
+            resync: "10m",
+            extra: vec![],
+            env: vec![],
+        }
+    }
+}
+
+/// One end-to-end scenario: its own namespace, simulator and operator.
+pub struct Env {
+    pub ns: String,
+    pub sim: Sim,
+    operator: Option<Child>,
+    args: OperatorArgs,
+    starts: u32,
+}
+
+pub fn log_dir() -> PathBuf {
+    let dir = PathBuf::from(REPO).join("target/e2e-logs");
+    std::fs::create_dir_all(&dir).expect("log dir");
+    dir
+}
+
+impl Env {
+    /// Creates namespace `e2e-<name>`, a simulator with `sim_args`, and starts the operator.
+    pub fn start(name: &str, sim_args: &[&str], args: OperatorArgs) -> Env {
+        install_crds();
+        let ns = format!(
+            "e2e-{name}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..6]
+        );
+        kubectl(&["create", "namespace", &ns]);
+        let sim = Sim::start(sim_args);
+        let mut env = Env {
+            ns,
+            sim,
+            operator: None,
+            args,
+            starts: 0,
+        };
+        env.start_operator();
+        env
+    }
+
+    /// Starts (again) the operator for this namespace; its log goes to target/e2e-logs.
+    pub fn start_operator(&mut self) {
+        assert!(self.operator.is_none(), "the operator is already running");
+        self.starts += 1;
+        let log = log_dir().join(format!("{}-operator-{}.log", self.ns, self.starts));
+        let log = File::create(&log).expect("operator log file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpcep-operator"));
+        cmd.args([
+            "run",
+            "--namespace",
+            &self.ns,
+            "--cluster-id",
+            &format!("cluster-{}", self.ns),
+            "--resync-period",
+            self.args.resync,
+        ])
+        .args(&self.args.extra)
+        .env("KUBECONFIG", kubeconfig())
+        .env("RUST_LOG", "info,vpcep_operator=debug")
+        .env("VPCEP_ENDPOINT", &self.sim.url)
+        .env("VPCEP_REGION", "eu-de")
+        .env("VPCEP_PROJECT_ID", sim::PROJECT_ID)
+        .env("VPCEP_ACCESS_KEY", sim::ACCESS_KEY)
+        .env("VPCEP_SECRET_KEY", sim::SECRET_KEY)
+        .envs(self.args.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(log);
+        self.operator = Some(cmd.spawn().expect("the operator starts"));
+    }
+
+    /// Kills the operator with SIGKILL: no chance to clean up.
+    pub fn kill_operator(&mut self) {
+        if let Some(mut child) = self.operator.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// kubectl in this namespace.
+    pub fn kubectl(&self, args: &[&str]) -> String {
+        let mut all = vec!["-n", self.ns.as_str()];
+        all.extend_from_slice(args);
+        kubectl(&all)
+    }
+
+    /// `kubectl apply -f -` of a manifest in this namespace; returns (success, stderr).
+    pub fn apply(&self, yaml: &str) -> (bool, String) {
+        let (ok, _, err) = kubectl_raw(
+            &[
+                "-n",
+                &self.ns,
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--field-manager=e2e",
+                "-f",
+                "-",
+            ],
+            Some(yaml),
+        );
+        (ok, err)
+    }
+
+    pub fn apply_ok(&self, yaml: &str) {
+        let (ok, err) = self.apply(yaml);
+        assert!(ok, "kubectl apply failed: {err}");
+    }
+
+    /// `kubectl wait --for=condition=Ready` on objects of this namespace.
+    pub fn wait_ready(&self, objects: &[&str], timeout: &str) {
+        let mut args = vec!["wait", "--for=condition=Ready"];
+        args.extend_from_slice(objects);
+        let t = format!("--timeout={timeout}");
+        args.push(&t);
+        let (ok, out, err) = kubectl_raw(&[&["-n", &self.ns][..], &args].concat(), None);
+        assert!(
+            ok,
+            "{objects:?} did not become Ready: {out}{err}\n{}",
+            self.describe(objects)
+        );
+    }
+
+    fn describe(&self, objects: &[&str]) -> String {
+        objects
+            .iter()
+            .map(|o| kubectl_raw(&["-n", &self.ns, "get", o, "-o", "yaml"], None).1)
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    }
+
+    /// The object as JSON (`kind/name`).
+    pub fn get(&self, object: &str) -> Value {
+        serde_json::from_str(&self.kubectl(&["get", object, "-o", "json"])).expect("kubectl JSON")
+    }
+
+    /// Polls `check` on the object until it holds (returns the object) or `timeout` passes.
+    pub fn wait_for(
+        &self,
+        object: &str,
+        timeout: Duration,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (ok, out, _) = kubectl_raw(&["-n", &self.ns, "get", object, "-o", "json"], None);
+            if ok
+                && let Ok(v) = serde_json::from_str::<Value>(&out)
+                && check(&v)
+            {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {object}: {what}\n{}",
+                self.describe(&[object])
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The condition `type_` of an object: (status, reason, message).
+    pub fn condition(obj: &Value, type_: &str) -> Option<(String, String, String)> {
+        obj["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == type_)
+            .map(|c| {
+                let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+                (s("status"), s("reason"), s("message"))
+            })
+    }
+
+    /// Waits until an object is gone from the API server.
+    pub fn wait_deleted(&self, object: &str, timeout: &str) {
+        let t = format!("--timeout={timeout}");
+        let (ok, out, err) =
+            kubectl_raw(&["-n", &self.ns, "wait", "--for=delete", object, &t], None);
+        assert!(
+            ok || err.contains("NotFound"),
+            "{object} was not deleted: {out}{err}\n{}",
+            self.describe(&[object])
+        );
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.kill_operator();
+    }
+}
