@@ -629,3 +629,99 @@ async fn refused_signatures_and_projects() {
         ErrorKind::Forbidden
     );
 }
+
+fn counter(counters: &serde_json::Value, op: &str) -> u64 {
+    counters[op].as_u64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn reads_are_retried_creates_are_not() {
+    let sim = Sim::start(&["--provision-delay", "0s"]);
+    let c = owner_client(&sim);
+    let svc = c
+        .execute(api::create_service(&service_request("web", PORT, false)))
+        .await
+        .unwrap();
+
+    // Two server errors, then success: a read is repeated until it works.
+    sim.post(
+        "faults",
+        serde_json::json!({"operation": "get_service", "kind": "error", "times": 2}),
+    )
+    .await;
+    sim.delete("counters").await;
+    c.execute(api::get_service(&svc.id)).await.unwrap();
+    assert_eq!(counter(&sim.get("counters").await, "get_service"), 3);
+
+    // A server error on create may have come after the commit: the client does not repeat it.
+    sim.post(
+        "faults",
+        serde_json::json!({"operation": "create_service", "kind": "error", "times": 1}),
+    )
+    .await;
+    let err = c
+        .execute(api::create_service(&service_request(
+            "second", GATED_PORT, false,
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ServerError);
+    assert_eq!(counter(&sim.get("counters").await, "create_service"), 1);
+
+    // Throttling is refused before anything happens: a create is repeated after Retry-After.
+    sim.post("faults", serde_json::json!({"operation": "create_service", "kind": "throttle", "retry_after": 1, "times": 1})).await;
+    sim.delete("counters").await;
+    c.execute(api::create_service(&service_request(
+        "second", GATED_PORT, false,
+    )))
+    .await
+    .unwrap();
+    let detail = sim.get("counters/detail").await;
+    assert_eq!(detail["create_service"]["outcomes"]["429"], 1, "{detail}");
+    assert_eq!(detail["create_service"]["outcomes"]["200"], 1, "{detail}");
+
+    // Commit then drop: the answer is lost, the create is not repeated, and the object exists.
+    sim.post(
+        "faults",
+        serde_json::json!({"operation": "create_service", "kind": "drop", "times": 1}),
+    )
+    .await;
+    sim.delete("counters").await;
+    let mut third = service_request("third", "9f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a08", false);
+    third.tags = vec![Tag {
+        key: "vpcep-operator-uid".into(),
+        value: "lost-answer".into(),
+    }];
+    let err = c.execute(api::create_service(&third)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+    assert_eq!(counter(&sim.get("counters").await, "create_service"), 1);
+    let query = ResourceQueryRequest::filter_by_tags(&third.tags);
+    let found = c
+        .list_all(|p| api::query_resources(ResourceType::EndpointService, &query, Some(p)))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.len(),
+        1,
+        "the committed object is findable by its owner tag"
+    );
+}
+
+#[tokio::test]
+async fn a_long_retry_after_is_handed_back_to_the_caller() {
+    let sim = Sim::start(&[]);
+    let c = owner_client(&sim);
+    sim.post(
+        "faults",
+        serde_json::json!({"operation": "get_quotas", "kind": "throttle", "retry_after": 120}),
+    )
+    .await;
+    let err = c.execute(api::get_quotas(None)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Throttled);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+    assert_eq!(
+        counter(&sim.get("counters").await, "get_quotas"),
+        1,
+        "not slept through inside the client"
+    );
+}
