@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, lints, Rust unit and integration tests,
-# and the Python suites that drive the simulator with the official Huawei Cloud SDK.
+# the end-to-end suite on a real kube-apiserver, and the Python suites that drive the simulator
+# with the official Huawei Cloud SDK.
+#
+# The end-to-end tests use the control plane of scripts/control-plane.sh (built on first use), or
+# the cluster of VPCEP_E2E_KUBECONFIG when set (e.g. kind or k3d; the CRDs get installed there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +19,20 @@ cargo fmt --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
-step "cargo test"
+step "control plane for the end-to-end tests"
+if [ -n "${VPCEP_E2E_KUBECONFIG:-}" ]; then
+  export KUBECONFIG="$VPCEP_E2E_KUBECONFIG"
+  echo "using the cluster of VPCEP_E2E_KUBECONFIG ($KUBECONFIG)"
+else
+  if ! scripts/control-plane.sh status >/dev/null 2>&1; then
+    trap 'scripts/control-plane.sh down >/dev/null 2>&1 || true' EXIT
+  fi
+  eval "$(scripts/control-plane.sh up)"
+fi
+
+step "cargo test (unit, integration, end to end)"
+cargo build --quiet --bins
 cargo test --all-targets
 
 step "pytest (official SDK against vpcep-sim)"
-cargo build --quiet --bin vpcep-sim
 .venv/bin/python -m pytest tests/sim_sdk -q

@@ -582,3 +582,133 @@ async fn a_bad_secret_is_a_condition_and_a_fixed_one_is_picked_up() {
         "no secret in events"
     );
 }
+
+/// `n` services with an endpoint each, by serviceRef.
+fn fleet(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            let port = format!("7f3c2a10-4e5b-4b8e-8d9a-{i:012}");
+            format!(
+                "{}---\n{}---\n",
+                service_yaml(&format!("svc{i}"), &port, "  approvalEnabled: false\n"),
+                endpoint_yaml(
+                    &format!("ep{i}"),
+                    &format!("serviceRef: {{name: svc{i}}}"),
+                    ""
+                )
+            )
+        })
+        .collect()
+}
+
+fn fleet_names(n: usize) -> Vec<String> {
+    (0..n)
+        .flat_map(|i| [format!("vpcesvc/svc{i}"), format!("vpce/ep{i}")])
+        .collect()
+}
+
+/// Every Kubernetes object has exactly one cloud object, carrying its uid.
+async fn exactly_one_cloud_object_each(env: &Env, n: usize) {
+    let (services, endpoints) = cloud_objects(&cloud(env)).await;
+    for (kind, tags) in [
+        (
+            "vpcesvc",
+            services.iter().map(|s| &s.tags).collect::<Vec<_>>(),
+        ),
+        ("vpce", endpoints.iter().map(|e| &e.tags).collect()),
+    ] {
+        let mut uids: Vec<String> = tags
+            .iter()
+            .filter_map(|t| tag(t, "vpcep-operator-uid"))
+            .map(str::to_owned)
+            .collect();
+        uids.sort();
+        let mut expected: Vec<String> = (0..n)
+            .map(|i| {
+                uid(&env.get(&format!(
+                    "{kind}/{}{i}",
+                    if kind == "vpce" { "ep" } else { "svc" }
+                )))
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(
+            uids, expected,
+            "{kind}: one cloud object per Kubernetes object"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_errors_and_lost_answers_end_with_one_object_each() {
+    let args = [
+        FAST,
+        &[
+            "--fault-seed",
+            "7",
+            "--fault",
+            "*:error:0.2",
+            "--fault",
+            "create_service:drop:1,times=2",
+            "--fault",
+            "create_endpoint:drop:1,times=2",
+        ],
+    ]
+    .concat();
+    let env = Env::start("faults", &args, OperatorArgs::default());
+    env.apply_ok(&fleet(3));
+    let names = fleet_names(3);
+    env.wait_ready(
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+        "180s",
+    );
+    let detail = env.sim.get("counters/detail").await;
+    assert!(
+        detail["create_service"]["outcomes"]["dropped"].as_u64() >= Some(2),
+        "the lost answers happened: {detail}"
+    );
+    assert!(
+        detail["get_service"]["outcomes"]["500"]
+            .as_u64()
+            .unwrap_or(0)
+            + detail["query_resources"]["outcomes"]["500"]
+                .as_u64()
+                .unwrap_or(0)
+            > 0,
+        "server errors happened: {detail}"
+    );
+    exactly_one_cloud_object_each(&env, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_the_operator_during_creates_loses_and_duplicates_nothing() {
+    // Slow creates, so that the kills land while calls are in flight.
+    let args = [
+        FAST,
+        &[
+            "--fault",
+            "create_service:latency:400ms",
+            "--fault",
+            "create_endpoint:latency:400ms",
+        ],
+    ]
+    .concat();
+    let mut env = Env::start("sigkill", &args, OperatorArgs::default());
+    env.apply_ok(&fleet(4));
+    for op in ["create_service", "create_endpoint"] {
+        for _ in 0..300 {
+            if env.sim.get("counters").await[op].as_u64().unwrap_or(0) >= 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        env.kill_operator();
+        env.start_operator();
+    }
+    let names = fleet_names(4);
+    env.wait_ready(
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+        "180s",
+    );
+    exactly_one_cloud_object_each(&env, 4).await;
+}

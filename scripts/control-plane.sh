@@ -1,0 +1,584 @@
+#!/usr/bin/env bash
+# A real kube-apiserver + etcd on loopback, for tests.  See docs/control-plane.md.
+#
+#   scripts/control-plane.sh up       start etcd and kube-apiserver (builds the apiserver on first use)
+#   scripts/control-plane.sh down     stop both and delete their data
+#   scripts/control-plane.sh env      print `export KUBECONFIG=...`
+#   scripts/control-plane.sh status   exit 0 when the control plane answers /readyz
+#   scripts/control-plane.sh build    build and cache kube-apiserver 1.20.2 from Debian's source package
+#
+# `up` and `env` print only the export line on stdout (progress goes to stderr), so
+#   eval "$(scripts/control-plane.sh up)"
+# works.
+set -euo pipefail
+
+readonly KUBE_VERSION=1.20.2
+readonly KUBE_GIT_COMMIT=faecb196815e248d3ecfb03c680a4507229c2a56 # the v1.20.2 tag
+
+STATE_DIR=${VPCEP_CP_DIR:-/tmp/vpcep-control-plane}
+STATE_DIR=${STATE_DIR%/}
+CACHE_DIR=${VPCEP_CP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vpcep-operator}
+CACHE_DIR=${CACHE_DIR%/}
+CACHED_APISERVER=$CACHE_DIR/kube-apiserver-$KUBE_VERSION
+APISERVER_PORT=${VPCEP_CP_APISERVER_PORT:-6443}
+ETCD_PORT=${VPCEP_CP_ETCD_PORT:-12379}
+ETCD_PEER_PORT=${VPCEP_CP_ETCD_PEER_PORT:-12380}
+START_TIMEOUT=${VPCEP_CP_TIMEOUT:-120}
+STOP_TIMEOUT=${VPCEP_CP_STOP_TIMEOUT:-15}
+KUBECONFIG_PATH=$STATE_DIR/kubeconfig
+
+# Debian packages the build needs (command each one provides, or "-" for a library package).
+readonly BUILD_PACKAGES=(
+  "golang-go:go"
+  "make:make"
+  "rsync:rsync"
+  "jq:jq"
+  "dpkg-dev:dpkg-source"
+  "xz-utils:xz"
+  "etcd-server:etcd"
+  "openssl:openssl"
+  "golang-github-modern-go-reflect2-dev:-"
+)
+readonly REFLECT2_SRC=/usr/share/gocode/src/github.com/modern-go/reflect2
+
+log() { printf '[control-plane] %s\n' "$*" >&2; }
+die() { printf '[control-plane] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Print the last lines of a log file to stderr (used before giving up).
+show_log() {
+  local file=$1 lines=${2:-40}
+  if [[ -s $file ]]; then
+    printf '[control-plane] ---- last %s lines of %s ----\n' "$lines" "$file" >&2
+    tail -n "$lines" "$file" >&2
+    printf '[control-plane] ---- end of %s ----\n' "$file" >&2
+  else
+    printf '[control-plane] (%s is empty or missing)\n' "$file" >&2
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Packages
+
+is_root() { [[ $(id -u) -eq 0 ]]; }
+
+package_installed() {
+  [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true) == installed ]]
+}
+
+# install_packages PKG...: apt-get install whatever of PKG is missing (root only).
+APT_UPDATED=0
+apt_update() {
+  if [[ $APT_UPDATED -eq 0 ]]; then
+    log "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+}
+
+install_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    package_installed "$pkg" || missing+=("$pkg")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  is_root || die "missing Debian packages: ${missing[*]} (install them as root: apt-get install ${missing[*]})"
+  apt_update
+  log "apt-get install ${missing[*]}"
+  # policy-rc.d keeps etcd-server's postinst from starting a system-wide etcd service.
+  local policy=/usr/sbin/policy-rc.d created_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created_policy=1
+  fi
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || rc=$?
+  [[ $created_policy -eq 1 ]] && rm -f "$policy"
+  [[ $rc -eq 0 ]] || die "apt-get install ${missing[*]} failed"
+}
+
+# Print deb822 stanzas of the enabled Debian archives for this release, as deb-src.
+debian_deb_src_stanzas() {
+  local codename=$1 f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -e $f ]] || continue
+    awk -v codename="$codename" '
+      function flush(  i) {
+        if (n && deb && !skip && suite_ok) { for (i = 1; i <= n; i++) print buf[i]; print "" }
+        n = 0; deb = 0; skip = 0; suite_ok = 0
+      }
+      /^[ \t]*$/ { flush(); next }
+      /^[ \t]*#/ { next }
+      /^Types:/ {
+        if ($0 ~ /deb-src/) skip = 1
+        else if ($0 ~ /[ \t]deb([ \t]|$)/) { deb = 1; buf[++n] = "Types: deb-src" }
+        next
+      }
+      /^Enabled:[ \t]*[Nn]o/ { skip = 1 }
+      /^Suites:/ {
+        for (i = 2; i <= NF; i++) if ($i == codename || $i ~ ("^" codename "-[a-z]+$")) suite_ok = 1
+      }
+      { buf[++n] = $0 }
+      END { flush() }' "$f"
+  done
+}
+
+debian_deb_src_lines() {
+  local codename=$1 f
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -e $f ]] || continue
+    awk -v codename="$codename" '
+      $1 == "deb" {
+        line = $0; sub(/^[ \t]*deb[ \t]+/, "", line)
+        opts = ""
+        if (line ~ /^\[/) { opts = substr(line, 1, index(line, "]")); line = substr(line, index(line, "]") + 1) }
+        split(line, w, /[ \t]+/); if (w[1] == "") { for (i = 1; i < length(w); i++) w[i] = w[i + 1] }
+        if (w[2] == codename || w[2] ~ ("^" codename "-[a-z]+$")) print "deb-src " opts " " line
+      }' "$f"
+  done
+}
+
+# Make sure apt knows about Debian source packages (a deb-src entry for this release).
+ensure_deb_src() {
+  local codename
+  codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null | tr -d '"')
+  [[ -n $codename ]] || die "cannot read VERSION_CODENAME from /etc/os-release"
+  [[ $codename == bookworm ]] || log "warning: this build is known to work on Debian bookworm, this is '$codename'"
+  if grep -Eqs '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list ||
+    grep -Eqis '^Types:.*deb-src' /etc/apt/sources.list.d/*.sources; then
+    return 0
+  fi
+  is_root || die "no deb-src entry in the apt sources; add one for '$codename' (as root) and run apt-get update"
+  local out=/etc/apt/sources.list.d/vpcep-operator-deb-src.sources
+  local stanzas lines
+  stanzas=$(debian_deb_src_stanzas "$codename")
+  lines=$(debian_deb_src_lines "$codename")
+  if [[ -n $stanzas ]]; then
+    printf '# Added by vpcep-operator scripts/control-plane.sh (apt-get source kubernetes)\n%s\n' "$stanzas" >"$out"
+  elif [[ -n $lines ]]; then
+    out=/etc/apt/sources.list.d/vpcep-operator-deb-src.list
+    printf '# Added by vpcep-operator scripts/control-plane.sh (apt-get source kubernetes)\n%s\n' "$lines" >"$out"
+  else
+    cat >"$out" <<EOF
+# Added by vpcep-operator scripts/control-plane.sh (apt-get source kubernetes)
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: $codename $codename-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: $codename-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  fi
+  log "added deb-src entries in $out"
+  APT_UPDATED=0
+  apt_update
+}
+
+# ---------------------------------------------------------------------------------------------
+# Build
+
+cmd_build() {
+  mkdir -p "$CACHE_DIR"
+  exec 8>"$CACHE_DIR/build.lock"
+  if ! flock -n 8; then
+    log "another build is running; waiting for it"
+    flock 8
+  fi
+  if [[ -x $CACHED_APISERVER ]]; then
+    log "kube-apiserver $KUBE_VERSION is already built: $CACHED_APISERVER"
+    return 0
+  fi
+
+  local pkgs=() entry
+  for entry in "${BUILD_PACKAGES[@]}"; do pkgs+=("${entry%%:*}"); done
+  install_packages "${pkgs[@]}"
+  [[ -d $REFLECT2_SRC ]] || die "$REFLECT2_SRC is missing (package golang-github-modern-go-reflect2-dev)"
+  ensure_deb_src
+
+  local work="$CACHE_DIR/build-work" build_log="$CACHE_DIR/build.log"
+  rm -rf "$work"
+  mkdir -p "$work"
+  : >"$build_log"
+  log "building kube-apiserver $KUBE_VERSION (takes several minutes); log: $build_log"
+  local started=$SECONDS
+  if ! (build_in "$work" >>"$build_log" 2>&1); then
+    show_log "$build_log" 60
+    [[ ${VPCEP_CP_KEEP_BUILD:-0} == 1 ]] || rm -rf "$work"
+    die "building kube-apiserver failed (full log: $build_log)"
+  fi
+  [[ ${VPCEP_CP_KEEP_BUILD:-0} == 1 ]] || rm -rf "$work"
+  log "built $CACHED_APISERVER in $((SECONDS - started))s: $("$CACHED_APISERVER" --version)"
+}
+
+# Runs in a subshell with output going to the build log.
+build_in() {
+  local work=$1
+  set -x
+  cd "$work"
+  # The source package is "kubernetes" 1.20.5+really1.20.2-... : the 1.20.2 tree with vendor/.
+  # Fetching as root prints a harmless warning about the _apt sandbox.
+  apt-get source kubernetes
+  local src
+  src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n 1)
+  [[ -n $src && -d $src/vendor ]] || { echo "no kubernetes source tree with vendor/ under $work"; return 1; }
+  grep -q "^kubernetes (1.20.5+really$KUBE_VERSION" "$src/debian/changelog" ||
+    echo "warning: unexpected source version: $(head -n 1 "$src/debian/changelog")"
+
+  # Vendored reflect2 1.0.1 segfaults under Go >= 1.18; Debian's 1.0.2 does not.
+  rm -rf "$src/vendor/github.com/modern-go/reflect2"
+  cp -rL "$REFLECT2_SRC" "$src/vendor/github.com/modern-go/reflect2"
+
+  # GOPATH layout as in Debian's debian/rules.
+  mkdir -p "$work/.go/src/k8s.io"
+  ln -sfn "$src" "$work/.go/src/k8s.io/kubernetes"
+  cd "$work/.go/src/k8s.io/kubernetes"
+  export GOPATH="$work/.go" GOCACHE="$work/.gocache" GOPROXY=off
+  export CGO_ENABLED=0 GOLDFLAGS="-s -w"
+  export KUBE_GIT_VERSION="v$KUBE_VERSION" KUBE_GIT_COMMIT KUBE_GIT_TREE_STATE=archive
+  export KUBE_GIT_MAJOR=1 KUBE_GIT_MINOR=20
+  go version
+  make WHAT=cmd/kube-apiserver
+  local bin
+  bin=$(find "$src/_output" -type f -name kube-apiserver -perm -u+x | head -n 1)
+  [[ -n $bin ]] || { echo "make did not produce kube-apiserver"; return 1; }
+  "$bin" --version
+  cp "$bin" "$CACHED_APISERVER.tmp"
+  mv -f "$CACHED_APISERVER.tmp" "$CACHED_APISERVER"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Binaries
+
+APISERVER_BIN=""
+ETCD_BIN_FOUND=""
+
+find_apiserver() {
+  if [[ -n ${KUBE_APISERVER_BIN:-} ]]; then
+    [[ -x $KUBE_APISERVER_BIN ]] || die "KUBE_APISERVER_BIN=$KUBE_APISERVER_BIN is not executable"
+    APISERVER_BIN=$KUBE_APISERVER_BIN
+  elif [[ -n ${KUBEBUILDER_ASSETS:-} ]]; then
+    [[ -x $KUBEBUILDER_ASSETS/kube-apiserver ]] || die "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no kube-apiserver"
+    APISERVER_BIN=$KUBEBUILDER_ASSETS/kube-apiserver
+  elif [[ -x $CACHED_APISERVER ]]; then
+    APISERVER_BIN=$CACHED_APISERVER
+  else
+    return 1
+  fi
+}
+
+find_etcd() {
+  if [[ -n ${ETCD_BIN:-} ]]; then
+    [[ -x $ETCD_BIN ]] || die "ETCD_BIN=$ETCD_BIN is not executable"
+    ETCD_BIN_FOUND=$ETCD_BIN
+  elif [[ -n ${KUBEBUILDER_ASSETS:-} && -x ${KUBEBUILDER_ASSETS:-}/etcd ]]; then
+    ETCD_BIN_FOUND=$KUBEBUILDER_ASSETS/etcd
+  elif command -v etcd >/dev/null 2>&1; then
+    ETCD_BIN_FOUND=$(command -v etcd)
+  elif [[ -x /usr/bin/etcd ]]; then
+    ETCD_BIN_FOUND=/usr/bin/etcd
+  else
+    return 1
+  fi
+}
+
+find_binaries() {
+  if ! find_apiserver; then
+    log "no kube-apiserver (KUBE_APISERVER_BIN, KUBEBUILDER_ASSETS, $CACHED_APISERVER); building it"
+    cmd_build
+    find_apiserver || die "kube-apiserver still missing after the build"
+  fi
+  if ! find_etcd; then
+    install_packages etcd-server
+    find_etcd || die "no etcd (ETCD_BIN, KUBEBUILDER_ASSETS, PATH); install Debian's etcd-server"
+  fi
+  command -v openssl >/dev/null 2>&1 || install_packages openssl
+  command -v kubectl >/dev/null 2>&1 || die "kubectl is not on PATH"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+
+pid_file() { printf '%s/%s.pid' "$STATE_DIR" "$1"; }
+
+# Prints the pid of a component we started (and which still runs), or fails.
+running_pid() {
+  local file pid
+  file=$(pid_file "$1")
+  [[ -s $file ]] || return 1
+  pid=$(<"$file")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  # Guard against a recycled pid: our processes carry the state dir in their arguments.
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$STATE_DIR/" || return 1
+  printf '%s' "$pid"
+}
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# start NAME BIN ARGS...: run in its own session, detached from our stdio.
+start() {
+  local name=$1 pid_path
+  shift
+  pid_path=$(pid_file "$name")
+  rm -f "$pid_path"
+  # The inner shell records its own pid and then execs the server, so the pid is the server's.
+  # shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
+  # The lock fds (8, 9) are closed, or the servers would hold the locks for their whole life.
+  setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$pid_path" "$@" \
+    >"$STATE_DIR/$name.log" 2>&1 </dev/null 8>&- 9>&- &
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [[ -s $pid_path ]] && return 0
+    sleep 0.1
+  done
+  die "$name did not start (no pid file)"
+}
+
+stop() {
+  local name=$1 pid i
+  pid=$(running_pid "$name") || { rm -f "$(pid_file "$name")"; return 0; }
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name did not stop within ${STOP_TIMEOUT}s; sending KILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+  fi
+  rm -f "$(pid_file "$name")"
+}
+
+# Minimal HTTP GET over bash's /dev/tcp (no curl needed); prints the body.
+http_get() {
+  local port=$1 path=$2
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+    printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$path" >&3
+    timeout 5 cat <&3 | sed '1,/^\r\{0,1\}$/d'
+  ) 2>/dev/null
+}
+
+etcd_healthy() {
+  http_get "$ETCD_PORT" /health | grep -q '"health":"true"'
+}
+
+apiserver_ready() {
+  [[ -s $KUBECONFIG_PATH ]] || return 1
+  [[ $(kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=5s get --raw /readyz 2>/dev/null) == ok ]]
+}
+
+healthy() {
+  running_pid etcd >/dev/null && running_pid kube-apiserver >/dev/null && apiserver_ready
+}
+
+# wait_for NAME CHECK_FUNCTION: poll until CHECK succeeds, the process dies, or the timeout hits.
+wait_for() {
+  local name=$1 check=$2 deadline=$((SECONDS + START_TIMEOUT))
+  until "$check"; do
+    if ! running_pid "$name" >/dev/null; then
+      show_log "$STATE_DIR/$name.log"
+      die "$name exited during start-up"
+    fi
+    if ((SECONDS >= deadline)); then
+      show_log "$STATE_DIR/$name.log"
+      die "$name not ready after ${START_TIMEOUT}s"
+    fi
+    sleep 0.2
+  done
+}
+
+# Major.minor of a kube-apiserver binary, as "1 20".
+apiserver_minor() {
+  local v
+  v=$("$1" --version 2>/dev/null | sed -n 's/.*v\([0-9]*\)\.\([0-9]*\).*/\2/p')
+  printf '%s' "${v:-0}"
+}
+
+write_pki() {
+  local pki=$STATE_DIR/pki
+  mkdir -p "$pki"
+  (
+    cd "$pki"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+      -subj "/CN=vpcep-control-plane-ca" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr \
+      -subj "/CN=kube-apiserver" 2>/dev/null
+    printf '%s\n' \
+      "basicConstraints=CA:FALSE" \
+      "keyUsage=critical,digitalSignature,keyEncipherment" \
+      "extendedKeyUsage=serverAuth" \
+      "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
+      >apiserver.ext
+    openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+      -out apiserver.crt -days 3650 -extfile apiserver.ext 2>/dev/null
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    chmod 600 ./*.key
+  ) || die "generating certificates with openssl failed"
+  local token
+  token=$(openssl rand -hex 24)
+  printf '%s,admin,admin,"system:masters"\n' "$token" >"$STATE_DIR/tokens.csv"
+  chmod 600 "$STATE_DIR/tokens.csv"
+  printf '%s' "$token" >"$STATE_DIR/admin.token"
+  chmod 600 "$STATE_DIR/admin.token"
+}
+
+write_kubeconfig() {
+  local token ca
+  token=$(<"$STATE_DIR/admin.token")
+  ca=$(base64 -w0 <"$STATE_DIR/pki/ca.crt")
+  cat >"$KUBECONFIG_PATH.tmp" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: vpcep-control-plane
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority-data: $ca
+users:
+- name: admin
+  user:
+    token: $token
+contexts:
+- name: vpcep-control-plane
+  context:
+    cluster: vpcep-control-plane
+    user: admin
+    namespace: default
+current-context: vpcep-control-plane
+EOF
+  chmod 600 "$KUBECONFIG_PATH.tmp"
+  mv -f "$KUBECONFIG_PATH.tmp" "$KUBECONFIG_PATH"
+}
+
+print_env() {
+  printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_PATH"
+}
+
+lock_state() {
+  mkdir -p "$(dirname "$STATE_DIR")"
+  exec 9>"$STATE_DIR.lock"
+  if ! flock -n 9; then
+    log "waiting for another control-plane.sh on $STATE_DIR.lock"
+    flock -w "$((START_TIMEOUT + 60))" 9 || die "timed out waiting for $STATE_DIR.lock"
+  fi
+}
+
+stop_all() {
+  stop kube-apiserver
+  stop etcd
+}
+
+cmd_up() {
+  lock_state
+  if healthy; then
+    log "already up"
+    print_env
+    return 0
+  fi
+  local started=$SECONDS
+  # Leftovers of a broken run: start from scratch.
+  stop_all
+  rm -rf "$STATE_DIR"
+  find_binaries
+  # If anything below fails, stop what was started (the logs stay in the state dir).
+  trap 'rc=$?; if ((rc != 0)); then stop_all; log "start-up failed; logs are in $STATE_DIR"; fi' EXIT
+  local port
+  for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT"; do
+    port_in_use "$port" && die "port $port on 127.0.0.1 is in use by another process (see VPCEP_CP_*_PORT in docs/control-plane.md)"
+  done
+  mkdir -p "$STATE_DIR"
+  chmod 700 "$STATE_DIR"
+  write_pki
+
+  log "starting etcd ($ETCD_BIN_FOUND) on 127.0.0.1:$ETCD_PORT"
+  local etcd_env=()
+  case $(uname -m) in x86_64 | amd64) ;; aarch64 | arm64) etcd_env=(env ETCD_UNSUPPORTED_ARCH=arm64) ;; esac
+  start etcd "${etcd_env[@]}" "$ETCD_BIN_FOUND" \
+    --name vpcep \
+    --data-dir "$STATE_DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "vpcep=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster-state new \
+    --logger zap \
+    --unsafe-no-fsync
+  wait_for etcd etcd_healthy
+
+  log "starting kube-apiserver ($APISERVER_BIN) on https://127.0.0.1:$APISERVER_PORT"
+  local extra=()
+  # The insecure port exists (and defaults on in old releases) only before 1.24.
+  (($(apiserver_minor "$APISERVER_BIN") < 24)) && extra+=(--insecure-port=0)
+  start kube-apiserver "$APISERVER_BIN" \
+    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+    --bind-address 127.0.0.1 \
+    --advertise-address 127.0.0.1 \
+    --secure-port "$APISERVER_PORT" \
+    --cert-dir "$STATE_DIR/pki" \
+    --tls-cert-file "$STATE_DIR/pki/apiserver.crt" \
+    --tls-private-key-file "$STATE_DIR/pki/apiserver.key" \
+    --token-auth-file "$STATE_DIR/tokens.csv" \
+    --authorization-mode RBAC \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$STATE_DIR/pki/sa.pub" \
+    --service-account-signing-key-file "$STATE_DIR/pki/sa.key" \
+    --service-cluster-ip-range 10.0.0.0/24 \
+    --disable-admission-plugins ServiceAccount \
+    --allow-privileged=true \
+    --profiling=false \
+    "${extra[@]}"
+  write_kubeconfig
+  wait_for kube-apiserver apiserver_ready
+  trap - EXIT
+  log "up in $((SECONDS - started))s (logs and data in $STATE_DIR)"
+  print_env
+}
+
+cmd_down() {
+  lock_state
+  stop_all
+  rm -rf "$STATE_DIR"
+  log "down"
+}
+
+cmd_status() {
+  if healthy; then
+    log "healthy: https://127.0.0.1:$APISERVER_PORT (KUBECONFIG=$KUBECONFIG_PATH)"
+    return 0
+  fi
+  local name
+  for name in etcd kube-apiserver; do
+    if running_pid "$name" >/dev/null; then log "$name: running"; else log "$name: not running"; fi
+  done
+  log "not healthy"
+  return 1
+}
+
+main() {
+  case ${1:-} in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    env) print_env ;;
+    status) cmd_status ;;
+    build) cmd_build ;;
+    *)
+      echo "usage: $0 up|down|env|status|build" >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
