@@ -9,12 +9,12 @@ pub mod conditions;
 mod context;
 mod endpoint;
 mod error;
+mod lifecycle;
 mod options;
 pub mod plan;
 mod service;
 mod session;
 
-use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +24,6 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::finalizer::{Event, finalizer};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{Controller, PredicateConfig, WatchStreamExt, watcher};
 use kube::{Api, ResourceExt};
@@ -100,39 +99,6 @@ async fn apply_tags(
             .await?;
     }
     Ok(())
-}
-
-/// Runs `apply` or `cleanup` under kube's finalizer helper (the finalizer is stored before any
-/// cloud call), and resets the object's failure count when it succeeds.
-async fn with_finalizer<K, A, FA, C, FC>(
-    obj: Arc<K>,
-    ctx: Arc<Context>,
-    name: &str,
-    apply: A,
-    cleanup: C,
-) -> Result<Action, Error>
-where
-    K: Managed,
-    A: FnOnce(Arc<K>, Arc<Context>) -> FA,
-    FA: Future<Output = Result<Action, Error>>,
-    C: FnOnce(Arc<K>, Arc<Context>) -> FC,
-    FC: Future<Output = Result<Action, Error>>,
-{
-    let uid = obj.uid().unwrap_or_default();
-    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
-    let inner = ctx.clone();
-    let result = finalizer(&api, name, obj, |event| async move {
-        match event {
-            Event::Apply(o) => apply(o, inner).await,
-            Event::Cleanup(o) => cleanup(o, inner).await,
-        }
-    })
-    .await
-    .map_err(Error::from);
-    if result.is_ok() {
-        ctx.failures.reset(&uid);
-    }
-    result
 }
 
 /// Requeue after a failed reconcile: soon and growing for transient failures, slowly for those

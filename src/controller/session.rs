@@ -23,6 +23,9 @@ pub const MANAGER: &str = "vpcep-operator";
 
 /// The status part every kind shares.
 pub trait ManagedStatus: Clone + PartialEq + Default + Serialize + Send + Sync {
+    /// The cloud id recorded for the object.
+    fn id(&self) -> Option<&str>;
+    fn observed_generation(&self) -> Option<i64>;
     fn conditions(&self) -> &[Condition];
     fn conditions_mut(&mut self) -> &mut Vec<Condition>;
     fn set_observed_generation(&mut self, generation: Option<i64>);
@@ -46,6 +49,12 @@ pub trait Managed:
 macro_rules! managed {
     ($kind:ty, $status:ty) => {
         impl ManagedStatus for $status {
+            fn id(&self) -> Option<&str> {
+                self.id.as_deref()
+            }
+            fn observed_generation(&self) -> Option<i64> {
+                self.observed_generation
+            }
             fn conditions(&self) -> &[Condition] {
                 &self.conditions
             }
