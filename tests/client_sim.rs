@@ -725,3 +725,35 @@ async fn a_long_retry_after_is_handed_back_to_the_caller() {
         "not slept through inside the client"
     );
 }
+
+#[tokio::test]
+async fn a_refused_token_is_fetched_again_once() {
+    let sim = Sim::start(&["--user", "alice:s3cret-pass:sim-domain"]);
+    let credentials = Credentials::Password(PasswordAuth {
+        username: "alice".into(),
+        password: SecretString::from("s3cret-pass"),
+        domain_name: "sim-domain".into(),
+        iam_endpoint: format!("{}/v3", sim.url),
+    });
+    let c = client(
+        &sim,
+        credentials,
+        sim::PROJECT_ID,
+        ClientSettings::default(),
+    );
+    c.execute(api::get_quotas(None)).await.unwrap();
+    c.execute(api::get_quotas(None)).await.unwrap();
+    assert_eq!(
+        counter(&sim.get("counters").await, "create_token"),
+        1,
+        "the token is cached"
+    );
+
+    // The simulator forgets every token it issued: the cached one is refused, and replaced.
+    sim.post("reset", serde_json::json!({})).await;
+    c.execute(api::get_quotas(None)).await.unwrap();
+    let detail = sim.get("counters/detail").await;
+    assert_eq!(detail["get_quotas"]["outcomes"]["401"], 1, "{detail}");
+    assert_eq!(detail["get_quotas"]["outcomes"]["200"], 1, "{detail}");
+    assert_eq!(detail["create_token"]["total"], 1, "{detail}");
+}

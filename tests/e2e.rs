@@ -133,6 +133,17 @@ async fn cross_vpc_example_becomes_ready_with_ip_and_dns() {
     );
     assert_eq!(services[0].ports.len(), 2);
     assert!(endpoints[0].enable_dns);
+
+    // Ready objects cost no cloud call until their resync (10 minutes here): status writes do
+    // not wake the controller. The window is an observation period, not a synchronisation.
+    env.sim.delete("counters").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let counters = env.sim.get("counters").await;
+    assert_eq!(
+        counters,
+        serde_json::json!({}),
+        "cloud calls while nothing changed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -711,4 +722,101 @@ async fn killing_the_operator_during_creates_loses_and_duplicates_nothing() {
         "180s",
     );
     exactly_one_cloud_object_each(&env, 4).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endpoints_to_public_services_by_name_and_by_id() {
+    let env = Env::start("public", FAST, OperatorArgs::default());
+    let c = cloud(&env);
+    let dns = c
+        .execute(api::describe_service_by_name("com.t-systems.otc.eu-de.dns"))
+        .await
+        .unwrap();
+    let rt1 = "9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c05";
+    let rt2 = "1e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c06";
+    let gateway = |tables: &str| {
+        format!(
+            "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpoint\nmetadata:\n  name: obs\nspec:\n  serviceName: com.t-systems.otc.eu-de.obs\n  vpcId: {VPC2}\n  routeTables: [{tables}]\n"
+        )
+    };
+    env.apply_ok(&gateway(rt1));
+    env.apply_ok(&endpoint_yaml(
+        "dns",
+        &format!("serviceId: {}", dns.id),
+        "  enableDns: true\n",
+    ));
+    env.apply_ok(&endpoint_yaml(
+        "nowhere",
+        "serviceName: eu-de.nothing.11111111-2222-3333-4444-555555555555",
+        "",
+    ));
+    env.wait_ready(&["vpce/obs", "vpce/dns"], "60s");
+
+    let obs = env.get("vpce/obs");
+    assert_eq!(str_at(&obs, &["status", "serviceType"]), "gateway");
+    assert_eq!(
+        str_at(&obs, &["status", "serviceName"]),
+        "com.t-systems.otc.eu-de.obs"
+    );
+    assert!(
+        obs["status"]["ip"].is_null(),
+        "a gateway endpoint has no address"
+    );
+    let dns_ep = env.get("vpce/dns");
+    assert_eq!(str_at(&dns_ep, &["status", "serviceId"]), dns.id);
+    assert!(!str_at(&dns_ep, &["status", "ip"]).is_empty());
+
+    // Route tables change in place.
+    let id = str_at(&obs, &["status", "id"]).to_string();
+    env.apply_ok(&gateway(&format!("{rt1}, {rt2}")));
+    env.wait_for(
+        "vpce/obs",
+        Duration::from_secs(60),
+        "generation 2 synced",
+        |o| {
+            o["status"]["observedGeneration"] == o["metadata"]["generation"]
+                && Env::condition(o, "Synced").is_some_and(|(s, _, _)| s == "True")
+        },
+    );
+    let cloud_ep = c.execute(api::get_endpoint(&id)).await.unwrap();
+    assert_eq!(
+        cloud_ep.routetables.iter().collect::<BTreeSet<_>>(),
+        BTreeSet::from([&rt1.to_string(), &rt2.to_string()])
+    );
+
+    // An unknown service name is a spec to fix, not a retry storm.
+    let nowhere = env.wait_for(
+        "vpce/nowhere",
+        Duration::from_secs(30),
+        "InvalidSpec",
+        |o| Env::condition(o, "Synced").is_some_and(|(s, r, _)| s == "False" && r == "InvalidSpec"),
+    );
+    assert!(
+        Env::condition(&nowhere, "Synced")
+            .unwrap()
+            .2
+            .contains("no endpoint service named")
+    );
+}
+
+#[test]
+fn the_operator_refuses_to_start_without_credentials() {
+    cluster::kubectl(&["version", "--request-timeout=5s"]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vpcep-operator"))
+        .args(["run", "--region", "eu-de", "--project-id", "p"])
+        .env(
+            "KUBECONFIG",
+            std::env::var("KUBECONFIG").unwrap_or_default(),
+        )
+        .env_remove("VPCEP_ACCESS_KEY")
+        .env_remove("VPCEP_SECRET_KEY")
+        .env_remove("VPCEP_USERNAME")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("credentials") && stderr.contains("VPCEP_ACCESS_KEY"),
+        "{stderr}"
+    );
 }
