@@ -122,12 +122,58 @@ pub struct VpcEndpointSpec {
     #[x_kube(validation = Rule::new(TAG_KEYS_RULE).message(TAG_KEYS_MESSAGE))]
     pub tags: Option<BTreeMap<String, String>>,
 
+    /// Hand the endpoint's address to workloads: a Kubernetes Service and/or a ConfigMap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<Publish>,
+
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
 
     /// Credentials for this object instead of the operator's defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret_ref: Option<CredentialsSecretRef>,
+}
+
+/// Objects of the endpoint's namespace that the operator keeps pointing at the endpoint. Both are
+/// owned by the VpcEndpoint: updated when it changes, removed with it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.service) || has(self.configMap)").message("publish needs a service or a configMap name"))]
+pub struct Publish {
+    /// Name of a selector-less Service with an EndpointSlice at the endpoint's IP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+    )]
+    pub service: Option<String>,
+    /// Name of a ConfigMap with the keys ip, dnsName, dnsNames, serviceId, serviceName, markerId.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    )]
+    pub config_map: Option<String>,
+    /// Ports of the Service; default: the client ports of the target VpcEndpointService.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub ports: Option<Vec<PublishPort>>,
+}
+
+/// A port of a published Service.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishPort {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 15),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
+    pub name: Option<String>,
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+    #[serde(default)]
+    pub protocol: super::Protocol,
 }
 
 /// One statement of a gateway endpoint policy.

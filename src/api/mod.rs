@@ -9,12 +9,13 @@ pub mod validate;
 
 pub use common::{CredentialsSecretRef, DeletionPolicy, LocalObjectRef};
 pub use endpoint::{
-    PolicyEffect, PolicyStatement, VpcEndpoint, VpcEndpointSpec, VpcEndpointStatus,
+    PolicyEffect, PolicyStatement, Publish, PublishPort, VpcEndpoint, VpcEndpointSpec,
+    VpcEndpointStatus,
 };
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 pub use service::{
-    PortMapping, Protocol, ServerType, ServiceConnection, ServiceType, TcpProxy,
-    VpcEndpointService, VpcEndpointServiceSpec, VpcEndpointServiceStatus,
+    Acceptance, AcceptancePolicy, PortMapping, Protocol, ServerType, ServiceConnection,
+    ServiceType, TcpProxy, VpcEndpointService, VpcEndpointServiceSpec, VpcEndpointServiceStatus,
 };
 
 /// API group of both kinds.

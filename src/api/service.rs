@@ -103,12 +103,57 @@ pub struct VpcEndpointServiceSpec {
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub permissions: Option<Vec<String>>,
 
+    /// How the operator answers endpoints that ask to connect (default: it never does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Acceptance>,
+
+    /// On deletion, reject every connected endpoint so that the service can be deleted; when
+    /// false, the deletion waits (condition `DeletionBlocked`) until the endpoints are gone.
+    #[serde(default)]
+    pub force_delete: bool,
+
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
 
     /// Credentials for this object instead of the operator's defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret_ref: Option<CredentialsSecretRef>,
+}
+
+/// Which pending endpoints the operator accepts or rejects.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Acceptance {
+    #[serde(default)]
+    pub policy: AcceptancePolicy,
+    /// Consumer accounts (domain ids) whose endpoints are accepted under `AcceptListed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 500), inner(regex(pattern = r"^[A-Za-z0-9]{1,64}$")))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub domain_ids: Vec<String>,
+    /// Endpoint ids accepted under `AcceptListed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 500), inner(regex(pattern = UUID_PATTERN)))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub endpoint_ids: Vec<String>,
+    /// Under `AcceptListed`, accept the endpoints that VpcEndpoint objects of this cluster
+    /// created for this service.
+    #[serde(default)]
+    pub accept_cluster_endpoints: bool,
+    /// Under `AcceptListed`, reject pending endpoints that no rule accepts.
+    #[serde(default)]
+    pub reject_unlisted: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum AcceptancePolicy {
+    /// The operator never accepts or rejects; the service owner does.
+    #[default]
+    Manual,
+    /// Every pending endpoint is accepted.
+    AcceptAll,
+    /// Endpoints matching `domainIds`, `endpointIds` or `acceptClusterEndpoints` are accepted.
+    AcceptListed,
 }
 
 fn default_true() -> bool {
@@ -220,4 +265,7 @@ pub struct ServiceConnection {
     pub marker_id: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The acceptance rule by which the operator accepted or rejected it, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
 }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::common::TAG_KEY_MAX;
-use super::{RESERVED_TAG_PREFIX, VpcEndpointServiceSpec, VpcEndpointSpec};
+use super::{MAX_USER_TAGS, RESERVED_TAG_PREFIX, VpcEndpointServiceSpec, VpcEndpointSpec};
 
 /// A spec the cloud cannot accept; the message tells the user what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +24,12 @@ fn finish(problems: Vec<String>) -> Result<(), InvalidSpec> {
 }
 
 fn check_tags(tags: Option<&BTreeMap<String, String>>, problems: &mut Vec<String>) {
+    let count = tags.map_or(0, BTreeMap::len);
+    if count > MAX_USER_TAGS {
+        problems.push(format!(
+            "{count} tags (with the operator's default tags) exceed the {MAX_USER_TAGS} a cloud object can take besides the owner tags"
+        ));
+    }
     for key in tags.into_iter().flat_map(|t| t.keys()) {
         let charset_ok = key
             .chars()
@@ -147,6 +153,22 @@ mod tests {
         assert_eq!(err.problems.len(), 2, "{err}");
         assert!(err.to_string().contains("reserves"));
         assert!(err.to_string().contains("\"bad key\""));
+    }
+
+    #[test]
+    fn too_many_tags_are_refused() {
+        let mut s = service();
+        s.tags = Some(
+            (0..19)
+                .map(|i| (format!("k{i}"), "v".to_string()))
+                .collect(),
+        );
+        assert!(
+            service_spec(&s)
+                .unwrap_err()
+                .to_string()
+                .contains("19 tags")
+        );
     }
 
     #[test]

@@ -247,14 +247,20 @@ pub fn connection_action(
     })
 }
 
+/// The permission list pages at most 500 records, so a larger page size is lowered.
 pub fn list_permissions(service_id: &str, page: PageParams) -> ApiRequest<ListPermissionsResponse> {
     ApiRequest::new(
         "list_permissions",
         Method::GET,
         format!("{SERVICES}/{}/permissions", id(service_id)),
     )
-    .page(page)
+    .page(PageParams {
+        limit: page.limit.min(MAX_PERMISSION_PAGE),
+        ..page
+    })
 }
+
+const MAX_PERMISSION_PAGE: u64 = 500;
 
 pub fn permission_action(
     service_id: &str,

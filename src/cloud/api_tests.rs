@@ -327,6 +327,15 @@ fn permissions() {
         l.permissions[0].permission,
         "iam:domain::5fc973eea581490997e82ea11a1d0101"
     );
+    let big = PageParams {
+        limit: 1000,
+        offset: 0,
+    };
+    assert_eq!(
+        list_permissions(SVC, big).query_string(),
+        "limit=500&offset=0",
+        "the API pages at most 500"
+    );
     let perms = vec!["iam:domain::5fc973eea581490997e82ea11a1d0101".to_string()];
     check(
         &permission_action(SVC, PermissionAction::Add, perms.clone()),

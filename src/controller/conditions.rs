@@ -6,6 +6,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 pub const READY: &str = "Ready";
 pub const SYNCED: &str = "Synced";
+/// Endpoints with `spec.publish`: whether the Service and ConfigMap are in place.
+pub const PUBLISHED: &str = "Published";
 
 /// One condition's content, before timestamps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,11 @@ pub fn set(
         None => conditions.push(new),
     }
     conditions.sort_by(|a, b| a.type_.cmp(&b.type_));
+}
+
+/// Removes condition `type_`.
+pub fn remove(conditions: &mut Vec<Condition>, type_: &str) {
+    conditions.retain(|c| c.type_ != type_);
 }
 
 /// The condition of a type, if present.

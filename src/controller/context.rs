@@ -1,13 +1,19 @@
 //! What every reconcile shares.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use kube::runtime::events::Recorder;
+use kube::runtime::reflector::Store;
+
+use kube::core::ApiResource;
 
 use super::backoff::Failures;
 use super::clients::CloudClients;
+use super::error::Error;
+use super::publish;
+use crate::api::VpcEndpoint;
 
 pub struct Context {
     pub kube: kube::Client,
@@ -18,8 +24,24 @@ pub struct Context {
     /// How often a Ready object is compared with the cloud.
     pub resync: Duration,
     pub failures: Failures,
+    /// Tags put on every cloud object, under the object's own tags.
+    pub default_tags: BTreeMap<String, String>,
+    /// How often a service with an acceptance policy looks for new pending endpoints.
+    pub acceptance_poll: Duration,
+    /// The VpcEndpoint objects of this cluster (for `acceptClusterEndpoints`).
+    endpoints: Store<VpcEndpoint>,
     /// When each object (by uid) last matched the cloud, at which generation.
     synced: Mutex<HashMap<String, (Instant, Option<i64>)>>,
+    /// The EndpointSlice API of the server, asked once.
+    endpoint_slices: tokio::sync::OnceCell<ApiResource>,
+}
+
+/// The settings of a context besides its clients.
+pub struct Settings {
+    pub cluster_id: String,
+    pub resync: Duration,
+    pub default_tags: BTreeMap<String, String>,
+    pub acceptance_poll: Duration,
 }
 
 impl Context {
@@ -27,18 +49,29 @@ impl Context {
         kube: kube::Client,
         clients: CloudClients,
         recorder: Recorder,
-        cluster_id: String,
-        resync: Duration,
+        endpoints: Store<VpcEndpoint>,
+        settings: Settings,
     ) -> Self {
         Context {
             kube,
             clients,
             recorder,
-            cluster_id,
-            resync,
+            cluster_id: settings.cluster_id,
+            resync: settings.resync,
             failures: Failures::default(),
+            default_tags: settings.default_tags,
+            acceptance_poll: settings.acceptance_poll,
+            endpoints,
             synced: Mutex::default(),
+            endpoint_slices: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The EndpointSlice API the server offers (asked on first use).
+    pub async fn endpoint_slices(&self) -> Result<&ApiResource, Error> {
+        self.endpoint_slices
+            .get_or_try_init(|| publish::endpoint_slice_resource(&self.kube))
+            .await
     }
 
     fn synced(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Option<i64>)>> {
@@ -67,5 +100,33 @@ impl Context {
     /// The resync period with ±10 % jitter, so that objects created together spread out.
     pub fn resync_jittered(&self) -> Duration {
         self.resync.mul_f64(0.9 + 0.2 * rand::random::<f64>())
+    }
+
+    /// The operator's default tags under an object's own tags (which win).
+    pub fn with_default_tags(
+        &self,
+        tags: Option<&BTreeMap<String, String>>,
+    ) -> Option<BTreeMap<String, String>> {
+        if self.default_tags.is_empty() {
+            return tags.cloned();
+        }
+        let mut merged = self.default_tags.clone();
+        merged.extend(
+            tags.into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        Some(merged)
+    }
+
+    /// The endpoint ids that VpcEndpoint objects of this cluster recorded for a service.
+    pub fn cluster_endpoints_of(&self, service_id: &str) -> BTreeSet<String> {
+        self.endpoints
+            .state()
+            .iter()
+            .filter_map(|ep| ep.status.as_ref())
+            .filter(|st| st.service_id.as_deref() == Some(service_id))
+            .filter_map(|st| st.id.clone())
+            .collect()
     }
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
-use super::apply_tags;
 use super::conditions::{self, Verdict};
 use super::context::Context;
 use super::error::Error;
@@ -15,6 +14,7 @@ use super::lifecycle::{self, Reconciled};
 use super::plan::{EndpointPlan, create_endpoint_request, plan_endpoint};
 use super::service::SHORT_REQUEUE;
 use super::session::Session;
+use super::{apply_tags, publish};
 use crate::api::validate::{self, InvalidSpec};
 use crate::api::{
     CredentialsSecretRef, DeletionPolicy, VpcEndpoint, VpcEndpointService, VpcEndpointSpec,
@@ -61,10 +61,10 @@ pub async fn reconcile(obj: Arc<VpcEndpoint>, ctx: Arc<Context>) -> Result<Actio
     lifecycle::reconcile(obj, ctx, |s| Box::pin(apply(s)), |s| Box::pin(cleanup(s))).await
 }
 
-/// The target service id when it is known without a cloud call (`serviceRef`, `serviceId`).
-async fn known_service_id(s: &Session<VpcEndpoint>) -> Result<Option<String>, Error> {
+/// The VpcEndpointService of `serviceRef`, once it is available in the cloud.
+async fn referenced_service(s: &Session<VpcEndpoint>) -> Result<Option<VpcEndpointService>, Error> {
     let Some(r) = &s.obj.spec.service_ref else {
-        return Ok(s.obj.spec.service_id.clone());
+        return Ok(None);
     };
     let ns = s.obj.namespace().unwrap_or_default();
     let api: Api<VpcEndpointService> = Api::namespaced(s.ctx.kube.clone(), &ns);
@@ -74,14 +74,16 @@ async fn known_service_id(s: &Session<VpcEndpoint>) -> Result<Option<String>, Er
             r.name
         ))
     })?;
-    let status = target.status.unwrap_or_default();
-    match (status.id, status.status.as_deref()) {
-        (Some(id), Some("available")) => Ok(Some(id)),
-        _ => Err(Error::DependencyNotReady(format!(
+    let status = target.status.as_ref();
+    if status.and_then(|st| st.id.as_ref()).is_none()
+        || status.and_then(|st| st.status.as_deref()) != Some("available")
+    {
+        return Err(Error::DependencyNotReady(format!(
             "waiting for the VpcEndpointService {ns}/{} to become available in the cloud",
             r.name
-        ))),
+        )));
     }
+    Ok(Some(target))
 }
 
 /// The target service id for a create; a service given by name is looked up (and checked: an
@@ -125,12 +127,19 @@ async fn resolve_for_create(
 }
 
 async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
-    let spec = s.obj.spec.clone();
+    let mut spec = s.obj.spec.clone();
+    spec.tags = s.ctx.with_default_tags(spec.tags.as_ref());
     validate::endpoint_spec(&spec)?;
-    let service_id = known_service_id(s).await?;
+    let target = referenced_service(s).await?;
+    // The target service id when it is known without a cloud call (`serviceRef`, `serviceId`).
+    let service_id = target
+        .as_ref()
+        .and_then(|t| t.status.as_ref()?.id.clone())
+        .or_else(|| spec.service_id.clone());
     if let Some(wait) = s.fresh()
         && (service_id.is_none() || service_id == s.status.service_id)
     {
+        publish(s, target.as_ref()).await?;
         return Ok(Action::requeue(wait));
     }
     let client = s.client().await?;
@@ -155,12 +164,24 @@ async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
         cloud = client.execute(api::get_endpoint(&cloud.id)).await?;
         s.record(&cloud);
     }
+    publish(s, target.as_ref()).await?;
     Ok(match cloud.status.as_str() {
         "accepted" => s.requeue(true, None),
         "creating" | "deleting" => s.requeue(false, Some(SHORT_REQUEUE)),
         "pendingAcceptance" => s.requeue(false, Some(PENDING_REQUEUE)),
         _ => s.requeue(false, None),
     })
+}
+
+/// Publishes what the status records (no cloud call) and sets the `Published` condition.
+async fn publish(
+    s: &mut Session<VpcEndpoint>,
+    target: Option<&VpcEndpointService>,
+) -> Result<(), Error> {
+    let slices = s.ctx.endpoint_slices().await?.clone();
+    let verdict = publish::publish(&s.ctx.kube, &slices, &s.obj, &s.status, target).await?;
+    s.set_condition(conditions::PUBLISHED, verdict);
+    Ok(())
 }
 
 async fn apply_plan(

@@ -56,8 +56,12 @@ pub async fn reconcile<K: Reconciled>(
     })
     .await
     .map_err(Error::from);
-    if result.is_ok() {
-        ctx.failures.reset(&uid);
+    match &result {
+        Ok(action) => {
+            ctx.failures.reset(&uid);
+            tracing::debug!(?action, "reconciled");
+        }
+        Err(e) => tracing::debug!(reason = e.reason(), error = %e, "reconcile ended with an error"),
     }
     result
 }

@@ -6,12 +6,15 @@ mod backoff;
 mod clients;
 mod cloud_object;
 pub mod conditions;
+mod connections;
 mod context;
 mod endpoint;
 mod error;
 mod lifecycle;
 mod options;
+mod permissions;
 pub mod plan;
+mod publish;
 mod service;
 mod session;
 
@@ -20,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service as KubeService};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::events::{Recorder, Reporter};
@@ -36,7 +39,7 @@ use crate::cloud::model::{ResourceType, TagAction, TagActionEntry, TagActionRequ
 use crate::cloud::{ClientSettings, VpcepClient, api};
 use crate::config::{CloudSettings, ConfigError};
 use clients::CloudClients;
-use context::Context;
+use context::{Context, Settings};
 use plan::TagDiff;
 use session::Managed;
 
@@ -181,6 +184,29 @@ fn secret_changes(
         .touched_objects()
 }
 
+/// Changes of the objects the operator published (metadata only, by its label), so that a
+/// deleted or edited one is set back at once.
+fn published<K>(
+    client: &kube::Client,
+    namespace: Option<&str>,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let api: Api<PartialObjectMeta<K>> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let config = watcher::Config::default().labels("app.kubernetes.io/managed-by=vpcep-operator");
+    watcher(api, config).default_backoff().touched_objects()
+}
+
 fn kube_api<K: Managed>(client: &kube::Client, namespace: Option<&str>) -> Api<K> {
     match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
@@ -285,17 +311,24 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         controller: "vpcep-operator".into(),
         instance: std::env::var("POD_NAME").ok(),
     };
+    let (svc_reader, svc_writer) = reflector::store();
+    let (ep_reader, ep_writer) = reflector::store();
+    let settings = Settings {
+        cluster_id,
+        resync: opts.resync_period,
+        default_tags: opts.default_tags.iter().cloned().collect(),
+        acceptance_poll: opts.acceptance_poll_period,
+    };
     let ctx = Arc::new(Context::new(
         kube.clone(),
         CloudClients::new(kube.clone(), defaults, opts.cloud, client_settings),
         Recorder::new(kube.clone(), reporter),
-        cluster_id,
-        opts.resync_period,
+        ep_reader.clone(),
+        settings,
     ));
     let shutdown = shutdown_signal().shared();
     let config = ControllerConfig::default().concurrency(opts.concurrency);
 
-    let (svc_reader, svc_writer) = reflector::store();
     let svc_stream = watcher(services.clone(), watcher::Config::default())
         .default_backoff()
         .reflect(svc_writer)
@@ -304,47 +337,75 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     let svc_secrets = using_secret(svc_reader.clone(), |o: &VpcEndpointService| {
         o.spec.credentials_secret_ref.as_ref()
     });
+    let connected_services = svc_reader.clone();
+    // A service wakes when one of its endpoints changes (e.g. becomes pendingAcceptance), so
+    // that its acceptance policy answers at once.
     let svc_controller = Controller::for_stream(svc_stream, svc_reader)
         .with_config(config.clone())
+        .watches(
+            endpoints.clone(),
+            watcher::Config::default(),
+            move |ep: VpcEndpoint| {
+                connected_services
+                    .state()
+                    .into_iter()
+                    .filter(|svc| connects(&ep, svc))
+                    .map(|svc| ObjectRef::from_obj(&*svc))
+                    .collect::<Vec<_>>()
+            },
+        )
         .watches_stream(secret_changes(&kube, ns), svc_secrets)
         .graceful_shutdown_on(shutdown.clone())
         .run(service::reconcile, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()));
 
-    let (ep_reader, ep_writer) = reflector::store();
     let ep_stream = watcher(endpoints, watcher::Config::default())
         .default_backoff()
         .reflect(ep_writer)
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
-    let referencing = ep_reader.clone();
+    let connected_endpoints = ep_reader.clone();
     let ep_secrets = using_secret(ep_reader.clone(), |o: &VpcEndpoint| {
         o.spec.credentials_secret_ref.as_ref()
     });
-    // An endpoint that names a service by serviceRef waits for that service's id and availability.
+    // An endpoint wakes when its service changes: it waits for the service's id, and flips to
+    // Ready as soon as the service accepts it.
     let ep_controller = Controller::for_stream(ep_stream, ep_reader)
         .with_config(config)
         .watches(
             services,
             watcher::Config::default(),
             move |svc: VpcEndpointService| {
-                let (ns, name) = (svc.namespace(), svc.name_any());
-                referencing
+                connected_endpoints
                     .state()
                     .into_iter()
-                    .filter(|ep| {
-                        ep.namespace() == ns
-                            && ep.spec.service_ref.as_ref().is_some_and(|r| r.name == name)
-                    })
+                    .filter(|ep| connects(ep, &svc))
                     .map(|ep| ObjectRef::from_obj(&*ep))
                     .collect::<Vec<_>>()
             },
         )
         .watches_stream(secret_changes(&kube, ns), ep_secrets)
+        .owns_stream(published::<KubeService>(&kube, ns))
+        .owns_stream(published::<ConfigMap>(&kube, ns))
         .graceful_shutdown_on(shutdown)
         .run(endpoint::reconcile, error_policy, ctx)
         .for_each(|_| futures::future::ready(()));
 
     tokio::join!(svc_controller, ep_controller);
     Ok(())
+}
+
+/// Whether an endpoint of this cluster targets a service of this cluster: by `serviceRef`, or by
+/// the service id it recorded.
+fn connects(ep: &VpcEndpoint, svc: &VpcEndpointService) -> bool {
+    let by_ref = ep.namespace() == svc.namespace()
+        && ep
+            .spec
+            .service_ref
+            .as_ref()
+            .is_some_and(|r| r.name == svc.name_any());
+    let svc_id = svc.status.as_ref().and_then(|s| s.id.as_deref());
+    let by_id =
+        svc_id.is_some() && ep.status.as_ref().and_then(|s| s.service_id.as_deref()) == svc_id;
+    by_ref || by_id
 }

@@ -20,6 +20,13 @@ pub struct RunOptions {
     /// Id written into the owner tag of every cloud object (default: the uid of the kube-system namespace).
     #[arg(long, env = "VPCEP_CLUSTER_ID")]
     pub cluster_id: Option<String>,
+    /// How often a service with an acceptance policy looks for new pending endpoints of other
+    /// clusters and accounts (those of this cluster wake it at once).
+    #[arg(long, env = "VPCEP_ACCEPTANCE_POLL_PERIOD", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub acceptance_poll_period: Duration,
+    /// A tag put on every cloud object (repeatable); an object's own tags win.
+    #[arg(long = "default-tag", env = "VPCEP_DEFAULT_TAGS", value_delimiter = ',', value_parser = parse_tag, value_name = "KEY=VALUE")]
+    pub default_tags: Vec<(String, String)>,
     /// Cloud whose default endpoints are used.
     #[arg(long, env = "VPCEP_CLOUD", value_enum, default_value_t = CloudKind::Otc)]
     pub cloud: CloudKind,
@@ -47,4 +54,43 @@ pub struct RunOptions {
     /// PEM file of extra CA certificates to trust for the cloud endpoints.
     #[arg(long, env = "VPCEP_CA_BUNDLE")]
     pub ca_bundle: Option<PathBuf>,
+}
+
+/// A `KEY=VALUE` tag within the cloud's limits; the operator's own keys are reserved.
+fn parse_tag(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
+    let ok = |t: &str, max: usize| {
+        t.len() <= max
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '@'))
+    };
+    if k.is_empty() || !ok(k, 36) || !ok(v, 43) {
+        return Err(format!(
+            "{s:?}: keys are 1-36 and values 0-43 characters of letters, digits, '-', '_' or '@'"
+        ));
+    }
+    if k.starts_with(crate::api::RESERVED_TAG_PREFIX) {
+        return Err(format!(
+            "{s:?}: the prefix {} is reserved for the operator's owner tags",
+            crate::api::RESERVED_TAG_PREFIX
+        ));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_tag;
+
+    #[test]
+    fn default_tags_are_checked_like_spec_tags() {
+        assert_eq!(parse_tag("env=prod"), Ok(("env".into(), "prod".into())));
+        assert_eq!(parse_tag("empty="), Ok(("empty".into(), String::new())));
+        assert!(parse_tag("novalue").is_err());
+        assert!(parse_tag("bad key=x").is_err());
+        assert!(parse_tag("vpcep-operator-uid=x").is_err());
+        assert!(parse_tag(&format!("{}=x", "k".repeat(37))).is_err());
+    }
 }

@@ -11,15 +11,16 @@ use super::conditions::{self, Verdict};
 use super::context::Context;
 use super::error::Error;
 use super::lifecycle::{self, Reconciled};
+use super::plan::acceptance;
 use super::plan::{ServicePlan, create_service_request, plan_service};
 use super::session::Session;
+use super::{connections, permissions};
 use crate::api::{
-    CredentialsSecretRef, DeletionPolicy, ServiceConnection, VpcEndpointService,
-    VpcEndpointServiceStatus, validate,
+    CredentialsSecretRef, DeletionPolicy, VpcEndpointService, VpcEndpointServiceStatus, validate,
 };
+use crate::cloud::VpcepClient;
 use crate::cloud::api;
-use crate::cloud::model::{ConnectionQuery, ResourceType, Service};
-use crate::cloud::{CloudError, VpcepClient};
+use crate::cloud::model::{ResourceType, Service};
 
 /// How often an object in a transitional cloud state is looked at again.
 pub const SHORT_REQUEUE: Duration = Duration::from_secs(2);
@@ -53,9 +54,12 @@ pub async fn reconcile(obj: Arc<VpcEndpointService>, ctx: Arc<Context>) -> Resul
 }
 
 async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
-    let spec = s.obj.spec.clone();
+    let mut spec = s.obj.spec.clone();
+    spec.tags = s.ctx.with_default_tags(spec.tags.as_ref());
     validate::service_spec(&spec)?;
-    if let Some(wait) = s.fresh() {
+    let policy_active = acceptance::is_active(spec.acceptance.as_ref());
+    // A service with an acceptance policy keeps looking for new pending endpoints.
+    if let Some(wait) = s.fresh().filter(|_| !policy_active) {
         return Ok(Action::requeue(wait));
     }
     let client = s.client().await?;
@@ -72,25 +76,39 @@ async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
     s.record(&cloud);
 
     let plan = plan_service(&spec, &owner, &cloud, client.region())?;
+    let mut changed = Vec::new();
     if !plan.is_empty() {
-        apply_plan(s, &client, &cloud, &plan).await?;
+        changed.extend(apply_plan(&client, &cloud, &plan).await?);
+    }
+    if let Some(desired) = spec
+        .permissions
+        .as_deref()
+        .filter(|_| cloud.status == "available")
+        && permissions::sync(&client, &cloud.id, desired).await?
+    {
+        changed.push("permissions");
+    }
+    if !changed.is_empty() {
+        s.changed(&cloud.id, &changed).await;
         cloud = client.execute(api::get_service(&cloud.id)).await?;
         s.record(&cloud);
     }
-    s.status.connections = connections(&client, &cloud).await?;
+    let conns = connections::list(&client, &cloud).await?;
+    s.status.connections = connections::govern(s, &client, &cloud, conns).await?;
+    let poll = policy_active.then_some(s.ctx.acceptance_poll);
     Ok(match cloud.status.as_str() {
-        "available" => s.requeue(true, None),
+        "available" => s.requeue(true, poll),
         "creating" | "deleting" => s.requeue(false, Some(SHORT_REQUEUE)),
-        _ => s.requeue(false, None),
+        _ => s.requeue(false, poll),
     })
 }
 
+/// Applies a plan; returns what it changed, for the event.
 async fn apply_plan(
-    s: &Session<VpcEndpointService>,
     client: &VpcepClient,
     cloud: &Service,
     plan: &ServicePlan,
-) -> Result<(), Error> {
+) -> Result<Vec<&'static str>, Error> {
     let mut changed = Vec::new();
     if let Some(update) = &plan.update {
         client
@@ -102,54 +120,39 @@ async fn apply_plan(
         apply_tags(client, ResourceType::EndpointService, &cloud.id, &plan.tags).await?;
         changed.push("tags");
     }
-    s.changed(&cloud.id, &changed).await;
-    Ok(())
+    Ok(changed)
 }
 
-/// The connections of a service, listed only when it has any.
-async fn connections(
-    client: &VpcepClient,
-    cloud: &Service,
-) -> Result<Vec<ServiceConnection>, CloudError> {
-    if cloud.connection_count == Some(0) || cloud.status != "available" {
-        return Ok(vec![]);
-    }
-    let list = client
-        .list_all(|page| api::list_connections(&cloud.id, &ConnectionQuery::default(), page))
-        .await?;
-    let mut out: Vec<ServiceConnection> = list
-        .into_iter()
-        .map(|c| ServiceConnection {
-            endpoint_id: c.id,
-            domain_id: Some(c.domain_id).filter(|d| !d.is_empty()),
-            marker_id: c.marker_id,
-            status: Some(c.status),
-        })
-        .collect();
-    out.sort_by(|a, b| a.endpoint_id.cmp(&b.endpoint_id));
-    Ok(out)
-}
-
+/// Deletes the service. Connected (accepted or creating) endpoints make the cloud refuse: the
+/// deletion waits for them, or with `forceDelete` rejects them first.
 async fn cleanup(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
     let Some((client, left)) = s.leftovers().await? else {
         return Ok(Action::await_change());
     };
     for service in &left {
-        let connected = connections(&client, service).await?;
-        let blocking: Vec<&str> = connected
+        let mut conns = connections::list(&client, service).await?;
+        if s.obj.spec.force_delete {
+            let creating = connections::reject_all(s, &client, &service.id, &mut conns).await?;
+            if !creating.is_empty() {
+                return Err(Error::Deleting(format!(
+                    "the endpoint service {} after its endpoints being created ({}) can be rejected",
+                    service.id,
+                    creating.join(", ")
+                )));
+            }
+        }
+        let blocking: Vec<String> = conns
             .iter()
-            // The cloud refuses to delete a service with accepted or creating endpoints.
-            .filter(|c| matches!(c.status.as_deref(), Some("accepted" | "creating")))
-            .map(|c| c.endpoint_id.as_str())
+            .filter(|c| matches!(c.status.as_str(), "accepted" | "creating"))
+            .map(|c| c.id.clone())
             .collect();
+        s.status.connections = connections::govern(s, &client, service, conns).await?;
         if !blocking.is_empty() {
-            let message = format!(
-                "the endpoint service {} still has connected endpoints ({}); delete or reject them first",
+            return Err(Error::DeletionBlocked(format!(
+                "the endpoint service {} still has connected endpoints ({}); delete or reject them, or set forceDelete: true",
                 service.id,
                 blocking.join(", ")
-            );
-            s.status.connections = connected;
-            return Err(Error::DeletionBlocked(message));
+            )));
         }
     }
     s.delete_all(&client, &left).await

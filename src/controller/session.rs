@@ -128,14 +128,16 @@ impl<K: Managed> Session<K> {
     }
 
     pub fn set_ready(&mut self, verdict: Verdict) {
+        self.set_condition(READY, Some(verdict));
+    }
+
+    /// Sets a condition, or removes it for `None`.
+    pub fn set_condition(&mut self, type_: &str, verdict: Option<Verdict>) {
         let generation = self.generation();
-        conditions::set(
-            self.status.conditions_mut(),
-            READY,
-            verdict,
-            generation,
-            now(),
-        );
+        match verdict {
+            Some(v) => conditions::set(self.status.conditions_mut(), type_, v, generation, now()),
+            None => conditions::remove(self.status.conditions_mut(), type_),
+        }
     }
 
     /// Publishes an event on the object; a failure to do so is logged, never fatal.

@@ -1,6 +1,7 @@
 //! The pure middle of a reconcile: from a spec and the cloud object as observed to the calls
 //! that make the cloud match the spec. No I/O; this is where most controller tests live.
 
+pub mod acceptance;
 mod endpoint;
 mod service;
 mod tags;

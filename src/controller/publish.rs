@@ -1,0 +1,407 @@
+//! Publishing an endpoint to the workloads of its namespace: a selector-less Service with an
+//! EndpointSlice at the endpoint's IP, and a ConfigMap with its address and names. Both are owned
+//! by the VpcEndpoint (garbage-collected with it) and never overwrite an object it does not own.
+
+use k8s_openapi::api::core::v1::{ConfigMap, Service as KubeService};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::{Api, Resource, ResourceExt};
+use serde_json::{Value, json};
+
+use super::conditions::Verdict;
+use super::error::Error;
+use super::session::MANAGER;
+use crate::api::{Protocol, Publish, VpcEndpoint, VpcEndpointService, VpcEndpointStatus};
+
+/// Label on every published object: the VpcEndpoint it belongs to.
+const ENDPOINT_LABEL: &str = "vpcep.io/endpoint";
+
+/// A port of the published Service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub name: String,
+    pub port: i32,
+    pub protocol: &'static str,
+}
+
+fn protocol(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "TCP",
+        Protocol::Udp => "UDP",
+    }
+}
+
+/// The Service's ports: `publish.ports`, else the client ports of the target VpcEndpointService.
+pub fn ports(publish: &Publish, target: Option<&VpcEndpointService>) -> Option<Vec<Port>> {
+    let named = |name: Option<&String>, port: i32, p: Protocol| Port {
+        name: name
+            .cloned()
+            .unwrap_or_else(|| format!("{}-{port}", protocol(p).to_lowercase())),
+        port,
+        protocol: protocol(p),
+    };
+    match (&publish.ports, target) {
+        (Some(ports), _) => Some(
+            ports
+                .iter()
+                .map(|p| named(p.name.as_ref(), p.port, p.protocol))
+                .collect(),
+        ),
+        (None, Some(svc)) => Some(
+            svc.spec
+                .ports
+                .iter()
+                .map(|p| named(None, p.client_port, p.protocol))
+                .collect(),
+        ),
+        (None, None) => None,
+    }
+}
+
+fn metadata(ep: &VpcEndpoint, name: &str, owner: &OwnerReference, extra: Value) -> Value {
+    let mut labels =
+        json!({"app.kubernetes.io/managed-by": "vpcep-operator", ENDPOINT_LABEL: ep.name_any()});
+    if let (Some(l), Some(e)) = (labels.as_object_mut(), extra.as_object()) {
+        l.extend(e.clone());
+    }
+    json!({"name": name, "namespace": ep.namespace(), "labels": labels, "ownerReferences": [owner]})
+}
+
+/// The owner reference that ties a published object to its VpcEndpoint.
+pub fn owner_reference(ep: &VpcEndpoint) -> OwnerReference {
+    OwnerReference {
+        api_version: VpcEndpoint::api_version(&()).into_owned(),
+        kind: VpcEndpoint::kind(&()).into_owned(),
+        name: ep.name_any(),
+        uid: ep.uid().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+pub fn service_manifest(ep: &VpcEndpoint, name: &str, ports: &[Port]) -> Value {
+    let ports: Vec<Value> = ports.iter().map(|p| json!({"name": p.name, "port": p.port, "targetPort": p.port, "protocol": p.protocol})).collect();
+    json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": metadata(ep, name, &owner_reference(ep), json!({})),
+        "spec": {"ports": ports},
+    })
+}
+
+/// The EndpointSlice of the published Service; the same shape serves `v1` and `v1beta1`.
+pub fn slice_manifest(
+    ep: &VpcEndpoint,
+    api_version: &str,
+    name: &str,
+    ports: &[Port],
+    status: &VpcEndpointStatus,
+) -> Value {
+    let ready = status.status.as_deref() == Some("accepted");
+    let endpoints: Vec<Value> = status
+        .ip
+        .iter()
+        .map(|ip| json!({"addresses": [ip], "conditions": {"ready": ready}}))
+        .collect();
+    let ports: Vec<Value> = ports
+        .iter()
+        .map(|p| json!({"name": p.name, "port": p.port, "protocol": p.protocol}))
+        .collect();
+    let labels = json!({"kubernetes.io/service-name": name, "endpointslice.kubernetes.io/managed-by": "vpcep-operator"});
+    json!({
+        "apiVersion": api_version, "kind": "EndpointSlice",
+        "metadata": metadata(ep, name, &owner_reference(ep), labels),
+        "addressType": "IPv4",
+        "endpoints": endpoints,
+        "ports": ports,
+    })
+}
+
+pub fn config_map_manifest(ep: &VpcEndpoint, name: &str, status: &VpcEndpointStatus) -> Value {
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": metadata(ep, name, &owner_reference(ep), json!({})),
+        "data": {
+            "ip": s(&status.ip),
+            "dnsName": status.dns_names.first().cloned().unwrap_or_default(),
+            "dnsNames": status.dns_names.join(","),
+            "serviceId": s(&status.service_id),
+            "serviceName": s(&status.service_name),
+            "markerId": status.marker_id.map(|m| m.to_string()).unwrap_or_default(),
+        },
+    })
+}
+
+/// Whether an existing object is this endpoint's to change.
+fn owned_by(meta: &kube::core::ObjectMeta, ep: &VpcEndpoint) -> bool {
+    meta.owner_references
+        .iter()
+        .flatten()
+        .any(|r| Some(&r.uid) == ep.uid().as_ref() && r.controller == Some(true))
+}
+
+/// The EndpointSlice API the server offers: `discovery.k8s.io/v1` from Kubernetes 1.21, else
+/// `v1beta1`.
+pub async fn endpoint_slice_resource(kube: &kube::Client) -> Result<ApiResource, Error> {
+    let version = match kube.list_api_group_resources("discovery.k8s.io/v1").await {
+        Ok(list) if list.resources.iter().any(|r| r.name == "endpointslices") => "v1",
+        Ok(_) | Err(kube::Error::Api(_)) => "v1beta1",
+        Err(e) => return Err(e.into()),
+    };
+    Ok(ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("discovery.k8s.io", version, "EndpointSlice"),
+        "endpointslices",
+    ))
+}
+
+/// Applies one object unless a same-named object exists that this endpoint does not own;
+/// returns whether it was applied.
+async fn apply_owned<K>(
+    api: &Api<K>,
+    ep: &VpcEndpoint,
+    name: &str,
+    manifest: &Value,
+) -> Result<bool, Error>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    if let Some(existing) = api.get_opt(name).await?
+        && !owned_by(existing.meta(), ep)
+    {
+        return Ok(false);
+    }
+    api.patch(
+        name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(manifest),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Deletes this endpoint's published objects of one kind whose names are not wanted any more.
+async fn remove_others<K>(api: &Api<K>, ep: &VpcEndpoint, keep: Option<&str>) -> Result<(), Error>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let selector = format!("{ENDPOINT_LABEL}={}", ep.name_any());
+    for obj in api.list(&ListParams::default().labels(&selector)).await? {
+        if owned_by(obj.meta(), ep) && Some(obj.name_any().as_str()) != keep {
+            api.delete(&obj.name_any(), &DeleteParams::default())
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Brings the published objects in line with `spec.publish` and the endpoint's status; the
+/// verdict is the `Published` condition (`None` when nothing is to be published).
+pub async fn publish(
+    kube: &kube::Client,
+    slices: &ApiResource,
+    ep: &VpcEndpoint,
+    status: &VpcEndpointStatus,
+    target: Option<&VpcEndpointService>,
+) -> Result<Option<Verdict>, Error> {
+    let ns = ep.namespace().unwrap_or_default();
+    let services: Api<KubeService> = Api::namespaced(kube.clone(), &ns);
+    let slice_api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), &ns, slices);
+    let config_maps: Api<ConfigMap> = Api::namespaced(kube.clone(), &ns);
+    let publish = ep.spec.publish.clone().unwrap_or_default();
+    let (svc_name, cm_name) = (publish.service.as_deref(), publish.config_map.as_deref());
+    remove_others(&services, ep, svc_name).await?;
+    remove_others(&slice_api, ep, svc_name).await?;
+    remove_others(&config_maps, ep, cm_name).await?;
+    if ep.spec.publish.is_none() {
+        return Ok(None);
+    }
+
+    let mut published = Vec::new();
+    let mut problems = Vec::new();
+    let not_owned = |kind: &str, name: &str| {
+        format!(
+            "a {kind} named {name} exists that this VpcEndpoint does not own; choose another name or delete it"
+        )
+    };
+    if let Some(name) = svc_name {
+        match ports(&publish, target) {
+            None => problems
+                .push("the ports of the target service are unknown: set publish.ports".to_string()),
+            Some(ports) => {
+                if apply_owned(&services, ep, name, &service_manifest(ep, name, &ports)).await? {
+                    let slice = slice_manifest(ep, &slices.api_version, name, &ports, status);
+                    apply_owned(&slice_api, ep, name, &slice).await?;
+                    published.push(format!("Service {name}"));
+                } else {
+                    problems.push(not_owned("Service", name));
+                }
+            }
+        }
+    }
+    if let Some(name) = cm_name {
+        if apply_owned(
+            &config_maps,
+            ep,
+            name,
+            &config_map_manifest(ep, name, status),
+        )
+        .await?
+        {
+            published.push(format!("ConfigMap {name}"));
+        } else {
+            problems.push(not_owned("ConfigMap", name));
+        }
+    }
+    Ok(Some(if problems.is_empty() {
+        Verdict::yes(
+            "Published",
+            format!("published as {}", published.join(" and ")),
+        )
+    } else {
+        Verdict::no("NotPublished", problems.join("; "))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::PublishPort;
+
+    fn endpoint() -> VpcEndpoint {
+        let mut ep: VpcEndpoint = serde_json::from_value(json!({
+            "apiVersion": "vpcep.io/v1alpha1", "kind": "VpcEndpoint",
+            "metadata": {"name": "db", "namespace": "shop", "uid": "uid-7"},
+            "spec": {"serviceId": "8189d3c2-8882-4871-a3c2-d380272eed83", "vpcId": "4189d3c2-8882-4871-a3c2-d380272eed83", "subnetId": "6189d3c2-8882-4871-a3c2-d380272eed83",
+                     "publish": {"service": "db", "configMap": "db-endpoint"}},
+        }))
+        .unwrap();
+        ep.status = Some(VpcEndpointStatus {
+            ip: Some("10.1.2.3".into()),
+            dns_names: vec!["a.example".into(), "b.example".into()],
+            service_id: Some("s1".into()),
+            service_name: Some("eu-de.db.s1".into()),
+            marker_id: Some(4_294_967_297),
+            status: Some("accepted".into()),
+            ..Default::default()
+        });
+        ep
+    }
+
+    fn target() -> VpcEndpointService {
+        serde_json::from_value(json!({
+            "apiVersion": "vpcep.io/v1alpha1", "kind": "VpcEndpointService", "metadata": {"name": "db"},
+            "spec": {"vpcId": "4189d3c2-8882-4871-a3c2-d380272eed83", "portId": "5189d3c2-8882-4871-a3c2-d380272eed83", "serverType": "VM",
+                     "ports": [{"clientPort": 5432, "serverPort": 5432}, {"clientPort": 53, "serverPort": 53, "protocol": "UDP"}]},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn ports_come_from_the_spec_or_the_target() {
+        let publish = endpoint().spec.publish.unwrap();
+        assert_eq!(ports(&publish, None), None);
+        let from_target = ports(&publish, Some(&target())).unwrap();
+        assert_eq!(
+            from_target,
+            vec![
+                Port {
+                    name: "tcp-5432".into(),
+                    port: 5432,
+                    protocol: "TCP"
+                },
+                Port {
+                    name: "udp-53".into(),
+                    port: 53,
+                    protocol: "UDP"
+                }
+            ]
+        );
+        let explicit = Publish {
+            ports: Some(vec![PublishPort {
+                name: Some("pg".into()),
+                port: 6432,
+                protocol: Protocol::Tcp,
+            }]),
+            ..publish
+        };
+        assert_eq!(
+            ports(&explicit, Some(&target())).unwrap(),
+            vec![Port {
+                name: "pg".into(),
+                port: 6432,
+                protocol: "TCP"
+            }]
+        );
+    }
+
+    #[test]
+    fn manifests_point_at_the_endpoint_and_are_owned_by_it() {
+        let ep = endpoint();
+        let status = ep.status.clone().unwrap();
+        let p = ports(ep.spec.publish.as_ref().unwrap(), Some(&target())).unwrap();
+        let svc = service_manifest(&ep, "db", &p);
+        assert!(svc["spec"].get("selector").is_none(), "selector-less");
+        assert_eq!(
+            svc["spec"]["ports"][0],
+            json!({"name": "tcp-5432", "port": 5432, "targetPort": 5432, "protocol": "TCP"})
+        );
+        let owner = &svc["metadata"]["ownerReferences"][0];
+        assert_eq!(
+            (
+                owner["uid"].as_str(),
+                owner["controller"].as_bool(),
+                owner["kind"].as_str()
+            ),
+            (Some("uid-7"), Some(true), Some("VpcEndpoint"))
+        );
+
+        let slice = slice_manifest(&ep, "discovery.k8s.io/v1beta1", "db", &p, &status);
+        assert_eq!(slice["apiVersion"], "discovery.k8s.io/v1beta1");
+        assert_eq!(
+            slice["metadata"]["labels"]["kubernetes.io/service-name"],
+            "db"
+        );
+        assert_eq!(
+            slice["endpoints"],
+            json!([{"addresses": ["10.1.2.3"], "conditions": {"ready": true}}])
+        );
+        assert_eq!(
+            slice["ports"][1],
+            json!({"name": "udp-53", "port": 53, "protocol": "UDP"})
+        );
+
+        let cm = config_map_manifest(&ep, "db-endpoint", &status);
+        assert_eq!(
+            cm["data"],
+            json!({"ip": "10.1.2.3", "dnsName": "a.example", "dnsNames": "a.example,b.example", "serviceId": "s1", "serviceName": "eu-de.db.s1", "markerId": "4294967297"})
+        );
+        assert_eq!(cm["metadata"]["labels"][ENDPOINT_LABEL], "db");
+    }
+
+    #[test]
+    fn a_slice_without_an_address_has_no_endpoints() {
+        let ep = endpoint();
+        let pending = VpcEndpointStatus {
+            status: Some("pendingAcceptance".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            slice_manifest(&ep, "discovery.k8s.io/v1", "db", &[], &pending)["endpoints"],
+            json!([])
+        );
+    }
+
+    #[test]
+    fn ownership_needs_the_controller_reference() {
+        let ep = endpoint();
+        let mut meta = kube::core::ObjectMeta {
+            owner_references: Some(vec![owner_reference(&ep)]),
+            ..Default::default()
+        };
+        assert!(owned_by(&meta, &ep));
+        meta.owner_references.as_mut().unwrap()[0].controller = Some(false);
+        assert!(!owned_by(&meta, &ep));
+        assert!(!owned_by(&kube::core::ObjectMeta::default(), &ep));
+    }
+}

@@ -1,0 +1,595 @@
+//! End to end, connection governance: permissions, acceptance policies, forced teardown,
+//! publishing in the cluster, default tags. Real kube-apiserver, operator binary, vpcep-sim with
+//! several accounts; the other accounts act out of band through the VPCEP API.
+
+#[path = "support/cluster.rs"]
+mod cluster;
+#[path = "support/sim.rs"]
+mod sim;
+
+use std::time::Duration;
+
+use cluster::{Env, OperatorArgs};
+use secrecy::SecretString;
+use serde_json::Value;
+use vpcep_operator::cloud::api::{self, PageParams};
+use vpcep_operator::cloud::auth::{AkSk, Credentials};
+use vpcep_operator::cloud::model::*;
+use vpcep_operator::cloud::{ClientSettings, ErrorKind, VpcepClient};
+use vpcep_operator::config::CloudConfig;
+
+const VPC: &str = "0d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a01";
+const VPC2: &str = "3a9e6c55-1f0d-4d2b-b7c4-8e5f2a6d1b03";
+const SUBNET: &str = "5c1d8e22-7a3b-4f6c-9e0d-1b2a3c4d5e04";
+const PORT: &str = "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02";
+
+/// A consumer account of the simulator.
+struct Account {
+    domain_id: &'static str,
+    project_id: &'static str,
+    ak: &'static str,
+    sk: &'static str,
+}
+
+const OWNER: Account = Account {
+    domain_id: sim::DOMAIN_ID,
+    project_id: sim::PROJECT_ID,
+    ak: sim::ACCESS_KEY,
+    sk: sim::SECRET_KEY,
+};
+const BOB: Account = Account {
+    domain_id: "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0",
+    project_id: "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1",
+    ak: "BOBACCESSKEY00000001",
+    sk: "bobSecretKey",
+};
+const EVE: Account = Account {
+    domain_id: "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0",
+    project_id: "e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1",
+    ak: "EVEACCESSKEY00000001",
+    sk: "eveSecretKey",
+};
+
+fn accounts_args() -> Vec<String> {
+    [("owner", &OWNER), ("bob", &BOB), ("eve", &EVE)]
+        .iter()
+        .flat_map(|(name, a)| {
+            [
+                "--account".to_string(),
+                format!("{name}:{}:{}:{}:{}", a.domain_id, a.project_id, a.ak, a.sk),
+            ]
+        })
+        .chain(["--provision-delay", "300ms", "--delete-delay", "300ms"].map(String::from))
+        .collect()
+}
+
+fn start(name: &str, args: OperatorArgs) -> Env {
+    let sim_args = accounts_args();
+    Env::start(
+        name,
+        &sim_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        args,
+    )
+}
+
+fn client(env: &Env, a: &Account) -> VpcepClient {
+    let config = CloudConfig {
+        endpoint: env.sim.url.clone(),
+        region: "eu-de".into(),
+        project_id: a.project_id.into(),
+        credentials: Credentials::AkSk(AkSk {
+            access_key: a.ak.into(),
+            secret_key: SecretString::from(a.sk),
+            security_token: None,
+        }),
+    };
+    VpcepClient::new(&config, ClientSettings::default()).unwrap()
+}
+
+fn service_yaml(name: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpointService\nmetadata:\n  name: {name}\nspec:\n  vpcId: {VPC}\n  portId: {PORT}\n  serverType: VM\n  approvalEnabled: true\n  ports:\n  - {{clientPort: 5432, serverPort: 5432}}\n{extra}"
+    )
+}
+
+fn endpoint_yaml(name: &str, target: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpoint\nmetadata:\n  name: {name}\nspec:\n  {target}\n  vpcId: {VPC2}\n  subnetId: {SUBNET}\n  enableDns: true\n{extra}"
+    )
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    path.iter()
+        .fold(v, |v, k| &v[*k])
+        .as_str()
+        .unwrap_or_default()
+}
+
+fn service_id(env: &Env, name: &str) -> String {
+    str_at(&env.get(&format!("vpcesvc/{name}")), &["status", "id"]).to_string()
+}
+
+/// An endpoint created out of band by another account.
+async fn foreign_endpoint(env: &Env, a: &Account, service: &str) -> Endpoint {
+    let req = CreateEndpointRequest {
+        endpoint_service_id: service.into(),
+        vpc_id: VPC2.into(),
+        subnet_id: Some(SUBNET.into()),
+        ..Default::default()
+    };
+    client(env, a)
+        .execute(api::create_endpoint(&req))
+        .await
+        .unwrap()
+}
+
+async fn wait_endpoint(env: &Env, a: &Account, id: &str, status: &str) -> Endpoint {
+    let c = client(env, a);
+    for _ in 0..150 {
+        let ep = c.execute(api::get_endpoint(id)).await.unwrap();
+        if ep.status == status {
+            return ep;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("endpoint {id} never became {status}");
+}
+
+/// The status entry of a connection: (status, decidedBy).
+fn connection(svc: &Value, endpoint_id: &str) -> Option<(String, String)> {
+    svc["status"]["connections"]
+        .as_array()?
+        .iter()
+        .find(|c| c["endpointId"] == endpoint_id)
+        .map(|c| {
+            (
+                str_at(c, &["status"]).to_string(),
+                str_at(c, &["decidedBy"]).to_string(),
+            )
+        })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn permissions_are_a_set_and_gate_other_accounts() {
+    let env = start(
+        "permissions",
+        OperatorArgs {
+            resync: "3s",
+            ..Default::default()
+        },
+    );
+    env.apply_ok(&service_yaml("db", "  approvalEnabled: false\n"));
+    env.wait_ready(&["vpcesvc/db"], "60s");
+    let id = service_id(&env, "db");
+
+    // Bob's endpoint is refused while Bob is not whitelisted.
+    let req = CreateEndpointRequest {
+        endpoint_service_id: id.clone(),
+        vpc_id: VPC2.into(),
+        subnet_id: Some(SUBNET.into()),
+        ..Default::default()
+    };
+    let refused = client(&env, &BOB)
+        .execute(api::create_endpoint(&req))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Forbidden, "{refused}");
+
+    let bob = format!("iam:domain::{}", BOB.domain_id);
+    let eve = format!("iam:domain::{}", EVE.domain_id);
+    env.apply_ok(&service_yaml(
+        "db",
+        &format!("  approvalEnabled: false\n  permissions: [\"{bob}\", \"{eve}\"]\n"),
+    ));
+    let owner = client(&env, &OWNER);
+    let permissions = async || -> Vec<String> {
+        let mut p: Vec<String> = owner
+            .execute(api::list_permissions(
+                &id,
+                PageParams {
+                    limit: 500,
+                    offset: 0,
+                },
+            ))
+            .await
+            .unwrap()
+            .permissions
+            .into_iter()
+            .map(|p| p.permission)
+            .collect();
+        p.sort();
+        p
+    };
+    let wanted = |p: &[&String]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for _ in 0..100 {
+        if permissions().await == wanted(&[&bob, &eve]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(permissions().await, wanted(&[&bob, &eve]));
+    let created = client(&env, &BOB)
+        .execute(api::create_endpoint(&req))
+        .await
+        .unwrap();
+    assert_eq!(
+        created.endpoint_service_id, id,
+        "Bob may connect once whitelisted"
+    );
+
+    // Removed from the spec: removed from the cloud. Removed out of band: restored.
+    env.apply_ok(&service_yaml(
+        "db",
+        &format!("  approvalEnabled: false\n  permissions: [\"{bob}\"]\n"),
+    ));
+    owner
+        .execute(api::permission_action(
+            &id,
+            PermissionAction::Remove,
+            vec![bob.clone()],
+        ))
+        .await
+        .unwrap();
+    owner
+        .execute(api::permission_action(
+            &id,
+            PermissionAction::Add,
+            vec!["*".into()],
+        ))
+        .await
+        .unwrap();
+    let mut restored = false;
+    for _ in 0..100 {
+        if permissions().await == wanted(&[&bob]) {
+            restored = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        restored,
+        "permissions end as declared: {:?}",
+        permissions().await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_endpoint_of_another_account_needs_the_permission() {
+    let env = start("cross-account", OperatorArgs::default());
+    env.apply_ok(&service_yaml("db", "  approvalEnabled: false\n"));
+    env.wait_ready(&["vpcesvc/db"], "60s");
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: bob\nstringData:\n  region: eu-de\n  projectId: {}\n  endpoint: {}\n  accessKey: {}\n  secretKey: {}\n",
+        BOB.project_id, env.sim.url, BOB.ak, BOB.sk
+    );
+    env.apply_ok(&secret);
+    env.apply_ok(&endpoint_yaml(
+        "bob",
+        "serviceRef: {name: db}",
+        "  credentialsSecretRef: {name: bob}\n",
+    ));
+    let refused = env.wait_for("vpce/bob", Duration::from_secs(30), "Forbidden", |o| {
+        Env::condition(o, "Synced").is_some_and(|(s, r, _)| s == "False" && r == "Forbidden")
+    });
+    assert!(
+        Env::condition(&refused, "Synced")
+            .unwrap()
+            .2
+            .contains("EndPoint.2012")
+    );
+
+    env.apply_ok(&service_yaml(
+        "db",
+        &format!(
+            "  approvalEnabled: false\n  permissions: [\"iam:domain::{}\"]\n",
+            BOB.domain_id
+        ),
+    ));
+    env.wait_ready(&["vpce/bob"], "120s");
+    let ep = env.get("vpce/bob");
+    let cloud = client(&env, &BOB)
+        .execute(api::get_endpoint(str_at(&ep, &["status", "id"])))
+        .await
+        .unwrap();
+    assert_eq!(cloud.project_id, BOB.project_id, "created in Bob's account");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acceptance_policies_do_what_they_say() {
+    // Endpoints of other accounts wake nothing in the cluster: a short poll and resync find them.
+    let env = start(
+        "acceptance",
+        OperatorArgs {
+            resync: "2s",
+            extra: vec!["--acceptance-poll-period".into(), "1s".into()],
+            ..Default::default()
+        },
+    );
+    let open = "  permissions: [\"*\"]\n";
+    env.apply_ok(&service_yaml(
+        "all",
+        &format!("{open}  acceptance: {{policy: AcceptAll}}\n"),
+    ));
+    env.apply_ok(
+        &service_yaml(
+            "manual",
+            &format!("{open}  acceptance: {{policy: Manual}}\n"),
+        )
+        .replace("name: manual\n", "name: manual\n")
+        .replace(PORT, "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a03"),
+    );
+    env.wait_ready(&["vpcesvc/all", "vpcesvc/manual"], "60s");
+    let (all, manual) = (service_id(&env, "all"), service_id(&env, "manual"));
+    let to_all = foreign_endpoint(&env, &BOB, &all).await;
+    let to_manual = foreign_endpoint(&env, &BOB, &manual).await;
+    wait_endpoint(&env, &BOB, &to_all.id, "accepted").await;
+    let decided = env.wait_for("vpcesvc/all", Duration::from_secs(30), "decidedBy", |o| {
+        connection(o, &to_all.id).is_some_and(|(_, by)| by == "AcceptAll")
+    });
+    assert_eq!(connection(&decided, &to_all.id).unwrap().0, "accepted");
+
+    // The Manual service lists its pending endpoint and leaves it alone.
+    let listed = env.wait_for(
+        "vpcesvc/manual",
+        Duration::from_secs(30),
+        "pending listed",
+        |o| connection(o, &to_manual.id).is_some(),
+    );
+    assert_eq!(
+        connection(&listed, &to_manual.id).unwrap(),
+        ("pendingAcceptance".to_string(), String::new())
+    );
+    let detail = env.sim.get("counters/detail").await;
+    assert_eq!(
+        detail["connection_action"]["total"], 1,
+        "only the AcceptAll endpoint was acted on: {detail}"
+    );
+    assert_eq!(
+        client(&env, &BOB)
+            .execute(api::get_endpoint(&to_manual.id))
+            .await
+            .unwrap()
+            .status,
+        "pendingAcceptance"
+    );
+
+    // AcceptListed: by domain, by endpoint id, and the rest rejected.
+    env.apply_ok(&service_yaml("listed", &format!("{open}  acceptance:\n    policy: AcceptListed\n    domainIds: [{}]\n    rejectUnlisted: true\n", BOB.domain_id)).replace(PORT, "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a04"));
+    env.wait_ready(&["vpcesvc/listed"], "60s");
+    let listed_id = service_id(&env, "listed");
+    let from_bob = foreign_endpoint(&env, &BOB, &listed_id).await;
+    let from_eve = foreign_endpoint(&env, &EVE, &listed_id).await;
+    wait_endpoint(&env, &BOB, &from_bob.id, "accepted").await;
+    wait_endpoint(&env, &EVE, &from_eve.id, "rejected").await;
+    let eve_listed = foreign_endpoint(&env, &EVE, &listed_id).await;
+    env.apply_ok(&service_yaml("listed", &format!("{open}  acceptance:\n    policy: AcceptListed\n    domainIds: [{}]\n    endpointIds: [{}]\n    rejectUnlisted: true\n", BOB.domain_id, eve_listed.id)).replace(PORT, "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a04"));
+    wait_endpoint(&env, &EVE, &eve_listed.id, "accepted").await;
+    let svc = env.wait_for(
+        "vpcesvc/listed",
+        Duration::from_secs(30),
+        "three decisions",
+        |o| {
+            [&from_bob.id, &from_eve.id, &eve_listed.id]
+                .iter()
+                .all(|id| connection(o, id).is_some_and(|(_, by)| !by.is_empty()))
+        },
+    );
+    assert_eq!(connection(&svc, &from_bob.id).unwrap().1, "domainIds");
+    assert_eq!(connection(&svc, &from_eve.id).unwrap().1, "rejectUnlisted");
+    assert_eq!(connection(&svc, &eve_listed.id).unwrap().1, "endpointIds");
+    let events = env.kubectl(&[
+        "get",
+        "events",
+        "--field-selector",
+        "reason=ConnectionRejected",
+        "-o",
+        "name",
+    ]);
+    assert!(!events.trim().is_empty(), "each decision is an event");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_endpoint_is_ready_within_seconds_of_acceptance() {
+    let env = start("cluster-accept", OperatorArgs::default());
+    env.apply_ok(&service_yaml(
+        "db",
+        "  acceptance: {policy: AcceptListed, acceptClusterEndpoints: true}\n",
+    ));
+    env.wait_ready(&["vpcesvc/db"], "60s");
+    env.apply_ok(&endpoint_yaml("app", "serviceRef: {name: db}", ""));
+    // Faster than the endpoint's own 15 s poll of a pending connection: the watches carry it.
+    env.wait_ready(&["vpce/app"], "12s");
+    let ep_id = str_at(&env.get("vpce/app"), &["status", "id"]).to_string();
+    let svc = env.wait_for("vpcesvc/db", Duration::from_secs(10), "decidedBy", |o| {
+        connection(o, &ep_id).is_some()
+    });
+    assert_eq!(
+        connection(&svc, &ep_id).unwrap(),
+        ("accepted".to_string(), "acceptClusterEndpoints".to_string())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn force_delete_rejects_the_endpoints_and_empties_the_cloud() {
+    let env = start("force-delete", OperatorArgs::default());
+    env.apply_ok(&service_yaml(
+        "db",
+        "  approvalEnabled: false\n  permissions: [\"*\"]\n  forceDelete: true\n",
+    ));
+    env.wait_ready(&["vpcesvc/db"], "60s");
+    let id = service_id(&env, "db");
+    let consumer = foreign_endpoint(&env, &BOB, &id).await;
+    wait_endpoint(&env, &BOB, &consumer.id, "accepted").await;
+
+    env.kubectl(&["delete", "vpcesvc/db", "--wait=false"]);
+    env.wait_deleted("vpcesvc/db", "60s");
+    let owner = client(&env, &OWNER);
+    assert!(
+        owner
+            .execute(api::get_service(&id))
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert_eq!(
+        owner
+            .execute(api::list_services(
+                &ServiceQuery::default(),
+                PageParams {
+                    limit: 100,
+                    offset: 0
+                }
+            ))
+            .await
+            .unwrap()
+            .total_count,
+        0
+    );
+    let events = env.kubectl(&[
+        "get",
+        "events",
+        "--field-selector",
+        "reason=ConnectionRejected",
+        "-o",
+        "jsonpath={.items[*].message}",
+    ]);
+    assert!(
+        events.contains(&consumer.id) && events.contains("forceDelete"),
+        "{events}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn published_service_slice_and_config_map_follow_the_endpoint() {
+    let env = start("publish", OperatorArgs::default());
+    // Someone else's ConfigMap with the name the spec asks for.
+    env.apply_ok(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: taken\ndata:\n  mine: \"yes\"\n",
+    );
+    env.apply_ok(&service_yaml("db", "  approvalEnabled: false\n"));
+    env.apply_ok(&endpoint_yaml(
+        "db",
+        "serviceRef: {name: db}",
+        "  publish: {service: db, configMap: db-endpoint}\n",
+    ));
+    env.apply_ok(&endpoint_yaml(
+        "other",
+        "serviceRef: {name: db}",
+        "  publish: {configMap: taken}\n",
+    ));
+    env.wait_ready(&["vpcesvc/db", "vpce/db", "vpce/other"], "60s");
+    let ep = env.wait_for("vpce/db", Duration::from_secs(30), "Published", |o| {
+        Env::condition(o, "Published").is_some_and(|(s, _, _)| s == "True")
+    });
+    let ip = str_at(&ep, &["status", "ip"]).to_string();
+    let dns = ep["status"]["dnsNames"][0].as_str().unwrap().to_string();
+
+    let cm = env.get("configmap/db-endpoint");
+    assert_eq!(
+        (
+            str_at(&cm, &["data", "ip"]),
+            str_at(&cm, &["data", "dnsName"])
+        ),
+        (ip.as_str(), dns.as_str())
+    );
+    assert_eq!(str_at(&cm, &["data", "serviceId"]), service_id(&env, "db"));
+    let svc = env.get("service/db");
+    assert!(svc["spec"]["selector"].is_null());
+    assert_eq!(svc["spec"]["ports"][0]["port"], 5432);
+    let slices = env.kubectl(&[
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=db",
+        "-o",
+        "json",
+    ]);
+    let slices: Value = serde_json::from_str(&slices).unwrap();
+    assert_eq!(
+        slices["items"][0]["endpoints"][0]["addresses"][0],
+        ip.as_str()
+    );
+
+    // The unowned ConfigMap is left untouched, and the endpoint says so.
+    let other = env.wait_for("vpce/other", Duration::from_secs(30), "NotPublished", |o| {
+        Env::condition(o, "Published").is_some_and(|(s, _, _)| s == "False")
+    });
+    assert!(
+        Env::condition(&other, "Published")
+            .unwrap()
+            .2
+            .contains("does not own")
+    );
+    assert_eq!(
+        env.get("configmap/taken")["data"],
+        serde_json::json!({"mine": "yes"})
+    );
+
+    // A hand edit is set back; a spec change is applied.
+    env.kubectl(&[
+        "patch",
+        "configmap/db-endpoint",
+        "--type=merge",
+        "-p",
+        "{\"data\":{\"ip\":\"6.6.6.6\"}}",
+    ]);
+    env.wait_for(
+        "configmap/db-endpoint",
+        Duration::from_secs(30),
+        "ip restored",
+        |o| str_at(o, &["data", "ip"]) == ip,
+    );
+    env.apply_ok(&endpoint_yaml("db", "serviceRef: {name: db}", "  publish:\n    service: db\n    configMap: db-endpoint\n    ports: [{name: pg, port: 6432}]\n"));
+    env.wait_for("service/db", Duration::from_secs(30), "port 6432", |o| {
+        o["spec"]["ports"][0]["port"] == 6432 && o["spec"]["ports"][0]["name"] == "pg"
+    });
+
+    // Deleting the endpoint takes its published objects with it (ownerReferences).
+    env.kubectl(&["delete", "vpce/db"]);
+    for object in ["configmap/db-endpoint", "service/db"] {
+        env.wait_deleted(object, "60s");
+    }
+    assert_eq!(
+        env.get("configmap/taken")["data"],
+        serde_json::json!({"mine": "yes"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn default_tags_go_under_the_objects_own() {
+    let env = start(
+        "default-tags",
+        OperatorArgs {
+            extra: vec![
+                "--default-tag".into(),
+                "team=platform".into(),
+                "--default-tag".into(),
+                "env=dev".into(),
+            ],
+            ..Default::default()
+        },
+    );
+    env.apply_ok(&service_yaml(
+        "db",
+        "  approvalEnabled: false\n  tags: {env: prod}\n",
+    ));
+    env.wait_ready(&["vpcesvc/db"], "60s");
+    let cloud = client(&env, &OWNER)
+        .execute(api::get_service(&service_id(&env, "db")))
+        .await
+        .unwrap();
+    let tag = |k: &str| {
+        cloud
+            .tags
+            .iter()
+            .find(|t| t.key == k)
+            .map(|t| t.value.clone())
+    };
+    assert_eq!(tag("team").as_deref(), Some("platform"));
+    assert_eq!(
+        tag("env").as_deref(),
+        Some("prod"),
+        "the object's own tag wins"
+    );
+    assert!(tag("vpcep-operator-uid").is_some());
+}
