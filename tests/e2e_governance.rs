@@ -315,7 +315,6 @@ async fn acceptance_policies_do_what_they_say() {
             "manual",
             &format!("{open}  acceptance: {{policy: Manual}}\n"),
         )
-        .replace("name: manual\n", "name: manual\n")
         .replace(PORT, "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a03"),
     );
     env.wait_ready(&["vpcesvc/all", "vpcesvc/manual"], "60s");
