@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# A real kube-apiserver + etcd on loopback, for tests.  See docs/control-plane.md.
+# A real etcd + kube-apiserver + kube-controller-manager on loopback, for tests.
+# See docs/control-plane.md.
 #
-#   scripts/control-plane.sh up       start etcd and kube-apiserver (builds the apiserver on first use)
-#   scripts/control-plane.sh down     stop both and delete their data
+#   scripts/control-plane.sh up       start etcd, kube-apiserver and kube-controller-manager
+#                                     (builds the Kubernetes binaries on first use)
+#   scripts/control-plane.sh down     stop all three and delete their data
 #   scripts/control-plane.sh env      print `export KUBECONFIG=...`
-#   scripts/control-plane.sh status   exit 0 when the control plane answers /readyz
-#   scripts/control-plane.sh build    build and cache kube-apiserver 1.20.2 from Debian's source package
+#   scripts/control-plane.sh status   exit 0 when all three run, /readyz and the controller-manager's
+#                                     /healthz answer ok
+#   scripts/control-plane.sh build    build and cache kube-apiserver and kube-controller-manager 1.20.2
+#                                     from Debian's source package
 #
 # `up` and `env` print only the export line on stdout (progress goes to stderr), so
 #   eval "$(scripts/control-plane.sh up)"
@@ -20,12 +24,21 @@ STATE_DIR=${STATE_DIR%/}
 CACHE_DIR=${VPCEP_CP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vpcep-operator}
 CACHE_DIR=${CACHE_DIR%/}
 CACHED_APISERVER=$CACHE_DIR/kube-apiserver-$KUBE_VERSION
+CACHED_CONTROLLER_MANAGER=$CACHE_DIR/kube-controller-manager-$KUBE_VERSION
 APISERVER_PORT=${VPCEP_CP_APISERVER_PORT:-6443}
 ETCD_PORT=${VPCEP_CP_ETCD_PORT:-12379}
 ETCD_PEER_PORT=${VPCEP_CP_ETCD_PEER_PORT:-12380}
+CM_PORT=${VPCEP_CP_CM_PORT:-10257}
 START_TIMEOUT=${VPCEP_CP_TIMEOUT:-120}
 STOP_TIMEOUT=${VPCEP_CP_STOP_TIMEOUT:-15}
 KUBECONFIG_PATH=$STATE_DIR/kubeconfig
+CM_KUBECONFIG_PATH=$STATE_DIR/controller-manager.kubeconfig
+
+# The Kubernetes components `build` makes (each becomes $CACHE_DIR/NAME-$KUBE_VERSION).
+readonly KUBE_COMPONENTS=(kube-apiserver kube-controller-manager)
+# Controllers the controller-manager runs: owner-reference garbage collection, namespace deletion,
+# the `default` ServiceAccount of every namespace and its token Secret.
+readonly CM_CONTROLLERS=garbagecollector,namespace,serviceaccount,serviceaccount-token
 
 # Debian packages the build needs (command each one provides, or "-" for a library package).
 readonly BUILD_PACKAGES=(
@@ -51,6 +64,8 @@ show_log() {
     printf '[control-plane] ---- last %s lines of %s ----\n' "$lines" "$file" >&2
     tail -n "$lines" "$file" >&2
     printf '[control-plane] ---- end of %s ----\n' "$file" >&2
+    # Kubernetes binaries print a flag error first and then a long usage text.
+    grep -m 3 '^Error: ' "$file" | sed 's/^/[control-plane] /' >&2 || true
   else
     printf '[control-plane] (%s is empty or missing)\n' "$file" >&2
   fi
@@ -180,17 +195,27 @@ EOF
 # ---------------------------------------------------------------------------------------------
 # Build
 
+cached_bin() { printf '%s/%s-%s' "$CACHE_DIR" "$1" "$KUBE_VERSION"; }
+
+# cmd_build [COMPONENT...]: build and cache those of COMPONENT (default: all of KUBE_COMPONENTS)
+# that are not cached yet, all in one `make` run from one source fetch.
 cmd_build() {
+  local wanted=("$@") missing=() name
+  ((${#wanted[@]} > 0)) || wanted=("${KUBE_COMPONENTS[@]}")
   mkdir -p "$CACHE_DIR"
   exec 8>"$CACHE_DIR/build.lock"
   if ! flock -n 8; then
     log "another build is running; waiting for it"
     flock 8
   fi
-  if [[ -x $CACHED_APISERVER ]]; then
-    log "kube-apiserver $KUBE_VERSION is already built: $CACHED_APISERVER"
-    return 0
-  fi
+  for name in "${wanted[@]}"; do
+    if [[ -x $(cached_bin "$name") ]]; then
+      log "$name $KUBE_VERSION is already built: $(cached_bin "$name")"
+    else
+      missing+=("$name")
+    fi
+  done
+  ((${#missing[@]} > 0)) || return 0
 
   local pkgs=() entry
   for entry in "${BUILD_PACKAGES[@]}"; do pkgs+=("${entry%%:*}"); done
@@ -202,20 +227,24 @@ cmd_build() {
   rm -rf "$work"
   mkdir -p "$work"
   : >"$build_log"
-  log "building kube-apiserver $KUBE_VERSION (takes several minutes); log: $build_log"
+  log "building ${missing[*]} $KUBE_VERSION (takes several minutes); log: $build_log"
   local started=$SECONDS
-  if ! (build_in "$work" >>"$build_log" 2>&1); then
+  if ! (build_in "$work" "${missing[@]}" >>"$build_log" 2>&1); then
     show_log "$build_log" 60
     [[ ${VPCEP_CP_KEEP_BUILD:-0} == 1 ]] || rm -rf "$work"
-    die "building kube-apiserver failed (full log: $build_log)"
+    die "building ${missing[*]} failed (full log: $build_log)"
   fi
   [[ ${VPCEP_CP_KEEP_BUILD:-0} == 1 ]] || rm -rf "$work"
-  log "built $CACHED_APISERVER in $((SECONDS - started))s: $("$CACHED_APISERVER" --version)"
+  log "built ${missing[*]} in $((SECONDS - started))s"
+  for name in "${missing[@]}"; do
+    log "  $(cached_bin "$name"): $("$(cached_bin "$name")" --version)"
+  done
 }
 
-# Runs in a subshell with output going to the build log.
+# build_in WORK COMPONENT...: runs in a subshell with output going to the build log.
 build_in() {
   local work=$1
+  shift
   set -x
   cd "$work"
   # The source package is "kubernetes" 1.20.5+really1.20.2-... : the 1.20.2 tree with vendor/.
@@ -227,7 +256,8 @@ build_in() {
   grep -q "^kubernetes (1.20.5+really$KUBE_VERSION" "$src/debian/changelog" ||
     echo "warning: unexpected source version: $(head -n 1 "$src/debian/changelog")"
 
-  # Vendored reflect2 1.0.1 segfaults under Go >= 1.18; Debian's 1.0.2 does not.
+  # Vendored reflect2 1.0.1 segfaults under Go >= 1.18; Debian's 1.0.2 does not.  (Both binaries
+  # use it: anything that decodes JSON with json-iterator.)
   rm -rf "$src/vendor/github.com/modern-go/reflect2"
   cp -rL "$REFLECT2_SRC" "$src/vendor/github.com/modern-go/reflect2"
 
@@ -240,19 +270,25 @@ build_in() {
   export KUBE_GIT_VERSION="v$KUBE_VERSION" KUBE_GIT_COMMIT KUBE_GIT_TREE_STATE=archive
   export KUBE_GIT_MAJOR=1 KUBE_GIT_MINOR=20
   go version
-  make WHAT=cmd/kube-apiserver
-  local bin
-  bin=$(find "$src/_output" -type f -name kube-apiserver -perm -u+x | head -n 1)
-  [[ -n $bin ]] || { echo "make did not produce kube-apiserver"; return 1; }
-  "$bin" --version
-  cp "$bin" "$CACHED_APISERVER.tmp"
-  mv -f "$CACHED_APISERVER.tmp" "$CACHED_APISERVER"
+  # One make run for all targets: they share most compiled packages.
+  local what=() name bin dest
+  for name in "$@"; do what+=("cmd/$name"); done
+  make WHAT="${what[*]}"
+  for name in "$@"; do
+    bin=$(find "$src/_output" -type f -name "$name" -perm -u+x | head -n 1)
+    [[ -n $bin ]] || { echo "make did not produce $name"; return 1; }
+    "$bin" --version
+    dest=$(cached_bin "$name")
+    cp "$bin" "$dest.tmp"
+    mv -f "$dest.tmp" "$dest"
+  done
 }
 
 # ---------------------------------------------------------------------------------------------
 # Binaries
 
 APISERVER_BIN=""
+CONTROLLER_MANAGER_BIN=""
 ETCD_BIN_FOUND=""
 
 find_apiserver() {
@@ -264,6 +300,22 @@ find_apiserver() {
     APISERVER_BIN=$KUBEBUILDER_ASSETS/kube-apiserver
   elif [[ -x $CACHED_APISERVER ]]; then
     APISERVER_BIN=$CACHED_APISERVER
+  else
+    return 1
+  fi
+}
+
+# envtest's asset bundles usually have no kube-controller-manager: then the cached one is used
+# (or built), even when KUBEBUILDER_ASSETS provides the apiserver.
+find_controller_manager() {
+  if [[ -n ${KUBE_CONTROLLER_MANAGER_BIN:-} ]]; then
+    [[ -x $KUBE_CONTROLLER_MANAGER_BIN ]] ||
+      die "KUBE_CONTROLLER_MANAGER_BIN=$KUBE_CONTROLLER_MANAGER_BIN is not executable"
+    CONTROLLER_MANAGER_BIN=$KUBE_CONTROLLER_MANAGER_BIN
+  elif [[ -n ${KUBEBUILDER_ASSETS:-} && -x ${KUBEBUILDER_ASSETS:-}/kube-controller-manager ]]; then
+    CONTROLLER_MANAGER_BIN=$KUBEBUILDER_ASSETS/kube-controller-manager
+  elif [[ -x $CACHED_CONTROLLER_MANAGER ]]; then
+    CONTROLLER_MANAGER_BIN=$CACHED_CONTROLLER_MANAGER
   else
     return 1
   fi
@@ -285,16 +337,34 @@ find_etcd() {
 }
 
 find_binaries() {
+  local to_build=()
   if ! find_apiserver; then
-    log "no kube-apiserver (KUBE_APISERVER_BIN, KUBEBUILDER_ASSETS, $CACHED_APISERVER); building it"
-    cmd_build
+    log "no kube-apiserver (KUBE_APISERVER_BIN, KUBEBUILDER_ASSETS, $CACHED_APISERVER)"
+    to_build+=(kube-apiserver)
+  fi
+  if ! find_controller_manager; then
+    log "no kube-controller-manager (KUBE_CONTROLLER_MANAGER_BIN, KUBEBUILDER_ASSETS, $CACHED_CONTROLLER_MANAGER)"
+    to_build+=(kube-controller-manager)
+  fi
+  if ((${#to_build[@]} > 0)); then
+    log "building ${to_build[*]}"
+    cmd_build "${to_build[@]}"
     find_apiserver || die "kube-apiserver still missing after the build"
+    find_controller_manager || die "kube-controller-manager still missing after the build"
+  fi
+  local apiserver_minor cm_minor
+  apiserver_minor=$(kube_minor "$APISERVER_BIN")
+  cm_minor=$(kube_minor "$CONTROLLER_MANAGER_BIN")
+  if ((cm_minor > apiserver_minor || cm_minor + 1 < apiserver_minor)); then
+    log "warning: kube-controller-manager 1.$cm_minor with kube-apiserver 1.$apiserver_minor is outside the" \
+      "supported version skew (set KUBE_CONTROLLER_MANAGER_BIN to a matching one)"
   fi
   if ! find_etcd; then
     install_packages etcd-server
     find_etcd || die "no etcd (ETCD_BIN, KUBEBUILDER_ASSETS, PATH); install Debian's etcd-server"
   fi
   command -v openssl >/dev/null 2>&1 || install_packages openssl
+  command -v curl >/dev/null 2>&1 || install_packages curl
   command -v kubectl >/dev/null 2>&1 || die "kubectl is not on PATH"
 }
 
@@ -378,8 +448,23 @@ apiserver_ready() {
   [[ $(kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=5s get --raw /readyz 2>/dev/null) == ok ]]
 }
 
+# The controller-manager's /healthz (no credentials needed: the path is always allowed).
+controller_manager_healthy() {
+  [[ -s $STATE_DIR/pki/ca.crt ]] || return 1
+  [[ $(curl -sS --max-time 5 --cacert "$STATE_DIR/pki/ca.crt" \
+    "https://127.0.0.1:$CM_PORT/healthz" 2>/dev/null) == ok ]]
+}
+
+# The serviceaccount controller gives every namespace a `default` ServiceAccount: once the one in
+# `default` exists, the controllers are running (not just the controller-manager's HTTP server).
+controllers_running() {
+  kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=5s -n default \
+    get serviceaccount default -o name >/dev/null 2>&1
+}
+
 healthy() {
-  running_pid etcd >/dev/null && running_pid kube-apiserver >/dev/null && apiserver_ready
+  running_pid etcd >/dev/null && running_pid kube-apiserver >/dev/null &&
+    running_pid kube-controller-manager >/dev/null && apiserver_ready && controller_manager_healthy
 }
 
 # wait_for NAME CHECK_FUNCTION: poll until CHECK succeeds, the process dies, or the timeout hits.
@@ -398,8 +483,8 @@ wait_for() {
   done
 }
 
-# Major.minor of a kube-apiserver binary, as "1 20".
-apiserver_minor() {
+# Minor version of a Kubernetes binary (20 for v1.20.2), 0 when unknown.
+kube_minor() {
   local v
   v=$("$1" --version 2>/dev/null | sed -n 's/.*v\([0-9]*\)\.\([0-9]*\).*/\2/p')
   printf '%s' "${v:-0}"
@@ -426,19 +511,49 @@ write_pki() {
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
     chmod 600 ./*.key
   ) || die "generating certificates with openssl failed"
-  local token
+  write_controller_manager_cert
+  # Static tokens: the admin of the kubeconfig, and the controller-manager's own user. With
+  # --use-service-account-credentials=false all its controllers act as that user, and the garbage
+  # collector and namespace controller must delete any kind (custom resources too), so it is in
+  # system:masters; its own name keeps its requests apart from the tests' in the apiserver's logs.
+  local token cm_token
   token=$(openssl rand -hex 24)
-  printf '%s,admin,admin,"system:masters"\n' "$token" >"$STATE_DIR/tokens.csv"
+  cm_token=$(openssl rand -hex 24)
+  {
+    printf '%s,admin,admin,"system:masters"\n' "$token"
+    printf '%s,system:kube-controller-manager,kube-controller-manager,"system:masters"\n' "$cm_token"
+  } >"$STATE_DIR/tokens.csv"
   chmod 600 "$STATE_DIR/tokens.csv"
   printf '%s' "$token" >"$STATE_DIR/admin.token"
-  chmod 600 "$STATE_DIR/admin.token"
+  printf '%s' "$cm_token" >"$STATE_DIR/controller-manager.token"
+  chmod 600 "$STATE_DIR/admin.token" "$STATE_DIR/controller-manager.token"
 }
 
+# The controller-manager's HTTPS certificate (/healthz, /metrics), from the same CA, so that
+# status can verify it too.
+write_controller_manager_cert() {
+  (
+    cd "$STATE_DIR/pki"
+    openssl req -newkey rsa:2048 -nodes -keyout controller-manager.key -out controller-manager.csr \
+      -subj "/CN=kube-controller-manager" 2>/dev/null
+    printf '%s\n' \
+      "basicConstraints=CA:FALSE" \
+      "keyUsage=critical,digitalSignature,keyEncipherment" \
+      "extendedKeyUsage=serverAuth" \
+      "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+      >controller-manager.ext
+    openssl x509 -req -in controller-manager.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+      -out controller-manager.crt -days 3650 -extfile controller-manager.ext 2>/dev/null
+    chmod 600 controller-manager.key
+  ) || die "generating the controller-manager's certificate with openssl failed"
+}
+
+# write_kubeconfig PATH USER TOKEN_FILE
 write_kubeconfig() {
-  local token ca
-  token=$(<"$STATE_DIR/admin.token")
+  local path=$1 user=$2 token ca
+  token=$(<"$3")
   ca=$(base64 -w0 <"$STATE_DIR/pki/ca.crt")
-  cat >"$KUBECONFIG_PATH.tmp" <<EOF
+  cat >"$path.tmp" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -447,19 +562,19 @@ clusters:
     server: https://127.0.0.1:$APISERVER_PORT
     certificate-authority-data: $ca
 users:
-- name: admin
+- name: $user
   user:
     token: $token
 contexts:
 - name: vpcep-control-plane
   context:
     cluster: vpcep-control-plane
-    user: admin
+    user: $user
     namespace: default
 current-context: vpcep-control-plane
 EOF
-  chmod 600 "$KUBECONFIG_PATH.tmp"
-  mv -f "$KUBECONFIG_PATH.tmp" "$KUBECONFIG_PATH"
+  chmod 600 "$path.tmp"
+  mv -f "$path.tmp" "$path"
 }
 
 print_env() {
@@ -476,8 +591,48 @@ lock_state() {
 }
 
 stop_all() {
+  stop kube-controller-manager
   stop kube-apiserver
   stop etcd
+}
+
+# Start kube-controller-manager against the running apiserver of the state dir and wait until its
+# controllers run.
+start_controller_manager() {
+  if [[ -s $STATE_DIR/controller-manager.token ]]; then
+    write_kubeconfig "$CM_KUBECONFIG_PATH" system:kube-controller-manager "$STATE_DIR/controller-manager.token"
+  else
+    # Started by a version of this script without the controller-manager: the apiserver knows
+    # only the admin token (it reads its token file once).
+    log "no controller-manager token in $STATE_DIR (older control plane): it uses the admin token"
+    write_kubeconfig "$CM_KUBECONFIG_PATH" admin "$STATE_DIR/admin.token"
+  fi
+  [[ -s $STATE_DIR/pki/controller-manager.crt ]] || write_controller_manager_cert
+  log "starting kube-controller-manager ($CONTROLLER_MANAGER_BIN) on https://127.0.0.1:$CM_PORT"
+  # Below, --authentication-skip-lookup: the client CA is not looked up in kube-system's
+  # extension-apiserver-authentication ConfigMap, which this apiserver (no --client-ca-file) never
+  # writes; bearer tokens are still checked with TokenReviews.
+  local extra=()
+  # The insecure port (default 10252) exists only before 1.24.
+  (($(kube_minor "$CONTROLLER_MANAGER_BIN") < 24)) && extra+=(--port=0)
+  start kube-controller-manager "$CONTROLLER_MANAGER_BIN" \
+    --kubeconfig "$CM_KUBECONFIG_PATH" \
+    --authentication-kubeconfig "$CM_KUBECONFIG_PATH" \
+    --authorization-kubeconfig "$CM_KUBECONFIG_PATH" \
+    --authentication-skip-lookup \
+    --bind-address 127.0.0.1 \
+    --secure-port "$CM_PORT" \
+    --tls-cert-file "$STATE_DIR/pki/controller-manager.crt" \
+    --tls-private-key-file "$STATE_DIR/pki/controller-manager.key" \
+    --controllers "$CM_CONTROLLERS" \
+    --use-service-account-credentials=false \
+    --service-account-private-key-file "$STATE_DIR/pki/sa.key" \
+    --root-ca-file "$STATE_DIR/pki/ca.crt" \
+    --leader-elect=false \
+    --profiling=false \
+    "${extra[@]}"
+  wait_for kube-controller-manager controller_manager_healthy
+  wait_for kube-controller-manager controllers_running
 }
 
 cmd_up() {
@@ -488,6 +643,19 @@ cmd_up() {
     return 0
   fi
   local started=$SECONDS
+  if running_pid etcd >/dev/null && running_pid kube-apiserver >/dev/null && apiserver_ready; then
+    # Only the controller-manager is missing (it died, or an older version of this script started
+    # the control plane): start just that one and keep etcd's data.
+    stop kube-controller-manager
+    find_binaries
+    port_in_use "$CM_PORT" && die "port $CM_PORT on 127.0.0.1 is in use by another process (see VPCEP_CP_CM_PORT in docs/control-plane.md)"
+    trap 'rc=$?; if ((rc != 0)); then stop kube-controller-manager; log "start-up failed; logs are in $STATE_DIR"; fi' EXIT
+    start_controller_manager
+    trap - EXIT
+    log "started the controller-manager of the running control plane in $((SECONDS - started))s"
+    print_env
+    return 0
+  fi
   # Leftovers of a broken run: start from scratch.
   stop_all
   rm -rf "$STATE_DIR"
@@ -495,7 +663,7 @@ cmd_up() {
   # If anything below fails, stop what was started (the logs stay in the state dir).
   trap 'rc=$?; if ((rc != 0)); then stop_all; log "start-up failed; logs are in $STATE_DIR"; fi' EXIT
   local port
-  for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT"; do
+  for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$CM_PORT"; do
     port_in_use "$port" && die "port $port on 127.0.0.1 is in use by another process (see VPCEP_CP_*_PORT in docs/control-plane.md)"
   done
   mkdir -p "$STATE_DIR"
@@ -521,7 +689,7 @@ cmd_up() {
   log "starting kube-apiserver ($APISERVER_BIN) on https://127.0.0.1:$APISERVER_PORT"
   local extra=()
   # The insecure port exists (and defaults on in old releases) only before 1.24.
-  (($(apiserver_minor "$APISERVER_BIN") < 24)) && extra+=(--insecure-port=0)
+  (($(kube_minor "$APISERVER_BIN") < 24)) && extra+=(--insecure-port=0)
   start kube-apiserver "$APISERVER_BIN" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 \
@@ -540,8 +708,10 @@ cmd_up() {
     --allow-privileged=true \
     --profiling=false \
     "${extra[@]}"
-  write_kubeconfig
+  write_kubeconfig "$KUBECONFIG_PATH" admin "$STATE_DIR/admin.token"
   wait_for kube-apiserver apiserver_ready
+
+  start_controller_manager
   trap - EXIT
   log "up in $((SECONDS - started))s (logs and data in $STATE_DIR)"
   print_env
@@ -560,9 +730,15 @@ cmd_status() {
     return 0
   fi
   local name
-  for name in etcd kube-apiserver; do
+  for name in etcd kube-apiserver kube-controller-manager; do
     if running_pid "$name" >/dev/null; then log "$name: running"; else log "$name: not running"; fi
   done
+  if apiserver_ready; then log "kube-apiserver /readyz: ok"; else log "kube-apiserver /readyz: not ok"; fi
+  if controller_manager_healthy; then
+    log "kube-controller-manager /healthz: ok"
+  else
+    log "kube-controller-manager /healthz: not ok"
+  fi
   log "not healthy"
   return 1
 }
