@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use super::api::{ApiRequest, Page, PageParams};
 use super::auth::{self, Credentials, DEFAULT_TOKEN_REFRESH, TokenCache};
 use super::error::{ApiError, CloudError, ErrorKind, parse_retry_after};
+use super::metrics::CloudMetrics;
 use super::retry::RetryPolicy;
 use crate::config::CloudConfig;
 
@@ -30,6 +31,7 @@ pub struct ClientSettings {
     pub page_size: u64,
     /// Extra CA certificates (PEM) to trust, e.g. for a private gateway.
     pub ca_bundle: Option<Vec<u8>>,
+    pub metrics: CloudMetrics,
 }
 
 impl Default for ClientSettings {
@@ -42,6 +44,7 @@ impl Default for ClientSettings {
             retry: RetryPolicy::default(),
             page_size: 1000,
             ca_bundle: None,
+            metrics: CloudMetrics::default(),
         }
     }
 }
@@ -237,20 +240,23 @@ impl VpcepClient {
         op: &'static str,
         req: reqwest::Request,
     ) -> Result<R, CloudError> {
-        let resp = self
-            .inner
-            .http
-            .execute(req)
-            .await
-            .map_err(|source| CloudError::Transport {
-                operation: op,
-                what: if source.is_timeout() {
-                    "the call timed out"
-                } else {
-                    "the call failed"
-                },
-                source,
-            })?;
+        let started = std::time::Instant::now();
+        let answer = self.inner.http.execute(req).await;
+        let metrics = &self.inner.settings.metrics;
+        metrics.observe(
+            op,
+            answer.as_ref().ok().map(|r| r.status().as_u16()),
+            started.elapsed(),
+        );
+        let resp = answer.map_err(|source| CloudError::Transport {
+            operation: op,
+            what: if source.is_timeout() {
+                "the call timed out"
+            } else {
+                "the call failed"
+            },
+            source,
+        })?;
         let status = resp.status();
         let header = |name: &str| {
             resp.headers()

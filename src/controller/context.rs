@@ -1,7 +1,7 @@
 //! What every reconcile shares.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::runtime::events::Recorder;
@@ -14,11 +14,13 @@ use super::clients::CloudClients;
 use super::error::Error;
 use super::publish;
 use crate::api::VpcEndpoint;
+use crate::telemetry::Metrics;
 
 pub struct Context {
     pub kube: kube::Client,
     pub clients: CloudClients,
     pub recorder: Recorder,
+    pub metrics: Arc<Metrics>,
     /// Written into the owner tag of every cloud object.
     pub cluster_id: String,
     /// How often a Ready object is compared with the cloud.
@@ -50,12 +52,14 @@ impl Context {
         clients: CloudClients,
         recorder: Recorder,
         endpoints: Store<VpcEndpoint>,
+        metrics: Arc<Metrics>,
         settings: Settings,
     ) -> Self {
         Context {
             kube,
             clients,
             recorder,
+            metrics,
             cluster_id: settings.cluster_id,
             resync: settings.resync,
             failures: Failures::default(),

@@ -42,6 +42,8 @@ pub async fn reconcile<K: Reconciled>(
     apply: Steps<K>,
     cleanup: Steps<K>,
 ) -> Result<Action, Error> {
+    // kube-runtime already runs each reconcile in a span naming the object.
+    let _timer = ctx.metrics.reconcile(&K::kind(&()));
     let uid = obj.uid().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
     let inner = ctx.clone();

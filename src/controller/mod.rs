@@ -10,6 +10,7 @@ mod connections;
 mod context;
 mod endpoint;
 mod error;
+mod inventory;
 mod lifecycle;
 mod options;
 mod permissions;
@@ -38,6 +39,7 @@ use crate::api::{EXTERNAL_ID_ANNOTATION, VpcEndpoint, VpcEndpointService};
 use crate::cloud::model::{ResourceType, TagAction, TagActionEntry, TagActionRequest};
 use crate::cloud::{ClientSettings, VpcepClient, api};
 use crate::config::{CloudSettings, ConfigError};
+use crate::telemetry::{self, Health, Metrics, leader};
 use clients::CloudClients;
 use context::{Context, Settings};
 use plan::TagDiff;
@@ -110,6 +112,7 @@ fn error_policy<K: Managed>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Acti
     if let Error::Deleting(_) = err {
         return Action::requeue(service::SHORT_REQUEUE);
     }
+    ctx.metrics.failure(&K::kind(&()), err.reason());
     let failures = ctx.failures.record(&obj.uid().unwrap_or_default());
     let (base, cap) = if err.is_transient() {
         (Duration::from_secs(1), Duration::from_secs(300))
@@ -151,6 +154,15 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot serve metrics on {addr} (--metrics-addr): {source}")]
+    MetricsAddr {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Lease(#[from] leader::LeaseError),
+    #[error("lost the lease to another replica; exiting so that this one restarts as a follower")]
+    LeaseLost,
 }
 
 /// Objects of a kind that name a Secret as their credentials, for waking them when it changes.
@@ -242,15 +254,108 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing the reconciles under way");
 }
 
-/// Runs both controllers until SIGTERM or SIGINT.
+/// Runs until SIGTERM or SIGINT: the telemetry server at once, the controllers while this process
+/// leads (always, without `--leader-elect`).
 pub async fn run(opts: RunOptions) -> Result<(), StartError> {
-    let kube = kube::Client::try_default().await?;
-    let ns = opts.namespace.as_deref();
-    let services: Api<VpcEndpointService> = kube_api(&kube, ns);
-    let endpoints: Api<VpcEndpoint> = kube_api(&kube, ns);
-    require_crd(&services, "vpcendpointservices.vpcep.io").await?;
-    require_crd(&endpoints, "vpcendpoints.vpcep.io").await?;
+    let listener = tokio::net::TcpListener::bind(opts.metrics_addr)
+        .await
+        .map_err(|source| StartError::MetricsAddr {
+            addr: opts.metrics_addr,
+            source,
+        })?;
+    let (svc_reader, svc_writer) = reflector::store();
+    let (ep_reader, ep_writer) = reflector::store();
+    let metrics = Arc::new(Metrics::new(Box::new(inventory::Inventory {
+        services: svc_reader.clone(),
+        endpoints: ep_reader.clone(),
+    })));
+    let health = Arc::new(Health::default());
+    let server = tokio::spawn(telemetry::serve(listener, metrics.clone(), health.clone()));
+    tracing::info!(addr = %opts.metrics_addr, "serving /metrics, /healthz and /readyz");
 
+    let kube = kube::Client::try_default().await?;
+    let ctx = Arc::new(start(&opts, &kube, &metrics, ep_reader.clone()).await?);
+    health.set_ready();
+    let shutdown = shutdown_signal().shared();
+
+    let leadership = if opts.leader_elect {
+        let lease = leader::LeaseSettings {
+            name: opts.lease_name.clone(),
+            namespace: opts
+                .lease_namespace
+                .clone()
+                .unwrap_or_else(|| kube.default_namespace().to_string()),
+            identity: identity(),
+            duration: opts.lease_duration,
+        };
+        tokio::select! {
+            leadership = leader::acquire(kube.clone(), &lease) => Some(leadership?),
+            () = shutdown.clone() => return Ok(()),
+        }
+    } else {
+        None
+    };
+    metrics.set_leader(true);
+    let lost = match &leadership {
+        Some(l) => l.lost().boxed(),
+        None => futures::future::pending().boxed(),
+    }
+    .shared();
+    let stop = futures::future::select(shutdown.clone(), lost.clone())
+        .map(|_| ())
+        .shared();
+    let watched = Watched {
+        services: (svc_reader, svc_writer),
+        endpoints: (ep_reader, ep_writer),
+    };
+    controllers(&opts, &kube, ctx, watched, stop).await;
+    metrics.set_leader(false);
+    server.abort();
+    let lease_lost = lost.peek().is_some();
+    drop(lost);
+    match leadership {
+        // Another replica leads now; a restart (by Kubernetes) makes this one a follower.
+        Some(_) if lease_lost => Err(StartError::LeaseLost),
+        Some(l) => {
+            l.release().await;
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
+/// The Lease holder identity: the pod name in a cluster, else the host name and a random suffix.
+fn identity() -> String {
+    std::env::var("POD_NAME").unwrap_or_else(|_| {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default();
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        format!(
+            "{}-{suffix}",
+            if host.is_empty() {
+                "vpcep-operator"
+            } else {
+                &host
+            }
+        )
+    })
+}
+
+/// Start-up checks and the shared context: CRDs installed, cloud settings valid, cluster id.
+async fn start(
+    opts: &RunOptions,
+    kube: &kube::Client,
+    metrics: &Arc<Metrics>,
+    endpoints: reflector::Store<VpcEndpoint>,
+) -> Result<Context, StartError> {
+    let ns = opts.namespace.as_deref();
+    require_crd(
+        &kube_api::<VpcEndpointService>(kube, ns),
+        "vpcendpointservices.vpcep.io",
+    )
+    .await?;
+    require_crd(&kube_api::<VpcEndpoint>(kube, ns), "vpcendpoints.vpcep.io").await?;
     let settings = CloudSettings {
         cloud: Some(format!("{:?}", opts.cloud).to_lowercase()),
         endpoint: opts.endpoint.clone(),
@@ -290,6 +395,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         rate_per_second: opts.rate_limit,
         burst: opts.rate_burst,
         ca_bundle,
+        metrics: metrics.cloud.clone(),
         ..Default::default()
     };
     let cluster_id = match opts.cluster_id.clone() {
@@ -311,24 +417,48 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         controller: "vpcep-operator".into(),
         instance: std::env::var("POD_NAME").ok(),
     };
-    let (svc_reader, svc_writer) = reflector::store();
-    let (ep_reader, ep_writer) = reflector::store();
     let settings = Settings {
         cluster_id,
         resync: opts.resync_period,
         default_tags: opts.default_tags.iter().cloned().collect(),
         acceptance_poll: opts.acceptance_poll_period,
     };
-    let ctx = Arc::new(Context::new(
+    Ok(Context::new(
         kube.clone(),
         CloudClients::new(kube.clone(), defaults, opts.cloud, client_settings),
         Recorder::new(kube.clone(), reporter),
-        ep_reader.clone(),
+        endpoints,
+        metrics.clone(),
         settings,
-    ));
-    let shutdown = shutdown_signal().shared();
-    let config = ControllerConfig::default().concurrency(opts.concurrency);
+    ))
+}
 
+/// The watch caches of both kinds, filled by the controllers' watches.
+struct Watched {
+    services: (
+        reflector::Store<VpcEndpointService>,
+        reflector::store::Writer<VpcEndpointService>,
+    ),
+    endpoints: (
+        reflector::Store<VpcEndpoint>,
+        reflector::store::Writer<VpcEndpoint>,
+    ),
+}
+
+/// Runs both controllers until `stop` resolves, then lets the reconciles under way finish.
+async fn controllers(
+    opts: &RunOptions,
+    kube: &kube::Client,
+    ctx: Arc<Context>,
+    watched: Watched,
+    stop: impl Future<Output = ()> + Clone + Send + Sync + 'static,
+) {
+    let ns = opts.namespace.as_deref();
+    let services: Api<VpcEndpointService> = kube_api(kube, ns);
+    let endpoints: Api<VpcEndpoint> = kube_api(kube, ns);
+    let (svc_reader, svc_writer) = watched.services;
+    let (ep_reader, ep_writer) = watched.endpoints;
+    let config = ControllerConfig::default().concurrency(opts.concurrency);
     let svc_stream = watcher(services.clone(), watcher::Config::default())
         .default_backoff()
         .reflect(svc_writer)
@@ -354,8 +484,8 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
                     .collect::<Vec<_>>()
             },
         )
-        .watches_stream(secret_changes(&kube, ns), svc_secrets)
-        .graceful_shutdown_on(shutdown.clone())
+        .watches_stream(secret_changes(kube, ns), svc_secrets)
+        .graceful_shutdown_on(stop.clone())
         .run(service::reconcile, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()));
 
@@ -384,15 +514,14 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
                     .collect::<Vec<_>>()
             },
         )
-        .watches_stream(secret_changes(&kube, ns), ep_secrets)
-        .owns_stream(published::<KubeService>(&kube, ns))
-        .owns_stream(published::<ConfigMap>(&kube, ns))
-        .graceful_shutdown_on(shutdown)
+        .watches_stream(secret_changes(kube, ns), ep_secrets)
+        .owns_stream(published::<KubeService>(kube, ns))
+        .owns_stream(published::<ConfigMap>(kube, ns))
+        .graceful_shutdown_on(stop)
         .run(endpoint::reconcile, error_policy, ctx)
         .for_each(|_| futures::future::ready(()));
 
     tokio::join!(svc_controller, ep_controller);
-    Ok(())
 }
 
 /// Whether an endpoint of this cluster targets a service of this cluster: by `serviceRef`, or by

@@ -1,5 +1,6 @@
 //! Flags of `vpcep-operator run` (each also readable from the environment).
 
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,6 +55,33 @@ pub struct RunOptions {
     /// PEM file of extra CA certificates to trust for the cloud endpoints.
     #[arg(long, env = "VPCEP_CA_BUNDLE")]
     pub ca_bundle: Option<PathBuf>,
+    /// Address of /metrics, /healthz and /readyz (0.0.0.0:8080 in a pod).
+    #[arg(long, env = "VPCEP_METRICS_ADDR", default_value = "127.0.0.1:8080")]
+    pub metrics_addr: SocketAddr,
+    /// Reconcile only while holding a Lease, so that several replicas can run with one acting.
+    #[arg(long, env = "VPCEP_LEADER_ELECT")]
+    pub leader_elect: bool,
+    /// Name of the Lease.
+    #[arg(long, env = "VPCEP_LEASE_NAME", default_value = "vpcep-operator")]
+    pub lease_name: String,
+    /// Namespace of the Lease (default: the namespace of the kubeconfig context, or the pod's).
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// How long the Lease holds without renewal: a follower takes over at most this long after
+    /// the leader died (a leader that stops on SIGTERM hands over at once).
+    #[arg(long, env = "VPCEP_LEASE_DURATION", default_value = "15s", value_parser = parse_lease_duration)]
+    pub lease_duration: Duration,
+}
+
+/// Whole seconds, at least 3: the holder renews a third of the duration before expiry.
+fn parse_lease_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d < Duration::from_secs(3) || d.subsec_nanos() != 0 {
+        return Err(format!(
+            "{s:?}: the lease duration is whole seconds, at least 3s"
+        ));
+    }
+    Ok(d)
 }
 
 /// A `KEY=VALUE` tag within the cloud's limits; the operator's own keys are reserved.
@@ -82,7 +110,16 @@ fn parse_tag(s: &str) -> Result<(String, String), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_tag;
+    use super::{parse_lease_duration, parse_tag};
+    use std::time::Duration;
+
+    #[test]
+    fn lease_durations_are_whole_seconds_of_at_least_three() {
+        assert_eq!(parse_lease_duration("15s"), Ok(Duration::from_secs(15)));
+        assert!(parse_lease_duration("2s").is_err());
+        assert!(parse_lease_duration("3500ms").is_err());
+        assert!(parse_lease_duration("soon").is_err());
+    }
 
     #[test]
     fn default_tags_are_checked_like_spec_tags() {

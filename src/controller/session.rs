@@ -201,10 +201,28 @@ impl<K: Managed> Session<K> {
                 .await;
         }
         if let Some(c) = changed(READY).filter(|c| c.status == "True") {
+            if first_ready(conditions::get(before, READY)) {
+                self.record_time_to_ready();
+            }
             self.event(EventType::Normal, &c.reason, "Reconcile", c.message)
                 .await;
         }
     }
+
+    fn record_time_to_ready(&self) {
+        let Some(created) = self.obj.meta().creation_timestamp.as_ref() else {
+            return;
+        };
+        if let Ok(age) = jiff::Timestamp::now().duration_since(created.0).try_into() {
+            self.ctx.metrics.became_ready(&K::kind(&()), age);
+        }
+    }
+}
+
+/// Whether Ready turning True now ends the object's way from creation (rather than a recovery
+/// from drift or a rejection): only then is its age a time to Ready.
+fn first_ready(before: Option<&Condition>) -> bool {
+    before.is_none_or(|c| matches!(c.reason.as_str(), "Creating" | "PendingAcceptance"))
 }
 
 fn now() -> Time {

@@ -105,7 +105,7 @@ impl Default for OperatorArgs {
 pub struct Env {
     pub ns: String,
     pub sim: Sim,
-    operator: Option<Child>,
+    operator: Option<Operator>,
     args: OperatorArgs,
     starts: u32,
 }
@@ -140,9 +140,16 @@ impl Env {
     /// Starts (again) the operator for this namespace; its log goes to target/e2e-logs.
     pub fn start_operator(&mut self) {
         assert!(self.operator.is_none(), "the operator is already running");
+        self.operator = Some(self.spawn_operator(&[], &[]));
+    }
+
+    /// Starts one more operator process for this namespace with extra flags and environment,
+    /// e.g. a second replica.
+    pub fn spawn_operator(&mut self, extra: &[&str], env: &[(&str, &str)]) -> Operator {
         self.starts += 1;
         let log = log_dir().join(format!("{}-operator-{}.log", self.ns, self.starts));
-        let log = File::create(&log).expect("operator log file");
+        let log_file = File::create(&log).expect("operator log file");
+        let metrics_port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpcep-operator"));
         cmd.args([
             "run",
@@ -152,8 +159,11 @@ impl Env {
             &format!("cluster-{}", self.ns),
             "--resync-period",
             self.args.resync,
+            "--metrics-addr",
+            &format!("127.0.0.1:{metrics_port}"),
         ])
         .args(&self.args.extra)
+        .args(extra)
         .env("KUBECONFIG", kubeconfig())
         .env("RUST_LOG", "info,vpcep_operator=debug")
         .env("VPCEP_ENDPOINT", &self.sim.url)
@@ -162,17 +172,26 @@ impl Env {
         .env("VPCEP_ACCESS_KEY", sim::ACCESS_KEY)
         .env("VPCEP_SECRET_KEY", sim::SECRET_KEY)
         .envs(self.args.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(log);
-        self.operator = Some(cmd.spawn().expect("the operator starts"));
+        .stderr(log_file);
+        Operator {
+            child: cmd.spawn().expect("the operator starts"),
+            metrics_port,
+            log,
+        }
     }
 
     /// Kills the operator with SIGKILL: no chance to clean up.
     pub fn kill_operator(&mut self) {
-        if let Some(mut child) = self.operator.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(mut op) = self.operator.take() {
+            op.kill();
         }
+    }
+
+    /// The operator started by [`Env::start`].
+    pub fn operator(&self) -> &Operator {
+        self.operator.as_ref().expect("the operator runs")
     }
 
     /// kubectl in this namespace.
@@ -281,6 +300,108 @@ impl Env {
             self.describe(&[object])
         );
     }
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; the operator binds it a moment later).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// An operator process of a test; killed (SIGKILL) when dropped.
+pub struct Operator {
+    child: Child,
+    pub metrics_port: u16,
+    pub log: PathBuf,
+}
+
+impl Operator {
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid} failed");
+        self.child.wait().expect("the operator exits")
+    }
+
+    /// GET of a path of the operator's metrics server: (HTTP status, body); `None` when it
+    /// does not answer (yet).
+    pub fn http_get(&self, path: &str) -> Option<(u16, String)> {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", self.metrics_port)).ok()?;
+        conn.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        write!(
+            conn,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).ok()?;
+        let (head, body) = answer.split_once("\r\n\r\n")?;
+        let status = head.split(' ').nth(1)?.parse().ok()?;
+        Some((status, body.to_string()))
+    }
+
+    /// Polls `path` until it answers `status`, for up to `timeout`.
+    pub fn wait_http(&self, path: &str, status: u16, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let answer = self.http_get(path);
+            if let Some((s, body)) = &answer
+                && *s == status
+            {
+                return body.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} of the operator on port {} did not answer {status}: {answer:?}\n{}",
+                self.metrics_port,
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The `/metrics` text.
+    pub fn metrics(&self) -> String {
+        self.wait_http("/metrics", 200, Duration::from_secs(10))
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The sum of the samples of metric `name` whose labels include every one of `labels`
+/// (`key="value"` strings) in a Prometheus text exposition.
+pub fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (metric_name, label_text) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let found: Vec<&str> = label_text.split(',').collect();
+            (metric_name == name && labels.iter().all(|l| found.contains(l)))
+                .then(|| value.parse::<f64>().ok())
+                .flatten()
+        })
+        .sum()
 }
 
 impl Drop for Env {

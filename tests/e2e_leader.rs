@@ -1,0 +1,233 @@
+//! Two replicas with leader election on a real API server: only the Lease holder reconciles,
+//! a follower takes over when the leader dies, and a leader stopped with SIGTERM hands the Lease
+//! over at once. Also what `/metrics`, `/healthz` and `/readyz` report.
+
+#[path = "support/cluster.rs"]
+mod cluster;
+#[path = "support/sim.rs"]
+mod sim;
+
+use std::time::{Duration, Instant};
+
+use cluster::{Env, Operator, OperatorArgs, kubectl_raw, metric};
+
+const LEASE_DURATION: Duration = Duration::from_secs(5);
+
+/// The Lease's holder ("" when nobody holds it); the Lease lives in `default`, the namespace of
+/// the test kubeconfig's context, as the operator's default.
+fn holder(lease: &str) -> Option<String> {
+    let (ok, out, _) = kubectl_raw(
+        &[
+            "-n",
+            "default",
+            "get",
+            "lease",
+            lease,
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+        ],
+        None,
+    );
+    ok.then_some(out)
+}
+
+fn wait_holder(lease: &str, want: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let now = holder(lease);
+        if now.as_deref() == Some(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lease {lease} is held by {now:?}, not {want:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn replica(env: &mut Env, lease: &str, name: &str) -> Operator {
+    env.spawn_operator(
+        &[
+            "--leader-elect",
+            "--lease-name",
+            lease,
+            "--lease-duration",
+            "5s",
+        ],
+        &[("POD_NAME", name)],
+    )
+}
+
+fn reconciles(op: &Operator) -> f64 {
+    metric(&op.metrics(), "vpcep_reconciles_total", &[])
+}
+
+fn cloud_calls(op: &Operator) -> f64 {
+    metric(&op.metrics(), "vpcep_cloud_requests_total", &[])
+}
+
+#[test]
+fn one_replica_reconciles_and_another_takes_over() {
+    let lease = format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    // The Env's own operator is not started with leader election; both replicas are extra.
+    let mut env = Env::start(
+        "leader",
+        &["--provision-delay", "300ms"],
+        OperatorArgs::default(),
+    );
+    env.kill_operator();
+
+    let mut a = replica(&mut env, &lease, "replica-a");
+    wait_holder(&lease, "replica-a", Duration::from_secs(30));
+    let mut b = replica(&mut env, &lease, "replica-b");
+    // The follower is up (ready) but does not lead.
+    b.wait_http("/readyz", 200, Duration::from_secs(30));
+    assert_eq!(metric(&b.metrics(), "vpcep_leader", &[]), 0.0);
+    assert_eq!(metric(&a.metrics(), "vpcep_leader", &[]), 1.0);
+
+    env.kubectl(&["apply", "-f", "examples/cross-vpc.yaml"]);
+    env.wait_ready(&["vpcesvc/web", "vpce/web"], "60s");
+    assert!(reconciles(&a) > 0.0, "{}", a.metrics());
+    assert_eq!(
+        reconciles(&b),
+        0.0,
+        "the follower reconciled:\n{}",
+        b.metrics()
+    );
+    assert_eq!(
+        cloud_calls(&b),
+        0.0,
+        "the follower called the cloud:\n{}",
+        b.metrics()
+    );
+    assert_eq!(holder(&lease).as_deref(), Some("replica-a"));
+
+    // The leader dies without a word: the follower takes over once the Lease expires.
+    a.kill();
+    wait_holder(&lease, "replica-b", LEASE_DURATION * 6);
+    b.wait_http("/metrics", 200, Duration::from_secs(5));
+    assert_eq!(metric(&b.metrics(), "vpcep_leader", &[]), 1.0);
+    // The new leader acts: a deleted endpoint has its cloud object deleted and goes.
+    env.kubectl(&["delete", "vpce/web", "--wait=false"]);
+    env.wait_deleted("vpce/web", "60s");
+    assert!(reconciles(&b) > 0.0, "{}", b.metrics());
+    assert!(
+        metric(
+            &b.metrics(),
+            "vpcep_cloud_requests_total",
+            &[r#"operation="delete_endpoint""#]
+        ) >= 1.0,
+        "{}",
+        b.metrics()
+    );
+
+    // SIGTERM: the leader finishes, releases the Lease and exits cleanly.
+    let status = b.terminate();
+    assert!(
+        status.success(),
+        "replica-b exited with {status}:\n{}",
+        b.log_text()
+    );
+    assert_eq!(
+        holder(&lease).as_deref(),
+        Some(""),
+        "the lease was not released"
+    );
+    let c = replica(&mut env, &lease, "replica-c");
+    wait_holder(&lease, "replica-c", Duration::from_secs(30));
+    drop(c);
+    kubectl_raw(&["-n", "default", "delete", "lease", &lease], None);
+}
+
+#[test]
+fn metrics_report_reconciles_cloud_calls_and_objects() {
+    let env = Env::start(
+        "metrics",
+        &["--provision-delay", "300ms"],
+        OperatorArgs::default(),
+    );
+    let op = env.operator();
+    assert_eq!(op.wait_http("/healthz", 200, Duration::from_secs(30)), "ok");
+    op.wait_http("/readyz", 200, Duration::from_secs(30));
+    env.kubectl(&["apply", "-f", "examples/cross-vpc.yaml"]);
+    env.wait_ready(&["vpcesvc/web", "vpce/web"], "60s");
+
+    let text = op.metrics();
+    let value = |name: &str, labels: &[&str]| metric(&text, name, labels);
+    let endpoint = r#"kind="VpcEndpoint""#;
+    let service = r#"kind="VpcEndpointService""#;
+    assert!(
+        value("vpcep_reconciles_total", &[endpoint]) >= 1.0,
+        "{text}"
+    );
+    assert!(value("vpcep_reconciles_total", &[service]) >= 1.0, "{text}");
+    assert!(
+        value("vpcep_reconcile_duration_seconds_count", &[endpoint]) >= 1.0,
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            "vpcep_cloud_requests_total",
+            &[r#"operation="create_endpoint""#, r#"status="200""#]
+        ),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            "vpcep_cloud_requests_total",
+            &[r#"operation="create_service""#, r#"status="200""#]
+        ),
+        1.0,
+        "{text}"
+    );
+    assert!(
+        value(
+            "vpcep_cloud_request_duration_seconds_count",
+            &[r#"operation="create_endpoint""#]
+        ) >= 1.0,
+        "{text}"
+    );
+    assert_eq!(
+        value("vpcep_time_to_ready_seconds_count", &[endpoint]),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        value("vpcep_time_to_ready_seconds_count", &[service]),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        value("vpcep_objects", &[endpoint, r#"status="accepted""#]),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        value("vpcep_objects", &[service, r#"status="available""#]),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(value("vpcep_leader", &[]), 1.0, "{text}");
+
+    // A failure is counted by its reason: an endpoint whose service does not exist yet.
+    env.apply_ok(
+        "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpoint\nmetadata: {name: orphan}\nspec:\n  serviceRef: {name: missing}\n  vpcId: 3a9e6c55-1f0d-4d2b-b7c4-8e5f2a6d1b03\n  subnetId: 5c1d8e22-7a3b-4f6c-9e0d-1b2a3c4d5e04\n",
+    );
+    env.wait_for(
+        "vpce/orphan",
+        Duration::from_secs(30),
+        "Synced=False",
+        |o| Env::condition(o, "Synced").is_some_and(|c| c.0 == "False"),
+    );
+    let text = op.metrics();
+    assert!(
+        metric(
+            &text,
+            "vpcep_reconcile_failures_total",
+            &[endpoint, r#"reason="DependencyNotReady""#]
+        ) >= 1.0,
+        "{text}"
+    );
+}
