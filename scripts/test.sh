@@ -14,12 +14,12 @@ step "python test environment"
 scripts/python-env.sh
 
 step "Lua 5.1 (runs the Argo CD health check in tests/argocd_health.rs, as Argo CD's gopher-lua)"
-if ! command -v lua5.1 >/dev/null; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "error: lua5.1 is missing: apt-get install lua5.1 (or set VPCEP_LUA to a Lua 5.1 interpreter)" >&2
-    [ -n "${VPCEP_LUA:-}" ] || exit 1
-  else
+if [ -z "${VPCEP_LUA:-}" ] && ! command -v lua5.1 >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lua5.1 >/dev/null
+  else
+    echo "error: lua5.1 is missing: apt-get install lua5.1 (or set VPCEP_LUA to a Lua 5.1 interpreter)" >&2
+    exit 1
   fi
 fi
 
