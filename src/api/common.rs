@@ -38,6 +38,7 @@ pub struct CredentialsSecretRef {
 /// A reference to an object of the same namespace by name.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 pub struct LocalObjectRef {
+    /// Name of the object.
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
 }

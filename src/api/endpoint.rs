@@ -98,6 +98,7 @@ pub struct VpcEndpointSpec {
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub whitelist: Option<Vec<String>>,
 
+    /// Restrict the endpoint to the addresses in `whitelist` (interface endpoints).
     #[serde(default)]
     pub enable_whitelist: bool,
 
@@ -112,6 +113,7 @@ pub struct VpcEndpointSpec {
     #[schemars(length(max = 10))]
     pub policy_statement: Option<Vec<PolicyStatement>>,
 
+    /// Free text, at most 128 characters without `<` or `>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 128), regex(pattern = DESCRIPTION_PATTERN))]
     pub description: Option<String>,
@@ -164,14 +166,17 @@ pub struct Publish {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PublishPort {
+    /// Port name in the Service (needed when there are several).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 15),
         regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     )]
     pub name: Option<String>,
+    /// Port of the Service and its EndpointSlice.
     #[schemars(range(min = 1, max = 65535))]
     pub port: i32,
+    /// TCP (default) or UDP.
     #[serde(default)]
     pub protocol: super::Protocol,
 }
@@ -180,9 +185,12 @@ pub struct PublishPort {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyStatement {
+    /// `Allow` or `Deny`.
     pub effect: PolicyEffect,
+    /// Actions, e.g. `obs:object:GetObject` or `obs:*`.
     #[schemars(length(min = 1))]
     pub action: Vec<String>,
+    /// Resources, e.g. `obs:*:*:object:my-bucket/*`.
     #[schemars(length(min = 1))]
     pub resource: Vec<String>,
 }
@@ -200,8 +208,10 @@ pub struct VpcEndpointStatus {
     /// Cloud id of the endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Cloud id of the target service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_id: Option<String>,
+    /// Full name of the target service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
     /// interface or gateway.
@@ -222,6 +232,7 @@ pub struct VpcEndpointStatus {
     /// The connection's marker ("packet") id; may exceed 32 bits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker_id: Option<i64>,
+    /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -79,6 +79,7 @@ pub struct VpcEndpointServiceSpec {
     #[serde(default = "default_true")]
     pub approval_enabled: bool,
 
+    /// Free text, at most 128 characters without `<` or `>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 128), regex(pattern = DESCRIPTION_PATTERN))]
     pub description: Option<String>,
@@ -124,6 +125,7 @@ pub struct VpcEndpointServiceSpec {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Acceptance {
+    /// `Manual` (default: the operator never decides), `AcceptAll`, or `AcceptListed` (the rules below).
     #[serde(default)]
     pub policy: AcceptancePolicy,
     /// Consumer accounts (domain ids) whose endpoints are accepted under `AcceptListed`.
@@ -227,6 +229,7 @@ pub struct PortMapping {
     /// Port of the backend.
     #[schemars(range(min = 1, max = 65535))]
     pub server_port: i32,
+    /// TCP (default) or UDP.
     #[serde(default)]
     pub protocol: Protocol,
 }
@@ -247,6 +250,7 @@ pub struct VpcEndpointServiceStatus {
     /// Endpoints connected to the service.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connections: Vec<ServiceConnection>,
+    /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -258,11 +262,15 @@ pub struct VpcEndpointServiceStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceConnection {
+    /// Cloud id of the endpoint.
     pub endpoint_id: String,
+    /// Account (domain id) of the endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain_id: Option<String>,
+    /// The connection's marker ("packet") id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker_id: Option<i64>,
+    /// Connection status: pendingAcceptance, accepted, rejected, creating or failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// The acceptance rule by which the operator accepted or rejected it, if it did.
