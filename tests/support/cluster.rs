@@ -409,3 +409,52 @@ impl Drop for Env {
         self.kill_operator();
     }
 }
+
+impl Env {
+    /// Like [`Env::start`] but without an operator: for a test that first installs what the
+    /// operator is to run as, then starts it with [`Env::start_operator_as`].
+    pub fn without_operator(name: &str, sim_args: &[&str]) -> Env {
+        install_crds();
+        let ns = format!(
+            "e2e-{name}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..6]
+        );
+        kubectl(&["create", "namespace", &ns]);
+        Env {
+            ns,
+            sim: Sim::start(sim_args),
+            operator: None,
+            args: OperatorArgs::default(),
+            starts: 0,
+        }
+    }
+
+    /// Starts the operator as a deployment runs it: authenticated by `kubeconfig` (e.g. a
+    /// ServiceAccount's token) instead of the admin's, with `run` and only `args` (no
+    /// `--cluster-id`: it reads the uid of kube-system), against this environment's simulator.
+    pub fn start_operator_as(&mut self, kubeconfig: &std::path::Path, args: &[&str]) {
+        assert!(self.operator.is_none(), "the operator is already running");
+        self.starts += 1;
+        let log = File::create(self.operator_log()).expect("operator log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_vpcep-operator"))
+            .arg("run")
+            .args(args)
+            .env("KUBECONFIG", kubeconfig)
+            .env("RUST_LOG", "info,vpcep_operator=debug")
+            .env("VPCEP_ENDPOINT", &self.sim.url)
+            .env("VPCEP_REGION", "eu-de")
+            .env("VPCEP_PROJECT_ID", sim::PROJECT_ID)
+            .env("VPCEP_ACCESS_KEY", sim::ACCESS_KEY)
+            .env("VPCEP_SECRET_KEY", sim::SECRET_KEY)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the operator starts");
+        self.operator = Some(child);
+    }
+
+    /// The log file of the operator's latest start.
+    pub fn operator_log(&self) -> PathBuf {
+        log_dir().join(format!("{}-operator-{}.log", self.ns, self.starts))
+    }
+}

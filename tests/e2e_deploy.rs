@@ -1,0 +1,643 @@
+//! The production install in deploy/ on a real API server: it applies (and applies again without
+//! a change), its RBAC grants what the README's permission table says and nothing more, and the
+//! operator binary, authenticated as the install's ServiceAccount, takes the examples to Ready
+//! without a single Forbidden. The same for the single-namespace variant deploy/namespaced/.
+
+#[path = "support/cluster.rs"]
+mod cluster;
+#[path = "support/sim.rs"]
+mod sim;
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use cluster::{Env, kubectl, kubectl_raw, log_dir};
+use serde_json::{Value, json};
+
+const SYSTEM_NS: &str = "vpcep-system";
+const ACCOUNT: &str = "vpcep-operator";
+const SIM_ARGS: &[&str] = &["--provision-delay", "300ms"];
+
+static BASE: Once = Once::new();
+
+/// `kubectl apply -k deploy/`, once per test process: the tests that need the install share it.
+fn install_base() {
+    BASE.call_once(|| {
+        kubectl(&["apply", "-k", "deploy/"]);
+    });
+}
+
+fn user(namespace: &str, account: &str) -> String {
+    format!("system:serviceaccount:{namespace}:{account}")
+}
+
+/// The README's permission table for the namespaces the operator watches, as
+/// (verbs, resources, subresource): every combination is one `kubectl auth can-i` question.
+const WATCHED: &[(&[&str], &[&str], &str)] = &[
+    (
+        &["get", "list", "watch", "patch"],
+        &["vpcendpointservices.vpcep.io", "vpcendpoints.vpcep.io"],
+        "",
+    ),
+    (
+        &["patch"],
+        &["vpcendpointservices.vpcep.io", "vpcendpoints.vpcep.io"],
+        "status",
+    ),
+    (
+        &["update"],
+        &["vpcendpointservices.vpcep.io", "vpcendpoints.vpcep.io"],
+        "finalizers",
+    ),
+    (&["get", "list", "watch"], &["secrets"], ""),
+    (
+        &["get", "list", "watch", "create", "patch", "delete"],
+        &["services", "configmaps"],
+        "",
+    ),
+    (
+        &["get", "list", "create", "patch", "delete"],
+        &["endpointslices.discovery.k8s.io"],
+        "",
+    ),
+    (&["create", "patch"], &["events.events.k8s.io"], ""),
+];
+
+/// Leader election, in the operator's own namespace only.
+const LEASES: &[&str] = &[
+    "get leases.coordination.k8s.io",
+    "create leases.coordination.k8s.io",
+    "update leases.coordination.k8s.io",
+    "patch leases.coordination.k8s.io",
+];
+
+/// What neither install grants, in any namespace: the verbs next to those of the table, other
+/// groups, and what would let the account widen its own rights.
+const NEVER: &[&str] = &[
+    "create secrets",
+    "update secrets",
+    "patch secrets",
+    "delete secrets",
+    "create vpcendpointservices.vpcep.io",
+    "create vpcendpoints.vpcep.io",
+    "update vpcendpoints.vpcep.io",
+    "delete vpcendpoints.vpcep.io",
+    "delete vpcendpointservices.vpcep.io",
+    "update vpcendpoints.vpcep.io --subresource=status",
+    // The same plural in another group.
+    "get vpcendpoints.example.com",
+    "get widgets.example.com",
+    "update services",
+    "watch endpointslices.discovery.k8s.io",
+    // Core v1 events: kube's Recorder writes events.k8s.io/v1 only.
+    "create events",
+    "create pods",
+    "get deployments.apps",
+    "list leases.coordination.k8s.io",
+    "watch leases.coordination.k8s.io",
+    "delete leases.coordination.k8s.io",
+    "create roles.rbac.authorization.k8s.io",
+    "create rolebindings.rbac.authorization.k8s.io",
+    "create clusterroles.rbac.authorization.k8s.io",
+    "create clusterrolebindings.rbac.authorization.k8s.io",
+    "bind clusterroles.rbac.authorization.k8s.io",
+    "escalate clusterroles.rbac.authorization.k8s.io",
+    "impersonate users",
+    "create serviceaccounts --subresource=token",
+];
+
+/// Cluster-scoped questions: only the default cluster id is readable.
+const CLUSTER_ID: &str = "get namespaces/kube-system";
+const CLUSTER_NEVER: &[&str] = &[
+    "get namespaces/default",
+    "list namespaces",
+    "watch namespaces",
+    "delete namespaces/kube-system",
+    "get customresourcedefinitions.apiextensions.k8s.io",
+    "get nodes",
+];
+
+fn watched_questions() -> Vec<String> {
+    WATCHED
+        .iter()
+        .flat_map(|(verbs, resources, sub)| {
+            verbs.iter().flat_map(move |verb| {
+                resources.iter().map(move |resource| match *sub {
+                    "" => format!("{verb} {resource}"),
+                    sub => format!("{verb} {resource} --subresource={sub}"),
+                })
+            })
+        })
+        .collect()
+}
+
+/// One `kubectl auth can-i` question and the answer the install must give.
+struct Row {
+    user: String,
+    question: String,
+    /// `None`: all namespaces (`-A`, also how cluster-scoped resources are asked about).
+    namespace: Option<String>,
+    allowed: bool,
+}
+
+impl Row {
+    fn new(user: &str, question: &str, namespace: Option<&str>, allowed: bool) -> Row {
+        Row {
+            user: user.to_string(),
+            question: question.to_string(),
+            namespace: namespace.map(str::to_string),
+            allowed,
+        }
+    }
+
+    /// `None` when the API server answers as expected, else what went wrong.
+    fn check(&self) -> Option<String> {
+        let scope = match &self.namespace {
+            Some(ns) => vec!["-n", ns.as_str()],
+            None => vec!["-A"],
+        };
+        let who = format!("--as={}", self.user);
+        let args: Vec<&str> = ["auth", "can-i", who.as_str()]
+            .into_iter()
+            .chain(self.question.split_whitespace())
+            .chain(scope)
+            .collect();
+        let (_, out, err) = kubectl_raw(&args, None);
+        let answer = out.trim();
+        let want = if self.allowed { "yes" } else { "no" };
+        let place = self.namespace.as_deref().map_or_else(
+            || "in all namespaces".to_string(),
+            |ns| format!("in namespace {ns}"),
+        );
+        (answer != want).then(|| {
+            format!(
+                "`{}` {place}: expected {want}, the API server says {answer:?} {}",
+                self.question,
+                err.trim()
+            )
+        })
+    }
+}
+
+/// Asks every question (a few kubectl processes at a time) and fails with every wrong answer.
+fn assert_rows(rows: &[Row]) {
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = rows
+            .chunks(rows.len().div_ceil(4))
+            .map(|chunk| s.spawn(|| chunk.iter().filter_map(Row::check).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("can-i worker"))
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {} permission checks failed for {}:\n{}",
+        failures.len(),
+        rows.len(),
+        rows[0].user,
+        failures.join("\n")
+    );
+}
+
+/// Polls `get` until it returns `Some` or `timeout` passes.
+fn poll<T>(what: &str, timeout: Duration, get: impl Fn() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = get() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A kubeconfig for the test's API server that authenticates as a ServiceAccount. The token
+/// comes from a Secret of type service-account-token that the token controller fills in: 1.20
+/// makes one for every ServiceAccount by itself, 1.24+ only on request, so the test asks for one
+/// and works on either. Dropping this deletes the Secret, which revokes the token.
+struct ServiceAccountLogin {
+    namespace: String,
+    secret: String,
+    kubeconfig: PathBuf,
+}
+
+impl ServiceAccountLogin {
+    fn new(namespace: &str, account: &str) -> ServiceAccountLogin {
+        let secret = format!(
+            "{account}-e2e-token-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..6]
+        );
+        let manifest = json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+            "metadata": {"name": secret, "namespace": namespace,
+                         "annotations": {"kubernetes.io/service-account.name": account}},
+        });
+        let (ok, _, err) = kubectl_raw(&["apply", "-f", "-"], Some(&manifest.to_string()));
+        assert!(ok, "cannot create the token Secret: {err}");
+        let login = ServiceAccountLogin {
+            namespace: namespace.to_string(),
+            secret,
+            kubeconfig: log_dir().join(format!("{namespace}-{account}.kubeconfig")),
+        };
+        let token = poll(
+            "the token controller to fill in the token Secret",
+            Duration::from_secs(60),
+            || {
+                let (_, token, _) = kubectl_raw(
+                    &[
+                        "-n",
+                        namespace,
+                        "get",
+                        "secret",
+                        &login.secret,
+                        "-o",
+                        "go-template={{if .data.token}}{{.data.token | base64decode}}{{end}}",
+                    ],
+                    None,
+                );
+                (!token.is_empty()).then_some(token)
+            },
+        );
+        // The admin's server and CA, with the ServiceAccount's token instead of the admin's.
+        let admin: Value = serde_json::from_str(&kubectl(&[
+            "config",
+            "view",
+            "--raw",
+            "--minify",
+            "--flatten",
+            "-o",
+            "json",
+        ]))
+        .expect("kubeconfig JSON");
+        let config = json!({
+            "apiVersion": "v1", "kind": "Config",
+            "clusters": [{"name": "e2e", "cluster": admin["clusters"][0]["cluster"]}],
+            "users": [{"name": account, "user": {"token": token}}],
+            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": account}}],
+            "current-context": "e2e",
+        });
+        std::fs::write(&login.kubeconfig, config.to_string()).expect("write the kubeconfig");
+        // A kubeconfig that still acted as the admin would prove nothing.
+        let kubeconfig = login.kubeconfig.to_str().expect("UTF-8 path");
+        let (ok, _, err) = kubectl_raw(
+            &["--kubeconfig", kubeconfig, "-n", namespace, "get", "pods"],
+            None,
+        );
+        assert!(
+            !ok && err.contains("forbidden"),
+            "listing pods with the new kubeconfig should be refused, as the ServiceAccount may not; succeeded: {ok}, {err}"
+        );
+        login
+    }
+}
+
+impl Drop for ServiceAccountLogin {
+    fn drop(&mut self) {
+        kubectl_raw(
+            &[
+                "-n",
+                &self.namespace,
+                "delete",
+                "secret",
+                &self.secret,
+                "--ignore-not-found",
+                "--wait=false",
+            ],
+            None,
+        );
+    }
+}
+
+/// Runs the operator as `login` in `env`'s namespace through [`examples_live_and_die`]. Every
+/// Kubernetes call it makes on the way runs with the install's RBAC: its log must not hold a
+/// single refusal, and since a refusal is the likeliest reason for any step to fail, the log is
+/// checked before such a failure is reported.
+fn examples_live_and_die_as(env: &mut Env, login: &ServiceAccountLogin) {
+    let ns = env.ns.clone();
+    env.start_operator_as(&login.kubeconfig, &["--namespace", &ns]);
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| examples_live_and_die(env)));
+    let log = std::fs::read_to_string(env.operator_log()).expect("operator log");
+    let refused: Vec<&str> = log
+        .lines()
+        .filter(|l| l.to_lowercase().contains("forbidden"))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "the operator was refused with the install's RBAC:\n{}",
+        refused.join("\n")
+    );
+    assert!(
+        log.contains("starting"),
+        "the operator did not get past its start-up checks:\n{log}"
+    );
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A service with a credentials Secret of its own, which the operator reads.
+const OWN_CREDENTIALS: &str = "apiVersion: v1
+kind: Secret
+metadata:
+  name: cloud
+stringData:
+  region: eu-de
+  projectId: PROJECT_ID
+  endpoint: ENDPOINT
+  accessKey: ACCESS_KEY
+  secretKey: SECRET_KEY
+---
+apiVersion: vpcep.io/v1alpha1
+kind: VpcEndpointService
+metadata:
+  name: own-credentials
+spec:
+  credentialsSecretRef: {name: cloud}
+  vpcId: 0d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a01
+  portId: 2e4a6c8e-1b3d-4f5a-8c7e-9d0f1a2b3c07
+  serverType: VM
+  ports: [{clientPort: 9000, serverPort: 9000}]
+";
+
+/// examples/cross-vpc.yaml, examples/publish-in-cluster.yaml and [`OWN_CREDENTIALS`] through
+/// their life: Ready, Published with events, publishing dropped (the operator deletes the
+/// Service, EndpointSlice and ConfigMap itself), deleted (the operator removes its finalizer).
+fn examples_live_and_die(env: &Env) {
+    let examples = [
+        "examples/cross-vpc.yaml",
+        "examples/publish-in-cluster.yaml",
+    ];
+    for example in examples {
+        env.kubectl(&["apply", "-f", example]);
+    }
+    env.apply_ok(
+        &OWN_CREDENTIALS
+            .replace("PROJECT_ID", sim::PROJECT_ID)
+            .replace("ENDPOINT", &env.sim.url)
+            .replace("ACCESS_KEY", sim::ACCESS_KEY)
+            .replace("SECRET_KEY", sim::SECRET_KEY),
+    );
+    env.wait_ready(
+        &[
+            "vpcesvc/web",
+            "vpce/web",
+            "vpcesvc/orders-db",
+            "vpce/orders-db",
+            "vpcesvc/own-credentials",
+        ],
+        "90s",
+    );
+    env.wait_for(
+        "vpce/orders-db",
+        Duration::from_secs(30),
+        "Published",
+        |o| Env::condition(o, "Published").is_some_and(|(s, _, _)| s == "True"),
+    );
+    let published = [
+        "service/orders-db",
+        "endpointslices.discovery.k8s.io/orders-db",
+        "configmap/orders-db-endpoint",
+    ];
+    for object in published {
+        env.get(object);
+    }
+    let events: Value =
+        serde_json::from_str(&env.kubectl(&["get", "events.events.k8s.io", "-o", "json"]))
+            .expect("events JSON");
+    assert!(
+        events["items"].as_array().is_some_and(|items| items
+            .iter()
+            .any(|e| e["reportingController"] == "vpcep-operator")),
+        "no event of the operator in {}: {events}",
+        env.ns
+    );
+
+    env.kubectl(&[
+        "patch",
+        "vpce/orders-db",
+        "--type=json",
+        "-p",
+        r#"[{"op": "remove", "path": "/spec/publish"}]"#,
+    ]);
+    for object in published {
+        env.wait_deleted(object, "30s");
+    }
+    for example in examples {
+        env.kubectl(&["delete", "-f", example, "--wait=false"]);
+    }
+    env.kubectl(&["delete", "vpcesvc/own-credentials", "--wait=false"]);
+    for object in [
+        "vpce/web",
+        "vpce/orders-db",
+        "vpcesvc/web",
+        "vpcesvc/orders-db",
+        "vpcesvc/own-credentials",
+    ] {
+        env.wait_deleted(object, "90s");
+    }
+}
+
+#[test]
+fn base_applies_and_a_second_apply_changes_nothing() {
+    install_base();
+    let out = kubectl(&["apply", "-k", "deploy/"]);
+    let mut applied: Vec<&str> = out
+        .lines()
+        .map(|l| {
+            l.strip_suffix(" unchanged")
+                .unwrap_or_else(|| panic!("a second `kubectl apply -k deploy/` changed {l:?}"))
+        })
+        .collect();
+    applied.sort_unstable();
+    // Exactly the operator's objects: no CRD (applied from crds/), no Secret (made by hand).
+    assert_eq!(
+        applied,
+        [
+            "clusterrole.rbac.authorization.k8s.io/vpcep-operator",
+            "clusterrolebinding.rbac.authorization.k8s.io/vpcep-operator",
+            "deployment.apps/vpcep-operator",
+            "namespace/vpcep-system",
+            "role.rbac.authorization.k8s.io/vpcep-operator-leader-election",
+            "rolebinding.rbac.authorization.k8s.io/vpcep-operator-leader-election",
+            "service/vpcep-operator-metrics",
+            "serviceaccount/vpcep-operator",
+        ]
+    );
+    kubectl(
+        &["-n", SYSTEM_NS, "get"]
+            .iter()
+            .copied()
+            .chain(applied)
+            .collect::<Vec<_>>(),
+    );
+
+    let deployment: Value = serde_json::from_str(&kubectl(&[
+        "-n",
+        SYSTEM_NS,
+        "get",
+        "deployment/vpcep-operator",
+        "-o",
+        "json",
+    ]))
+    .expect("deployment JSON");
+    let pod = "/spec/template/spec";
+    let container = "/spec/template/spec/containers/0";
+    for (pointer, want) in [
+        ("/spec/replicas".to_string(), json!(2)),
+        (format!("{pod}/serviceAccountName"), json!(ACCOUNT)),
+        (format!("{pod}/securityContext/runAsNonRoot"), json!(true)),
+        (format!("{pod}/securityContext/runAsUser"), json!(65532)),
+        (
+            format!("{pod}/securityContext/seccompProfile/type"),
+            json!("RuntimeDefault"),
+        ),
+        (
+            format!("{container}/image"),
+            json!("ghcr.io/vpcep-operator/vpcep-operator:0.1.0"),
+        ),
+        (
+            format!("{container}/args"),
+            json!(["--leader-elect", "--metrics-addr=0.0.0.0:8080"]),
+        ),
+        (
+            format!("{container}/envFrom"),
+            json!([{"secretRef": {"name": "vpcep-credentials"}}]),
+        ),
+        (
+            format!("{container}/env/0/valueFrom/fieldRef/fieldPath"),
+            json!("metadata.name"),
+        ),
+        (
+            format!("{container}/env/1/valueFrom/fieldRef/fieldPath"),
+            json!("metadata.namespace"),
+        ),
+        (format!("{container}/ports/0/containerPort"), json!(8080)),
+        (format!("{container}/ports/0/name"), json!("metrics")),
+        (
+            format!("{container}/livenessProbe/httpGet/path"),
+            json!("/healthz"),
+        ),
+        (
+            format!("{container}/readinessProbe/httpGet/path"),
+            json!("/readyz"),
+        ),
+        (
+            format!("{container}/resources"),
+            json!({"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}),
+        ),
+        (
+            format!("{container}/securityContext"),
+            json!({"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
+                   "readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false,
+                   "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}),
+        ),
+    ] {
+        assert_eq!(
+            deployment.pointer(&pointer),
+            Some(&want),
+            "deployment/vpcep-operator at {pointer}"
+        );
+    }
+}
+
+#[test]
+fn base_grants_the_readme_table_and_nothing_more() {
+    install_base();
+    let sa = user(SYSTEM_NS, ACCOUNT);
+    let mut rows: Vec<Row> = watched_questions()
+        .iter()
+        .map(|q| Row::new(&sa, q, None, true))
+        .collect();
+    rows.push(Row::new(&sa, CLUSTER_ID, None, true));
+    for q in LEASES {
+        rows.push(Row::new(&sa, q, Some(SYSTEM_NS), true));
+        rows.push(Row::new(&sa, q, Some("default"), false));
+    }
+    for q in NEVER {
+        rows.push(Row::new(&sa, q, None, false));
+        rows.push(Row::new(&sa, q, Some(SYSTEM_NS), false));
+    }
+    for q in CLUSTER_NEVER {
+        rows.push(Row::new(&sa, q, None, false));
+    }
+    assert_rows(&rows);
+}
+
+/// The strongest proof that the ClusterRole suffices: the operator itself, as the ServiceAccount.
+/// It watches the test's namespace only (as every other end-to-end test does): an operator across
+/// all namespaces would also reconcile what other suites left on the same API server, or a real
+/// install's objects on a shared cluster, against this test's simulator. The ClusterRoleBinding
+/// is its only grant there; the all-namespaces scope is checked by can-i above.
+#[test]
+fn operator_as_the_base_service_account_runs_the_examples() {
+    install_base();
+    let mut env = Env::without_operator("deploy-sa", SIM_ARGS);
+    let login = ServiceAccountLogin::new(SYSTEM_NS, ACCOUNT);
+    examples_live_and_die_as(&mut env, &login);
+}
+
+/// deploy/namespaced/ installed as its comments tell users to: a kustomization of their own with
+/// `namespace:` and `nameSuffix:` (so that it also lives next to the base install).
+#[test]
+fn namespaced_overlay_grants_only_its_namespace_and_suffices() {
+    let mut env = Env::without_operator("deploy-ns", SIM_ARGS);
+    let ns = env.ns.clone();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/e2e-deploy")
+        .join(&ns);
+    std::fs::create_dir_all(&dir).expect("kustomization dir");
+    let overlay = Path::new("../../../deploy/namespaced");
+    assert!(
+        dir.join(overlay).is_dir(),
+        "{}",
+        dir.join(overlay).display()
+    );
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        format!(
+            "resources:\n  - {}\nnamespace: {ns}\nnameSuffix: -{ns}\n",
+            overlay.display()
+        ),
+    )
+    .expect("write the kustomization");
+    kubectl(&["apply", "-k", dir.to_str().expect("UTF-8 path")]);
+
+    let account = format!("{ACCOUNT}-{ns}");
+    let sa = user(&ns, &account);
+    let mut rows = vec![Row::new(&sa, CLUSTER_ID, None, true)];
+    for q in watched_questions() {
+        rows.push(Row::new(&sa, &q, Some(&ns), true));
+        rows.push(Row::new(&sa, &q, Some("default"), false));
+        rows.push(Row::new(&sa, &q, None, false));
+    }
+    for q in LEASES {
+        rows.push(Row::new(&sa, q, Some(&ns), true));
+        rows.push(Row::new(&sa, q, Some(SYSTEM_NS), false));
+    }
+    for q in NEVER {
+        rows.push(Row::new(&sa, q, None, false));
+        rows.push(Row::new(&sa, q, Some(&ns), false));
+    }
+    for q in CLUSTER_NEVER {
+        rows.push(Row::new(&sa, q, None, false));
+    }
+    assert_rows(&rows);
+
+    // In a pod, VPCEP_NAMESPACE (--namespace) is the pod's namespace.
+    let env_vars = kubectl(&[
+        "-n",
+        &ns,
+        "get",
+        &format!("deployment/{ACCOUNT}-{ns}"),
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].env[?(@.name==\"VPCEP_NAMESPACE\")].valueFrom.fieldRef.fieldPath}",
+    ]);
+    assert_eq!(env_vars, "metadata.namespace");
+
+    let login = ServiceAccountLogin::new(&ns, &account);
+    examples_live_and_die_as(&mut env, &login);
+}
