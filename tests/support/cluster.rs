@@ -119,20 +119,8 @@ pub fn log_dir() -> PathBuf {
 impl Env {
     /// Creates namespace `e2e-<name>`, a simulator with `sim_args`, and starts the operator.
     pub fn start(name: &str, sim_args: &[&str], args: OperatorArgs) -> Env {
-        install_crds();
-        let ns = format!(
-            "e2e-{name}-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..6]
-        );
-        kubectl(&["create", "namespace", &ns]);
-        let sim = Sim::start(sim_args);
-        let mut env = Env {
-            ns,
-            sim,
-            operator: None,
-            args,
-            starts: 0,
-        };
+        let mut env = Env::without_operator(name, sim_args);
+        env.args = args;
         env.start_operator();
         env
     }
@@ -146,37 +134,60 @@ impl Env {
     /// Starts one more operator process for this namespace with extra flags and environment,
     /// e.g. a second replica.
     pub fn spawn_operator(&mut self, extra: &[&str], env: &[(&str, &str)]) -> Operator {
-        self.starts += 1;
-        let log = log_dir().join(format!("{}-operator-{}.log", self.ns, self.starts));
-        let log_file = File::create(&log).expect("operator log file");
-        let metrics_port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpcep-operator"));
-        cmd.args([
-            "run",
+        let own = [
             "--namespace",
             &self.ns,
             "--cluster-id",
             &format!("cluster-{}", self.ns),
             "--resync-period",
             self.args.resync,
-            "--metrics-addr",
-            &format!("127.0.0.1:{metrics_port}"),
-        ])
-        .args(&self.args.extra)
-        .args(extra)
-        .env("KUBECONFIG", kubeconfig())
-        .env("RUST_LOG", "info,vpcep_operator=debug")
-        .env("VPCEP_ENDPOINT", &self.sim.url)
-        .env("VPCEP_REGION", "eu-de")
-        .env("VPCEP_PROJECT_ID", sim::PROJECT_ID)
-        .env("VPCEP_ACCESS_KEY", sim::ACCESS_KEY)
-        .env("VPCEP_SECRET_KEY", sim::SECRET_KEY)
-        .envs(self.args.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(log_file);
+        ]
+        .map(String::from);
+        let args: Vec<String> = own
+            .into_iter()
+            .chain(self.args.extra.iter().cloned())
+            .chain(extra.iter().map(|a| a.to_string()))
+            .collect();
+        let env: Vec<(String, String)> = self
+            .args
+            .env
+            .iter()
+            .cloned()
+            .chain(env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect();
+        self.spawn(std::path::Path::new(&kubeconfig()), &args, &env)
+    }
+
+    /// `vpcep-operator run ARGS` against this environment's simulator, authenticated by
+    /// `kubeconfig`, serving metrics on a free port; its log goes to target/e2e-logs.
+    fn spawn(
+        &mut self,
+        kubeconfig: &std::path::Path,
+        args: &[String],
+        env: &[(String, String)],
+    ) -> Operator {
+        self.starts += 1;
+        let log = self.operator_log();
+        let log_file = File::create(&log).expect("operator log file");
+        let metrics_port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_vpcep-operator"))
+            .arg("run")
+            .args(args)
+            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            .env("KUBECONFIG", kubeconfig)
+            .env("RUST_LOG", "info,vpcep_operator=debug")
+            .env("VPCEP_ENDPOINT", &self.sim.url)
+            .env("VPCEP_REGION", "eu-de")
+            .env("VPCEP_PROJECT_ID", sim::PROJECT_ID)
+            .env("VPCEP_ACCESS_KEY", sim::ACCESS_KEY)
+            .env("VPCEP_SECRET_KEY", sim::SECRET_KEY)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("the operator starts");
         Operator {
-            child: cmd.spawn().expect("the operator starts"),
+            child,
             metrics_port,
             log,
         }
@@ -434,23 +445,8 @@ impl Env {
     /// `--cluster-id`: it reads the uid of kube-system), against this environment's simulator.
     pub fn start_operator_as(&mut self, kubeconfig: &std::path::Path, args: &[&str]) {
         assert!(self.operator.is_none(), "the operator is already running");
-        self.starts += 1;
-        let log = File::create(self.operator_log()).expect("operator log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_vpcep-operator"))
-            .arg("run")
-            .args(args)
-            .env("KUBECONFIG", kubeconfig)
-            .env("RUST_LOG", "info,vpcep_operator=debug")
-            .env("VPCEP_ENDPOINT", &self.sim.url)
-            .env("VPCEP_REGION", "eu-de")
-            .env("VPCEP_PROJECT_ID", sim::PROJECT_ID)
-            .env("VPCEP_ACCESS_KEY", sim::ACCESS_KEY)
-            .env("VPCEP_SECRET_KEY", sim::SECRET_KEY)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("the operator starts");
-        self.operator = Some(child);
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        self.operator = Some(self.spawn(kubeconfig, &args, &[]));
     }
 
     /// The log file of the operator's latest start.
