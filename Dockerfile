@@ -9,6 +9,8 @@ RUN apk add --no-cache musl-dev
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# Cargo.toml declares the benchmark's lower bound; cargo refuses a manifest whose target is missing.
+COPY benches ./benches
 # Alpine's host target is *-linux-musl, which links statically by default, so the binary needs no
 # libc in the final image. Symbols are stripped: nobody debugs in the image.
 ENV CARGO_PROFILE_RELEASE_STRIP=symbols

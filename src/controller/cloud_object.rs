@@ -83,17 +83,21 @@ async fn get_opt<T: CloudObject>(client: &VpcepClient, id: &str) -> Result<Optio
     }
 }
 
-/// The objects carrying this owner's tags, oldest first.
+/// The objects carrying this owner's tags, oldest first, except the `known` one (not fetched).
 pub async fn find_by_owner<T: CloudObject>(
     client: &VpcepClient,
     owner: &Owner,
+    known: Option<&str>,
 ) -> Result<Vec<T>, CloudError> {
     let query = ResourceQueryRequest::filter_by_tags(&owner.tags());
     let found = client
         .list_all(|page| api::query_resources(T::RESOURCE, &query, Some(page)))
         .await?;
     let mut objects = Vec::new();
-    for resource in found {
+    for resource in found
+        .into_iter()
+        .filter(|r| Some(r.resource_id.as_str()) != known)
+    {
         if let Some(obj) = get_opt::<T>(client, &resource.resource_id).await? {
             objects.push(obj);
         }
@@ -106,14 +110,15 @@ pub async fn find_by_owner<T: CloudObject>(
     Ok(objects)
 }
 
-/// Finds the cloud object: by the recorded id, else the adoption annotation, else the owner tags.
-/// Extra objects with this owner's tags (duplicates from an earlier lost answer) come back too,
-/// so that the caller can remove them.
+/// Finds the cloud object: by the recorded id, else the adoption annotation, else — when a create
+/// may have been sent (`create_sent`) — the owner tags. Extra objects with this owner's tags
+/// (duplicates from an earlier lost answer) come back too, so that the caller can remove them.
 pub async fn locate<T: CloudObject>(
     client: &VpcepClient,
     recorded_id: Option<&str>,
     external_id: Option<&str>,
     owner: &Owner,
+    create_sent: bool,
 ) -> Result<(Located<T>, Vec<T>), Error> {
     if let Some(id) = recorded_id {
         return Ok((
@@ -135,7 +140,12 @@ pub async fn locate<T: CloudObject>(
             .into()),
         };
     }
-    let mut found = find_by_owner::<T>(client, owner).await?.into_iter();
+    // The owner tags carry the object's uid: only a create of this very object can have made
+    // a cloud object with them.
+    if !create_sent {
+        return Ok((Located::Absent, vec![]));
+    }
+    let mut found = find_by_owner::<T>(client, owner, None).await?.into_iter();
     Ok(match found.next() {
         Some(first) => (Located::Recovered(first), found.collect()),
         None => (Located::Absent, vec![]),
@@ -185,14 +195,9 @@ pub async fn remaining<T: CloudObject>(
             let mut left: Vec<T> = get_opt(client, id).await?.into_iter().collect();
             // A create whose answer was lost after the id was recorded cannot exist; but one made
             // before the id was recorded can: look for owner-tagged leftovers too.
-            left.extend(
-                find_by_owner::<T>(client, owner)
-                    .await?
-                    .into_iter()
-                    .filter(|o| o.id() != id),
-            );
+            left.extend(find_by_owner::<T>(client, owner, Some(id)).await?);
             Ok(left)
         }
-        None => Ok(find_by_owner(client, owner).await?),
+        None => Ok(find_by_owner(client, owner, None).await?),
     }
 }

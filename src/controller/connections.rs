@@ -26,6 +26,24 @@ pub async fn list(client: &VpcepClient, cloud: &Service) -> Result<Vec<Connectio
     Ok(list)
 }
 
+/// Whether the connections recorded in the status still hold without listing them again, which
+/// saves a read per resync: only when no endpoint can be waiting (approval off, no acceptance
+/// policy to apply), none recorded is still being created, and the service counts exactly the
+/// connected ones recorded. A list is needed whenever one of these is unsure.
+pub fn recorded_still_hold(
+    recorded: &[ServiceConnection],
+    cloud: &Service,
+    policy_active: bool,
+) -> bool {
+    let has = |c: &ServiceConnection, status: &str| c.status.as_deref() == Some(status);
+    let connected = recorded.iter().filter(|c| has(c, "accepted")).count();
+    cloud.status == "available"
+        && !cloud.approval_enabled
+        && !policy_active
+        && !recorded.iter().any(|c| has(c, "creating"))
+        && cloud.connection_count == i64::try_from(connected).ok()
+}
+
 async fn act(
     s: &Session<VpcEndpointService>,
     client: &VpcepClient,
@@ -135,4 +153,63 @@ pub async fn reject_all(
         }
     }
     Ok(creating)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recorded_still_hold;
+    use crate::api::ServiceConnection;
+    use crate::cloud::model::Service;
+
+    fn conn(id: &str, status: &str) -> ServiceConnection {
+        ServiceConnection {
+            endpoint_id: id.into(),
+            domain_id: None,
+            marker_id: None,
+            status: Some(status.into()),
+            decided_by: None,
+        }
+    }
+
+    fn service(count: i64, approval: bool) -> Service {
+        Service {
+            status: "available".into(),
+            approval_enabled: approval,
+            connection_count: Some(count),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn recorded_connections_hold_while_the_count_matches_and_nothing_can_wait() {
+        let recorded = [
+            conn("a", "accepted"),
+            conn("b", "accepted"),
+            conn("c", "rejected"),
+        ];
+        assert!(recorded_still_hold(&recorded, &service(2, false), false));
+        assert!(recorded_still_hold(&[], &service(0, false), false));
+    }
+
+    #[test]
+    fn connections_are_listed_when_anything_may_have_changed() {
+        let recorded = [conn("a", "accepted"), conn("b", "accepted")];
+        // An endpoint came or went.
+        assert!(!recorded_still_hold(&recorded, &service(3, false), false));
+        assert!(!recorded_still_hold(&recorded, &service(1, false), false));
+        // With approval, a new endpoint waits without being counted.
+        assert!(!recorded_still_hold(&recorded, &service(2, true), false));
+        // A policy decides on pending endpoints, so it must see them.
+        assert!(!recorded_still_hold(&recorded, &service(2, false), true));
+        // A recorded endpoint in creation turns accepted without changing the count.
+        let creating = [conn("a", "accepted"), conn("b", "creating")];
+        assert!(!recorded_still_hold(&creating, &service(2, false), false));
+        // No count in the answer, or a service that is not available.
+        let mut unknown = service(2, false);
+        unknown.connection_count = None;
+        assert!(!recorded_still_hold(&recorded, &unknown, false));
+        let mut creating_service = service(2, false);
+        creating_service.status = "creating".into();
+        assert!(!recorded_still_hold(&recorded, &creating_service, false));
+    }
 }

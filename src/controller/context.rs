@@ -1,6 +1,6 @@
 //! What every reconcile shares.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,8 @@ pub struct Context {
     endpoints: Store<VpcEndpoint>,
     /// When each object (by uid) last matched the cloud, at which generation.
     synced: Mutex<HashMap<String, (Instant, Option<i64>)>>,
+    /// The objects (by uid) this process has sent a create for.
+    create_sent: Mutex<HashSet<String>>,
     /// The EndpointSlice API of the server, asked once.
     endpoint_slices: tokio::sync::OnceCell<ApiResource>,
 }
@@ -67,6 +69,7 @@ impl Context {
             acceptance_poll: settings.acceptance_poll,
             endpoints,
             synced: Mutex::default(),
+            create_sent: Mutex::default(),
             endpoint_slices: tokio::sync::OnceCell::new(),
         }
     }
@@ -99,6 +102,21 @@ impl Context {
     pub fn forget(&self, uid: &str) {
         self.synced().remove(uid);
         self.failures.reset(uid);
+    }
+
+    fn create_sent(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.create_sent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Remembers that a create is being sent for the object.
+    pub fn note_create(&self, uid: &str) {
+        self.create_sent().insert(uid.to_string());
+    }
+
+    /// Whether this process sent a create for the object (its watch cache may not show the
+    /// status written before the create yet).
+    pub fn sent_create(&self, uid: &str) -> bool {
+        self.create_sent().contains(uid)
     }
 
     /// The resync period with ±10 % jitter, so that objects created together spread out.

@@ -148,12 +148,8 @@ async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
         Some(c) => c,
         None => {
             let target = resolve_for_create(&spec, service_id.clone(), &client).await?;
-            let created = client
-                .execute(api::create_endpoint(&create_endpoint_request(
-                    &spec, &target, &owner,
-                )))
-                .await?;
-            s.created(created).await?
+            let request = api::create_endpoint(&create_endpoint_request(&spec, &target, &owner));
+            s.create(client.execute(request)).await?
         }
     };
     s.record(&cloud);

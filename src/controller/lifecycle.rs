@@ -19,7 +19,7 @@ use super::plan::Owner;
 use super::session::{Managed, ManagedStatus, Session};
 use super::{FINALIZER, external_id};
 use crate::api::{CredentialsSecretRef, DeletionPolicy};
-use crate::cloud::VpcepClient;
+use crate::cloud::{CloudError, VpcepClient};
 
 /// What a kind adds to the shared life cycle.
 pub trait Reconciled: Managed {
@@ -120,6 +120,7 @@ impl<K: Reconciled> Session<K> {
             self.status.id(),
             external_id(&*self.obj),
             &self.owner(),
+            self.create_may_have_been_sent(),
         )
         .await?;
         for extra in duplicates {
@@ -159,7 +160,33 @@ impl<K: Reconciled> Session<K> {
 
     /// Records a just-created object at once, so that the next reconcile finds it by its id
     /// whatever fails next, and announces it.
-    pub async fn created(&mut self, cloud: K::Cloud) -> Result<K::Cloud, Error> {
+    /// Whether a create may have been sent for this object before. [`Self::create`] writes
+    /// `Ready` before every create and `record` keeps it, so a status without it proves that
+    /// none was — unless this process sent one whose status write its cache does not show yet.
+    /// Only then can a cloud object exist whose id the status lacks.
+    fn create_may_have_been_sent(&self) -> bool {
+        conditions::get(self.status.conditions(), conditions::READY).is_some()
+            || self.ctx.sent_create(&self.uid())
+    }
+
+    /// Sends a create (`call`) and records its answer. `Ready` (Creating) is written first, so
+    /// that after a lost answer or a crash the next reconcile looks for the object by its owner
+    /// tags instead of creating a duplicate.
+    pub async fn create(
+        &mut self,
+        call: impl Future<Output = Result<K::Cloud, CloudError>>,
+    ) -> Result<K::Cloud, Error> {
+        self.set_ready(Verdict::no(
+            "Creating",
+            format!("creating the {} in the cloud", K::Cloud::NOUN),
+        ));
+        self.save().await?;
+        self.ctx.note_create(&self.uid());
+        let cloud = call.await?;
+        self.created(cloud).await
+    }
+
+    async fn created(&mut self, cloud: K::Cloud) -> Result<K::Cloud, Error> {
         self.record(&cloud);
         self.save().await?;
         self.event(

@@ -34,6 +34,7 @@ use kube::{Api, ResourceExt};
 
 pub use error::Error;
 pub use options::RunOptions;
+pub use service::SHORT_REQUEUE;
 
 use crate::api::{EXTERNAL_ID_ANNOTATION, VpcEndpoint, VpcEndpointService};
 use crate::cloud::model::{ResourceType, TagAction, TagActionEntry, TagActionRequest};

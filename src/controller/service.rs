@@ -67,10 +67,8 @@ async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
     let mut cloud = match s.find(&client).await? {
         Some(c) => c,
         None => {
-            let created = client
-                .execute(api::create_service(&create_service_request(&spec, &owner)))
-                .await?;
-            s.created(created).await?
+            let request = api::create_service(&create_service_request(&spec, &owner));
+            s.create(client.execute(request)).await?
         }
     };
     s.record(&cloud);
@@ -93,8 +91,13 @@ async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
         cloud = client.execute(api::get_service(&cloud.id)).await?;
         s.record(&cloud);
     }
-    let conns = connections::list(&client, &cloud).await?;
-    s.status.connections = connections::govern(s, &client, &cloud, conns).await?;
+    // At a resync of an unchanged service the recorded connections often still hold.
+    let resync = changed.is_empty()
+        && s.obj.status.as_ref().and_then(|st| st.observed_generation) == s.generation();
+    if !(resync && connections::recorded_still_hold(&s.status.connections, &cloud, policy_active)) {
+        let conns = connections::list(&client, &cloud).await?;
+        s.status.connections = connections::govern(s, &client, &cloud, conns).await?;
+    }
     let poll = policy_active.then_some(s.ctx.acceptance_poll);
     Ok(match cloud.status.as_str() {
         "available" => s.requeue(true, poll),

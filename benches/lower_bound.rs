@@ -1,0 +1,169 @@
+//! The benchmark's lower bound (see `scripts/bench.sh`): the cloud work the operator does for a
+//! set of manifests — every create and the status polls until the objects are usable — done by a
+//! minimal direct client with no Kubernetes in between: no watches, no status writes, no
+//! finalizers, no lookups before a create. Same client code, rate limit, concurrency and poll
+//! interval as the operator, so the ratio of the two times is the cost of being an operator.
+//!
+//!   cargo bench --bench lower_bound -- MANIFESTS.yaml [--concurrency N] [--rate-limit R] ...
+//!
+//! Prints one JSON line: `{"seconds": ..., "services": S, "endpoints": E}`.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Parser;
+use futures::future::try_join_all;
+use kube::ResourceExt;
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+
+use vpcep_operator::api::{VpcEndpoint, VpcEndpointService};
+use vpcep_operator::cloud::{ClientSettings, VpcepClient, api};
+use vpcep_operator::config::CloudSettings;
+use vpcep_operator::controller::SHORT_REQUEUE;
+use vpcep_operator::controller::plan::{Owner, create_endpoint_request, create_service_request};
+
+#[derive(Parser)]
+struct Args {
+    /// Multi-document YAML with the VpcEndpointServices and the VpcEndpoints (by serviceRef).
+    manifests: PathBuf,
+    /// Calls in flight per kind (the operator's --concurrency).
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// The operator's --rate-limit.
+    #[arg(long, default_value = "10")]
+    rate_limit: NonZeroU32,
+    /// The operator's --rate-burst.
+    #[arg(long, default_value = "20")]
+    rate_burst: NonZeroU32,
+    /// Set by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// The objects of the manifests: services by namespace and name, and each one's endpoints.
+struct Workload {
+    services: Vec<VpcEndpointService>,
+    endpoints: HashMap<(String, String), Vec<VpcEndpoint>>,
+}
+
+fn load(path: &PathBuf) -> Result<Workload, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)?;
+    let mut services = Vec::new();
+    let mut endpoints: HashMap<(String, String), Vec<VpcEndpoint>> = HashMap::new();
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let value = serde_yaml::Value::deserialize(doc)?;
+        match value.get("kind").and_then(|k| k.as_str()) {
+            Some("VpcEndpointService") => services.push(serde_yaml::from_value(value)?),
+            Some("VpcEndpoint") => {
+                let ep: VpcEndpoint = serde_yaml::from_value(value)?;
+                let target = ep.spec.service_ref.as_ref().ok_or_else(|| {
+                    format!(
+                        "{}: the lower bound handles serviceRef endpoints only",
+                        ep.name_any()
+                    )
+                })?;
+                let key = (ep.namespace().unwrap_or_default(), target.name.clone());
+                endpoints.entry(key).or_default().push(ep);
+            }
+            _ => {}
+        }
+    }
+    Ok(Workload {
+        services,
+        endpoints,
+    })
+}
+
+fn owner() -> Owner {
+    Owner {
+        uid: uuid::Uuid::new_v4().to_string(),
+        cluster: "lower-bound".into(),
+    }
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// Creates the service, polls it until available, then does the same for its endpoints.
+async fn service_and_endpoints(
+    client: &VpcepClient,
+    limits: &(Semaphore, Semaphore),
+    svc: &VpcEndpointService,
+    endpoints: &[VpcEndpoint],
+) -> Result<(), Failure> {
+    let created = {
+        let _slot = limits.0.acquire().await?;
+        client
+            .execute(api::create_service(&create_service_request(
+                &svc.spec,
+                &owner(),
+            )))
+            .await?
+    };
+    loop {
+        tokio::time::sleep(SHORT_REQUEUE).await;
+        let _slot = limits.0.acquire().await?;
+        let now = client.execute(api::get_service(&created.id)).await?;
+        match now.status.as_str() {
+            "available" => break,
+            "creating" => {}
+            other => return Err(format!("service {} is {other}", created.id).into()),
+        }
+    }
+    try_join_all(endpoints.iter().map(|ep| async {
+        let created = {
+            let _slot = limits.1.acquire().await?;
+            let body = create_endpoint_request(&ep.spec, &created.id, &owner());
+            client.execute(api::create_endpoint(&body)).await?
+        };
+        loop {
+            tokio::time::sleep(SHORT_REQUEUE).await;
+            let _slot = limits.1.acquire().await?;
+            let now = client.execute(api::get_endpoint(&created.id)).await?;
+            match now.status.as_str() {
+                "accepted" => return Ok::<(), Failure>(()),
+                "creating" => {}
+                other => return Err(format!("endpoint {} is {other}", created.id).into()),
+            }
+        }
+    }))
+    .await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Failure> {
+    let args = Args::parse();
+    let work = load(&args.manifests).map_err(|e| format!("{}: {e}", args.manifests.display()))?;
+    let config = CloudSettings::default()
+        .or_env(|name| std::env::var(name).ok())
+        .resolve()?;
+    let client = VpcepClient::new(
+        &config,
+        ClientSettings {
+            rate_per_second: args.rate_limit,
+            burst: args.rate_burst,
+            ..Default::default()
+        },
+    )?;
+    let limits = (
+        Semaphore::new(args.concurrency),
+        Semaphore::new(args.concurrency),
+    );
+    let started = Instant::now();
+    try_join_all(work.services.iter().map(|svc| {
+        let key = (svc.namespace().unwrap_or_default(), svc.name_any());
+        let endpoints = work.endpoints.get(&key).map_or(&[][..], Vec::as_slice);
+        service_and_endpoints(&client, &limits, svc, endpoints)
+    }))
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let endpoints: usize = work.endpoints.values().map(Vec::len).sum();
+    println!(
+        "{}",
+        serde_json::json!({"seconds": seconds, "services": work.services.len(), "endpoints": endpoints})
+    );
+    Ok(())
+}

@@ -1,0 +1,509 @@
+#!/usr/bin/env python3
+"""The benchmark's driver (run it through scripts/bench.sh, which builds and sets up).
+
+Against the API server of KUBECONFIG, a vpcep-sim with a fixed latency per call and the release
+operator, it applies S services and E endpoints at once and prints one figure per line: time to
+Ready, cloud calls per object, quiet-period calls, peak memory and CPU, drift and spec-change
+latency, and the ratio to a lower bound (benches/lower_bound.rs: the same creates and polls by a
+direct client). Only the standard library: it talks to the simulator's /_sim/ API and to the API
+server through `kubectl proxy`.
+"""
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GROUP = "/apis/vpcep.io/v1alpha1"
+# The simulator's default account (docs/simulator.md).
+ACCOUNT = {
+    "VPCEP_REGION": "eu-de",
+    "VPCEP_PROJECT_ID": "0c5a4b2e8f1d4c3b9a7e6d5c4b3a2f10",
+    "VPCEP_ACCESS_KEY": "SIMDEFAULTACCESSKEY1",
+    "VPCEP_SECRET_KEY": "simDefaultSecretKey0000000000000000000000",
+}
+LABEL = "vpcep.io/bench"
+
+
+class BenchError(Exception):
+    """A failure of the run itself (not a slow figure): the script exits non-zero."""
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--services", type=int, default=50, help="services S (default 50)")
+    p.add_argument("--endpoints", type=int, default=500, help="endpoints E (default 500)")
+    p.add_argument("--namespaces", type=int, default=5, help="namespaces they spread over")
+    p.add_argument("--latency-ms", type=int, default=20, help="simulator latency per call")
+    p.add_argument("--provision-delay", default="1s", help="simulator creating/deleting time")
+    p.add_argument("--concurrency", type=int, default=8, help="operator --concurrency")
+    p.add_argument("--rate-limit", type=int, default=50, help="operator --rate-limit (calls/s)")
+    p.add_argument("--rate-burst", type=int, default=50, help="operator --rate-burst")
+    p.add_argument("--resync", type=int, default=30, help="operator --resync-period, seconds")
+    p.add_argument("--runs", type=int, default=3, help="create runs (the median is reported)")
+    p.add_argument("--changes", type=int, default=50, help="drift and spec changes measured")
+    p.add_argument("--timeout", type=int, default=900, help="seconds to wait for any phase")
+    p.add_argument("--bin-dir", default=os.path.join(REPO, "target", "release"))
+    p.add_argument("--out-dir", default=None, help="logs and manifests (default target/bench-*)")
+    return p.parse_args()
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, content_type="application/json", timeout=30):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            text = resp.read()
+    except urllib.error.HTTPError as e:
+        raise BenchError(f"{method} {url}: {e.code} {e.read()[:300]!r}") from e
+    return json.loads(text) if text else None
+
+
+def wait_until(what, check, timeout, interval=0.2):
+    """Polls check() until it returns a true value; returns it (BenchError on timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def kubectl(*args, stdin=None):
+    out = subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise BenchError(f"kubectl {' '.join(args)}: {out.stderr.strip()}")
+    return out.stdout
+
+
+class Process:
+    """A child process with its output in a log file."""
+
+    def __init__(self, name, argv, log_dir, env=None):
+        self.name = name
+        self.log = os.path.join(log_dir, f"{name}.log")
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def usage(self):
+        """(peak RSS in MiB, CPU seconds) of the process so far, from /proc."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return hwm / 1024, (int(fields[11]) + int(fields[12])) / ticks
+
+    def stop(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def tail(self, lines=30):
+        with open(self.log, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+
+
+# --- the workload -----------------------------------------------------------------------------
+
+
+def uid(*parts):
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "vpcep-bench/" + "/".join(map(str, parts))))
+
+
+def manifests(args):
+    """Namespaces, then S services, then E endpoints (each refers to a service in its namespace)."""
+    docs = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"bench-{n}"}}
+        for n in range(args.namespaces)
+    ]
+    for i in range(args.services):
+        docs.append({
+            "apiVersion": "vpcep.io/v1alpha1",
+            "kind": "VpcEndpointService",
+            "metadata": {"name": f"svc-{i}", "namespace": f"bench-{i % args.namespaces}",
+                         "labels": {LABEL: "true"}},
+            "spec": {
+                "vpcId": uid("vpc", i), "portId": uid("port", i), "serverType": "VM",
+                "serviceName": f"bench{i}", "approvalEnabled": False, "description": "bench",
+                "ports": [{"clientPort": 80, "serverPort": 8080}],
+            },
+        })
+    for j in range(args.endpoints):
+        i = j % args.services
+        docs.append({
+            "apiVersion": "vpcep.io/v1alpha1",
+            "kind": "VpcEndpoint",
+            "metadata": {"name": f"ep-{j}", "namespace": f"bench-{i % args.namespaces}",
+                         "labels": {LABEL: "true"}},
+            "spec": {
+                "serviceRef": {"name": f"svc-{i}"}, "vpcId": uid("client-vpc", i),
+                # One subnet per service: a /24 holds at most 253 endpoint addresses.
+                "subnetId": uid("subnet", i), "enableDns": True,
+            },
+        })
+    # JSON is YAML: one document per object, readable by kubectl and the lower bound.
+    return "\n---\n".join(json.dumps(d) for d in docs) + "\n"
+
+
+# --- the bench --------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.out = args.out_dir or os.path.join(REPO, "target", time.strftime("bench-%Y%m%d-%H%M%S"))
+        os.makedirs(self.out, exist_ok=True)
+        self.objects = args.services + args.endpoints
+        self.children = []
+        self.operator = None
+
+    def spawn(self, name, argv, env=None):
+        p = Process(name, argv, self.out, env)
+        self.children.append(p)
+        return p
+
+    # simulator
+
+    def start_sim(self):
+        port = free_port()
+        delay = self.args.provision_delay
+        self.sim_url = f"http://127.0.0.1:{port}"
+        self.sim = self.spawn("vpcep-sim", [
+            os.path.join(self.args.bin_dir, "vpcep-sim"), "--listen", f"127.0.0.1:{port}",
+            "--provision-delay", delay, "--delete-delay", delay,
+            "--quota-services", str(self.args.services),
+            "--quota-endpoints", str(self.args.endpoints),
+        ])
+        wait_until("the simulator", lambda: self.sim_answers(), 60)
+        self.sim_reset()
+
+    def sim_answers(self):
+        if not self.sim.alive():
+            raise BenchError(f"the simulator exited:\n{self.sim.tail()}")
+        try:
+            http("GET", self.sim_url + "/_sim/counters", timeout=2)
+            return True
+        except (OSError, BenchError):
+            return False
+
+    def sim_reset(self):
+        """An empty cloud whose every call takes the configured latency."""
+        http("POST", self.sim_url + "/_sim/reset")
+        latency = {"operation": "*", "kind": "latency", "latency_ms": self.args.latency_ms}
+        http("PUT", self.sim_url + "/_sim/faults", {"faults": [latency]})
+
+    def counters(self):
+        return http("GET", self.sim_url + "/_sim/counters")
+
+    def zero_counters(self):
+        http("DELETE", self.sim_url + "/_sim/counters")
+
+    def sim_state(self):
+        return http("GET", self.sim_url + "/_sim/state")
+
+    # Kubernetes
+
+    def start_proxy(self):
+        port = free_port()
+        self.kube = f"http://127.0.0.1:{port}"
+        self.proxy = self.spawn("kubectl-proxy", ["kubectl", "proxy", f"--port={port}"])
+
+        def answers():
+            try:
+                http("GET", self.kube + "/version", timeout=2)
+                return True
+            except (OSError, BenchError):
+                return False
+
+        wait_until("kubectl proxy", answers, 30)
+
+    def install_crds(self):
+        minor = int("".join(c for c in http("GET", self.kube + "/version")["minor"] if c.isdigit()))
+        crds = "crds/" if minor >= 25 else "crds/no-cel/"
+        kubectl("apply", "--server-side", "--force-conflicts", "-f", os.path.join(REPO, crds))
+        kubectl("wait", "--for=condition=Established", "crd/vpcendpoints.vpcep.io",
+                "crd/vpcendpointservices.vpcep.io", "--timeout=60s")
+
+    def listed(self, plural):
+        return http("GET", f"{self.kube}{GROUP}/{plural}?labelSelector={LABEL}%3Dtrue")["items"]
+
+    def ready_count(self):
+        def ready(obj):
+            conds = (obj.get("status") or {}).get("conditions") or []
+            return any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
+
+        return sum(ready(o) for p in ("vpcendpointservices", "vpcendpoints") for o in self.listed(p))
+
+    # operator
+
+    def start_operator(self, run):
+        port = free_port()
+        env = dict(os.environ, VPCEP_ENDPOINT=self.sim_url, RUST_LOG="info", **ACCOUNT)
+        a = self.args
+        self.operator = self.spawn(f"operator-{run}", [
+            os.path.join(a.bin_dir, "vpcep-operator"), "run",
+            "--metrics-addr", f"127.0.0.1:{port}", "--cluster-id", "bench",
+            "--concurrency", str(a.concurrency), "--rate-limit", str(a.rate_limit),
+            "--rate-burst", str(a.rate_burst), "--resync-period", f"{a.resync}s",
+        ], env)
+
+        def ready():
+            if not self.operator.alive():
+                raise BenchError(f"the operator exited:\n{self.operator.tail()}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                return True
+            except OSError:
+                return False
+
+        wait_until("the operator's /readyz", ready, 60)
+
+    def wait_all_ready(self, started):
+        def done():
+            if not self.operator.alive():
+                raise BenchError(f"the operator exited:\n{self.operator.tail()}")
+            return self.ready_count() == self.objects
+
+        wait_until(f"{self.objects} objects Ready", done, self.args.timeout, interval=0.25)
+        return time.monotonic() - started
+
+    # phases
+
+    def create_run(self, run, path):
+        self.zero_counters()
+        self.start_operator(run)
+        started = time.monotonic()
+        kubectl("apply", "--server-side", "-f", path)
+        seconds = self.wait_all_ready(started)
+        calls = self.counters()
+        rss, cpu = self.operator.usage()
+        print(f"run {run}: {self.objects} objects Ready in {seconds:.1f} s; "
+              f"{sum(calls.values())} cloud calls; operator peak RSS {rss:.1f} MiB, "
+              f"CPU {cpu:.1f} s", flush=True)
+        return seconds, calls, rss, cpu
+
+    def delete_run(self):
+        started = time.monotonic()
+        kubectl("delete", "vpcendpoints,vpcendpointservices", "-A", "-l", f"{LABEL}=true",
+                "--wait=false")
+
+        def gone():
+            if not self.operator.alive():
+                raise BenchError(f"the operator exited:\n{self.operator.tail()}")
+            return not self.listed("vpcendpoints") and not self.listed("vpcendpointservices")
+
+        wait_until("the deletion of every object", gone, self.args.timeout, interval=0.5)
+        seconds = time.monotonic() - started
+        state = self.sim_state()
+        left = [s for s in state["services"] if not s.get("public")] + state["endpoints"]
+        if left:
+            raise BenchError(f"{len(left)} cloud objects left after the deletion")
+        self.operator.stop()
+        return seconds
+
+    def quiet_periods(self):
+        """Calls while nothing changes: in the first resync period after convergence (which also
+        records the endpoints that connected to each service since it turned Ready), then over
+        the two periods after it. The sleeps are measurement windows, not synchronisation."""
+        self.zero_counters()
+        time.sleep(self.args.resync)
+        first = self.counters()
+        self.zero_counters()
+        time.sleep(2 * self.args.resync)
+        return first, self.counters()
+
+    def service_ids(self):
+        return {
+            (s["metadata"]["namespace"], s["metadata"]["name"]): s["status"]["id"]
+            for s in self.listed("vpcendpointservices")
+        }
+
+    def cloud_descriptions(self):
+        return {s["id"]: s["description"] for s in self.sim_state()["services"]}
+
+    def drift(self, ids):
+        """Out-of-band description changes on N services at once; seconds until each is set back."""
+        targets = list(ids.values())[: self.args.changes]
+        changed_at = {}
+        for n, sid in enumerate(targets):
+            http("PATCH", f"{self.sim_url}/_sim/services/{sid}", {"description": f"drift{n}"})
+            changed_at[sid] = time.monotonic()
+        fixed = {}
+
+        def all_fixed():
+            now = time.monotonic()
+            for sid, desc in self.cloud_descriptions().items():
+                if sid in changed_at and sid not in fixed and desc == "bench":
+                    fixed[sid] = now - changed_at[sid]
+            return len(fixed) == len(targets)
+
+        wait_until("the correction of every drift", all_fixed, 3 * self.args.resync + 60, 0.25)
+        return list(fixed.values())
+
+    def spec_changes(self, ids):
+        """Spec changes one after another; seconds from the API write to the cloud update."""
+        keys = list(ids)
+        latencies = []
+        for n in range(self.args.changes):
+            ns, name = keys[n % len(keys)]
+            sid = ids[(ns, name)]
+            want = f"change{n}"
+            url = f"{self.kube}{GROUP}/namespaces/{ns}/vpcendpointservices/{name}"
+            started = time.monotonic()
+            http("PATCH", url, {"spec": {"description": want}},
+                 content_type="application/merge-patch+json")
+            wait_until(f"spec change {n}", lambda: self.cloud_descriptions().get(sid) == want,
+                       60, interval=0.02)
+            latencies.append(time.monotonic() - started)
+        return latencies
+
+    def lower_bound(self, path):
+        self.sim_reset()
+        a = self.args
+        env = dict(os.environ, VPCEP_ENDPOINT=self.sim_url, **ACCOUNT)
+        out = subprocess.run(
+            ["cargo", "bench", "--quiet", "--bench", "lower_bound", "--", path,
+             "--concurrency", str(a.concurrency), "--rate-limit", str(a.rate_limit),
+             "--rate-burst", str(a.rate_burst)],
+            cwd=REPO, env=env, capture_output=True, text=True,
+        )
+        if out.returncode != 0:
+            raise BenchError(f"the lower bound failed:\n{out.stderr[-2000:]}")
+        seconds = json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+        calls = self.counters()
+        self.sim_reset()
+        return seconds, calls
+
+    def cleanup(self):
+        for p in reversed(self.children):
+            p.stop()
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) / 1024 / 1024
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Linux {platform.release()}"
+
+
+def per_object(calls, objects):
+    ops = sorted(calls.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{op} {n / objects:.2f}" for op, n in ops if n)
+
+
+def main():
+    a = parse_args()
+    b = Bench(a)
+    n = b.objects
+    print(f"machine: {machine()}")
+    print(f"parameters: S={a.services} E={a.endpoints} namespaces={a.namespaces} "
+          f"latency={a.latency_ms}ms provision-delay={a.provision_delay} "
+          f"concurrency={a.concurrency} rate-limit={a.rate_limit}/s burst={a.rate_burst} "
+          f"resync={a.resync}s runs={a.runs} changes={a.changes}", flush=True)
+    try:
+        b.start_sim()
+        b.start_proxy()
+        b.install_crds()
+        path = os.path.join(b.out, "objects.yaml")
+        with open(path, "w") as f:
+            f.write(manifests(a))
+        runs, deletes = [], []
+        for run in range(1, a.runs + 1):
+            runs.append(b.create_run(run, path))
+            if run == 1:
+                first, quiet = b.quiet_periods()
+                ids = b.service_ids()
+                drift = b.drift(ids)
+                spec = b.spec_changes(ids)
+                rss_steady, cpu_steady = b.operator.usage()
+            deletes.append(b.delete_run())
+            b.sim_reset()
+        bounds = [b.lower_bound(path) for _ in range(a.runs)]
+    except BenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        if b.operator is not None:
+            print(f"operator log ({b.operator.log}):\n{b.operator.tail()}", file=sys.stderr)
+        return 1
+    finally:
+        b.cleanup()
+
+    ready = statistics.median(r[0] for r in runs)
+    median_run = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+    calls = median_run[1]
+    quiet_total = sum(quiet.values())
+    bound = statistics.median(x[0] for x in bounds)
+    bound_calls = sorted(bounds, key=lambda x: x[0])[len(bounds) // 2][1]
+    print()
+    print(f"time to Ready, all {n} objects: median {ready:.1f} s "
+          f"(runs: {', '.join(f'{r[0]:.1f}' for r in runs)})")
+    print(f"cloud calls in the create phase: {sum(calls.values())} = "
+          f"{sum(calls.values()) / n:.2f} per object ({per_object(calls, n)})")
+    print(f"cloud calls in the first resync period after convergence ({a.resync} s): "
+          f"{sum(first.values())} = {sum(first.values()) / n:.2f} per object "
+          f"({per_object(first, n)})")
+    print(f"cloud calls in the two quiet resync periods after it ({2 * a.resync} s): "
+          f"{quiet_total} = {quiet_total / n / 2:.2f} per object per resync "
+          f"({per_object(quiet, n)} per object)")
+    print(f"operator peak RSS: {max(r[2] for r in runs):.1f} MiB after the create phase, "
+          f"{rss_steady:.1f} MiB after the steady-state phase of run 1")
+    print(f"operator CPU: median {statistics.median(r[3] for r in runs):.1f} s for the create "
+          f"phase; {cpu_steady:.1f} s for all of run 1")
+    print(f"drift correction ({len(drift)} out-of-band changes at once): "
+          f"p50 {percentile(drift, 0.5):.1f} s, p99 {percentile(drift, 0.99):.1f} s "
+          f"(found by the resync, period {a.resync} s)")
+    print(f"spec change to cloud update ({len(spec)} changes): "
+          f"p50 {percentile(spec, 0.5) * 1000:.0f} ms, p99 {percentile(spec, 0.99) * 1000:.0f} ms")
+    print(f"deletion of all {n} objects: median {statistics.median(deletes):.1f} s")
+    print(f"lower bound (direct client, no Kubernetes): median {bound:.1f} s "
+          f"(runs: {', '.join(f'{x[0]:.1f}' for x in bounds)}); "
+          f"{sum(bound_calls.values()) / n:.2f} calls per object")
+    print(f"ratio operator / lower bound: {ready / bound:.2f}")
+    print(f"logs and manifests: {b.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
