@@ -179,8 +179,10 @@ def manifests(args):
                 "subnetId": uid("subnet", i), "enableDns": True,
             },
         })
-    # JSON is YAML: one document per object, readable by kubectl and the lower bound.
-    return "\n---\n".join(json.dumps(d) for d in docs) + "\n"
+    # JSON is YAML: one document per object. The comment first makes kubectl read the file as
+    # YAML documents, not as one JSON stream.
+    head = "# scripts/bench.py: the benchmark's objects\n"
+    return head + "\n---\n".join(json.dumps(d) for d in docs) + "\n"
 
 
 # --- the bench --------------------------------------------------------------------------------
@@ -262,6 +264,21 @@ class Bench:
         kubectl("wait", "--for=condition=Established", "crd/vpcendpoints.vpcep.io",
                 "crd/vpcendpointservices.vpcep.io", "--timeout=60s")
 
+    def check_cluster_is_ours(self):
+        """The bench's operator reconciles every namespace: other objects would skew it."""
+        others = [
+            f"{o['metadata']['namespace']}/{o['metadata']['name']}"
+            for p in ("vpcendpointservices", "vpcendpoints")
+            for o in http("GET", f"{self.kube}{GROUP}/{p}")["items"]
+            if LABEL not in (o["metadata"].get("labels") or {})
+        ]
+        if others:
+            raise BenchError(
+                f"the cluster holds {len(others)} VPCEP objects of others ({', '.join(others[:5])}"
+                f"{' ...' if len(others) > 5 else ''}); the bench's operator would reconcile them "
+                "too: run it on a cluster without them"
+            )
+
     def listed(self, plural):
         return http("GET", f"{self.kube}{GROUP}/{plural}?labelSelector={LABEL}%3Dtrue")["items"]
 
@@ -276,7 +293,8 @@ class Bench:
 
     def start_operator(self, run):
         port = free_port()
-        env = dict(os.environ, VPCEP_ENDPOINT=self.sim_url, RUST_LOG="info", **ACCOUNT)
+        env = dict(os.environ, VPCEP_ENDPOINT=self.sim_url, **ACCOUNT)
+        env.setdefault("RUST_LOG", "info")
         a = self.args
         self.operator = self.spawn(f"operator-{run}", [
             os.path.join(a.bin_dir, "vpcep-operator"), "run",
@@ -340,11 +358,13 @@ class Bench:
         return seconds
 
     def quiet_periods(self):
-        """Calls while nothing changes: in the first resync period after convergence (which also
+        """Calls while nothing changes: over the first resync after convergence (which also
         records the endpoints that connected to each service since it turned Ready), then over
-        the two periods after it. The sleeps are measurement windows, not synchronisation."""
+        two resync periods. Objects created together resync together, about every 1.05 periods
+        from convergence, so the windows end half a period off those moments: 1.5 periods, then
+        2. The sleeps are measurement windows, not synchronisation."""
         self.zero_counters()
-        time.sleep(self.args.resync)
+        time.sleep(1.5 * self.args.resync)
         first = self.counters()
         self.zero_counters()
         time.sleep(2 * self.args.resync)
@@ -429,6 +449,14 @@ def machine():
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Linux {platform.release()}"
 
 
+def per_kind(calls, services, endpoints):
+    """Calls per service and per endpoint (operations on endpoints name them; the rest concern
+    services: connections and permissions are listed per service)."""
+    ep = sum(n for op, n in calls.items() if "endpoint" in op)
+    svc = sum(calls.values()) - ep
+    return f"{svc / services:.2f} per service, {ep / endpoints:.2f} per endpoint"
+
+
 def per_object(calls, objects):
     ops = sorted(calls.items(), key=lambda kv: -kv[1])
     return ", ".join(f"{op} {n / objects:.2f}" for op, n in ops if n)
@@ -447,6 +475,7 @@ def main():
         b.start_sim()
         b.start_proxy()
         b.install_crds()
+        b.check_cluster_is_ours()
         path = os.path.join(b.out, "objects.yaml")
         with open(path, "w") as f:
             f.write(manifests(a))
@@ -481,11 +510,12 @@ def main():
           f"(runs: {', '.join(f'{r[0]:.1f}' for r in runs)})")
     print(f"cloud calls in the create phase: {sum(calls.values())} = "
           f"{sum(calls.values()) / n:.2f} per object ({per_object(calls, n)})")
-    print(f"cloud calls in the first resync period after convergence ({a.resync} s): "
+    print(f"cloud calls in the first resync after convergence ({1.5 * a.resync:.0f} s): "
           f"{sum(first.values())} = {sum(first.values()) / n:.2f} per object "
           f"({per_object(first, n)})")
     print(f"cloud calls in the two quiet resync periods after it ({2 * a.resync} s): "
-          f"{quiet_total} = {quiet_total / n / 2:.2f} per object per resync "
+          f"{quiet_total} = {quiet_total / n / 2:.2f} per object per resync; "
+          f"{per_kind({k: v / 2 for k, v in quiet.items()}, a.services, a.endpoints)} per resync "
           f"({per_object(quiet, n)} per object)")
     print(f"operator peak RSS: {max(r[2] for r in runs):.1f} MiB after the create phase, "
           f"{rss_steady:.1f} MiB after the steady-state phase of run 1")

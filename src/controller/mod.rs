@@ -469,8 +469,9 @@ async fn controllers(
         o.spec.credentials_secret_ref.as_ref()
     });
     let connected_services = svc_reader.clone();
-    // A service wakes when one of its endpoints changes (e.g. becomes pendingAcceptance), so
-    // that its acceptance policy answers at once.
+    // A service with an acceptance policy wakes when one of its endpoints changes (e.g. becomes
+    // pendingAcceptance), so that the policy answers at once. Other services learn of their
+    // connections at the resync: waking them would cost a cloud read per endpoint change.
     let svc_controller = Controller::for_stream(svc_stream, svc_reader)
         .with_config(config.clone())
         .watches(
@@ -480,7 +481,10 @@ async fn controllers(
                 connected_services
                     .state()
                     .into_iter()
-                    .filter(|svc| connects(&ep, svc))
+                    .filter(|svc| {
+                        plan::acceptance::is_active(svc.spec.acceptance.as_ref())
+                            && connects(&ep, svc)
+                    })
                     .map(|svc| ObjectRef::from_obj(&*svc))
                     .collect::<Vec<_>>()
             },

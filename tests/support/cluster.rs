@@ -416,8 +416,18 @@ pub fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
 }
 
 impl Drop for Env {
+    /// Stops the operator and removes the test's namespace. Without an operator nothing would
+    /// remove the finalizers, and the objects would stay for the operator of a later test (which
+    /// watches every namespace) to reconcile against its own simulator.
     fn drop(&mut self) {
         self.kill_operator();
+        let (_, names, _) = kubectl_raw(&["get", "vpcep", "-n", &self.ns, "-o", "name"], None);
+        for name in names.lines() {
+            let clear = r#"{"metadata":{"finalizers":null}}"#;
+            let args = ["patch", name, "-n", &self.ns, "--type=merge", "-p", clear];
+            kubectl_raw(&args, None);
+        }
+        kubectl_raw(&["delete", "namespace", &self.ns, "--wait=false"], None);
     }
 }
 
