@@ -129,6 +129,7 @@ impl Drop for LocalUp {
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_file(self.dir.with_extension("lock"));
     }
 }
 
@@ -169,7 +170,10 @@ fn local_up_brings_the_example_to_ready_and_down_stops_it() {
         .split(&format!("kubectl get vpcep -n {NAMESPACE}\n"))
         .last()
         .expect("output");
-    for name in ["vpcendpoint.vpcep.io/web", "vpcendpointservice.vpcep.io/web"] {
+    for name in [
+        "vpcendpoint.vpcep.io/web",
+        "vpcendpointservice.vpcep.io/web",
+    ] {
         let row = table
             .lines()
             .find(|l| l.starts_with(name))
@@ -230,9 +234,16 @@ fn local_up_brings_the_example_to_ready_and_down_stops_it() {
     assert!(!local.dir.exists(), "the state dir is still there");
 
     let status = local.run("status");
-    assert!(!status.status.success(), "status after down:\n{}", text(&status));
+    assert!(
+        !status.status.success(),
+        "status after down:\n{}",
+        text(&status)
+    );
 
     // local-up did not start the control plane, so it is still up.
     let (ok, readyz, err) = kubectl_raw(&["get", "--raw", "/readyz", "--request-timeout=5s"], None);
-    assert!(ok && readyz.trim() == "ok", "the control plane is gone: {err}");
+    assert!(
+        ok && readyz.trim() == "ok",
+        "the control plane is gone: {err}"
+    );
 }
