@@ -48,6 +48,7 @@ readonly SIM_SECRET_KEY=simDefaultSecretKey0000000000000000000000
 
 # Settings recorded by `up` (see save_state).
 CP_STARTED=0
+DEMO_APPLIED=0
 KUBECONFIG_PATH=""
 SIM_BIN=""
 OPERATOR_BIN=""
@@ -66,6 +67,7 @@ save_state() {
   mkdir -p "$STATE_DIR"
   {
     printf 'CP_STARTED=%q\n' "$CP_STARTED"
+    printf 'DEMO_APPLIED=%q\n' "$DEMO_APPLIED"
     printf 'KUBECONFIG_PATH=%q\n' "$KUBECONFIG_PATH"
     printf 'SIM_PORT=%q\n' "$SIM_PORT"
     printf 'METRICS_PORT=%q\n' "$METRICS_PORT"
@@ -359,20 +361,23 @@ watch_ready() {
 }
 
 print_instructions() {
-  local kc
-  kc=$(printf '%q' "$KUBECONFIG_PATH")
+  local cmd comment
+  printf '\nvpcep-operator runs locally against vpcep-sim. In your shell:\n\n'
+  printf '  export KUBECONFIG=%q\n' "$KUBECONFIG_PATH"
+  # An example command and its comment per line (separated by ";;"), the comments aligned.
+  while IFS= read -r cmd; do
+    comment=${cmd#*;;}
+    printf '  %-67s # %s\n' "${cmd%%;;*}" "$comment"
+  done <<EOF
+kubectl get vpcep -A;;both kinds, every namespace
+kubectl -n $NAMESPACE describe vpce web;;conditions and events
+kubectl -n $NAMESPACE get vpce web -o jsonpath='{.status.ip}{"\n"}';;the endpoint's address
+curl -s http://127.0.0.1:$SIM_PORT/_sim/state;;the "cloud": the simulator's objects
+curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep '^vpcep_';;the operator's metrics
+kubectl -n $NAMESPACE apply -f examples/publish-in-cluster.yaml;;another example
+kubectl -n $NAMESPACE delete vpce web;;the operator deletes the cloud endpoint
+EOF
   cat <<EOF
-
-vpcep-operator runs locally against vpcep-sim. In your shell:
-
-  export KUBECONFIG=$kc
-  kubectl get vpcep -A                                   # both kinds, every namespace
-  kubectl -n $NAMESPACE describe vpce web                     # conditions and events
-  kubectl -n $NAMESPACE get vpce web -o jsonpath='{.status.ip} {.status.dnsNames}{"\n"}'
-  curl -s http://127.0.0.1:$SIM_PORT/_sim/state                # the "cloud": the simulator's objects
-  curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep '^vpcep_'     # the operator's metrics
-  kubectl -n $NAMESPACE apply -f examples/publish-in-cluster.yaml   # another example
-  kubectl -n $NAMESPACE delete vpce web                       # the operator deletes the cloud endpoint
 
 Logs:   operator $(log_file operator) (JSON), simulator $(log_file sim)
 Status: scripts/local-up.sh status
@@ -396,6 +401,8 @@ cmd_up() {
   start_sim
   start_operator
   ensure_namespace
+  DEMO_APPLIED=1
+  save_state
   log "applying $EXAMPLE in namespace $NAMESPACE"
   k -n "$NAMESPACE" apply -f "$EXAMPLE" >&2
   watch_ready
@@ -441,8 +448,9 @@ cmd_down() {
     return 0
   fi
   # While the operator still runs, deleting the namespace lets it remove the cloud objects and the
-  # finalizers. Not worth it when the control plane goes away with all its data.
-  if ((CP_STARTED == 0)) && apiserver_answers &&
+  # finalizers. Not worth it when the control plane goes away with all its data, nor when `up`
+  # failed before it got to the namespace (it may be another installation's).
+  if ((CP_STARTED == 0 && DEMO_APPLIED == 1)) && apiserver_answers &&
     k get namespace "$NAMESPACE" >/dev/null 2>&1; then
     running_pid operator "$(operator_mark)" >/dev/null ||
       log "warning: the operator does not run: the objects in $NAMESPACE keep their finalizers"
