@@ -25,6 +25,7 @@
 #   VPCEP_LOCAL_WATCH         `namespace` (default: the operator watches vpcep-demo only) or `all`
 #   VPCEP_CP_*                passed to scripts/control-plane.sh (state dir, ports)
 #   CARGO_TARGET_DIR          where cargo builds (the binaries are taken from there)
+#   VPCEP_LOCAL_BIN_DIR       take vpcep-sim and vpcep-operator from this dir instead of building
 # Once `up` has run, its ports and settings stay in the state dir until `down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -266,6 +267,14 @@ ensure_namespace() {
 # Binaries, simulator, operator
 
 build() {
+  if [[ -n ${VPCEP_LOCAL_BIN_DIR:-} ]]; then
+    SIM_BIN=${VPCEP_LOCAL_BIN_DIR%/}/vpcep-sim
+    OPERATOR_BIN=${VPCEP_LOCAL_BIN_DIR%/}/vpcep-operator
+    [[ -x $SIM_BIN && -x $OPERATOR_BIN ]] ||
+      die "VPCEP_LOCAL_BIN_DIR=$VPCEP_LOCAL_BIN_DIR has no executable vpcep-sim and vpcep-operator"
+    log "using the binaries in $VPCEP_LOCAL_BIN_DIR (no cargo build)"
+    return 0
+  fi
   command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH (install Rust: https://rustup.rs)"
   log "cargo build --bins"
   cargo build --bins >&2

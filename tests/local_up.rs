@@ -74,17 +74,23 @@ impl LocalUp {
         }
     }
 
-    /// `scripts/local-up.sh CMD` with this installation's settings. CARGO_TARGET_DIR is the target
-    /// dir of this test's own binaries, so that the script's `cargo build --bins` has nothing to do.
+    /// `scripts/local-up.sh CMD` with this installation's settings. The script takes this test's
+    /// own binaries (VPCEP_LOCAL_BIN_DIR) instead of running `cargo build --bins`: run from
+    /// inside `cargo test`, that build was seen to recompile dependencies and to wait for the
+    /// target dir's lock for minutes.
     fn run(&self, cmd: &str) -> Output {
-        let target = Path::new(env!("CARGO_BIN_EXE_vpcep-operator"))
+        let bin_dir = Path::new(env!("CARGO_BIN_EXE_vpcep-operator"))
             .parent()
-            .and_then(Path::parent)
-            .expect("the binaries are in TARGET/PROFILE/");
+            .expect("the binaries are in a directory");
+        assert!(
+            bin_dir.join("vpcep-sim").is_file(),
+            "vpcep-sim is not next to vpcep-operator in {}",
+            bin_dir.display()
+        );
         Command::new(Path::new(REPO).join("scripts/local-up.sh"))
             .arg(cmd)
             .env("KUBECONFIG", kubeconfig())
-            .env("CARGO_TARGET_DIR", target)
+            .env("VPCEP_LOCAL_BIN_DIR", bin_dir)
             .env("VPCEP_LOCAL_DIR", &self.dir)
             .env("VPCEP_LOCAL_SIM_PORT", self.sim_port.to_string())
             .env("VPCEP_LOCAL_METRICS_PORT", self.metrics_port.to_string())
