@@ -403,6 +403,7 @@ cmd_up() {
   chmod 700 "$STATE_DIR"
   trap 'rc=$?; if ((rc != 0)); then show_log operator; show_log sim; log "failed; what runs stays up: scripts/local-up.sh status, scripts/local-up.sh down"; fi' EXIT
   command -v kubectl >/dev/null 2>&1 || die "kubectl is not on PATH"
+  [[ $WATCH == namespace || $WATCH == all ]] || die "VPCEP_LOCAL_WATCH must be 'namespace' or 'all', not '$WATCH'"
   build
   ensure_control_plane
   save_state
