@@ -4,7 +4,9 @@
 Starts vpcep-sim with faults (5xx, 429 with Retry-After, commit-then-drop, latency jitter) and the
 operator, applies N objects (half VpcEndpointService, half VpcEndpoint, each endpoint referring to
 one service) over a few namespaces at once, and kills the operator with SIGKILL at random moments
-(restarting it at once) during convergence and during deletion. Then it checks:
+(restarting it at once), about 60 % of the kills during convergence and the rest during deletion.
+The moments are random points of a phase's progress (objects with a cloud id and Ready, or gone), drawn
+from the seed, so that each kill lands while the operator is at work however fast it is. Checks:
 
   ready                  every object reaches Ready=True
   one-cloud-object-each  exactly one cloud object per Kubernetes object (by the owner uid tag),
@@ -54,6 +56,10 @@ FAULTS = [
 
 def log(msg):
     print(f"[chaos {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 class Timeout(Exception):
@@ -253,8 +259,9 @@ def manifests(n, namespaces, run_id, rng):
                 "enableDns": i % 2 == 0,
             },
         })
-    # JSON is YAML: one document per object.
-    return "\n---\n".join(json.dumps(d) for d in docs) + "\n"
+    # JSON is YAML; the comment line keeps kubectl from reading the file as one JSON document.
+    return "".join(f"---\n# {d['kind']} {d['metadata']['namespace']}/{d['metadata']['name']}\n{json.dumps(d)}\n"
+                   for d in docs)
 
 
 def list_objects(run_id):
@@ -290,6 +297,28 @@ def cloud_records(state):
     return out
 
 
+def ownership_problems(records, uids, cluster_id):
+    """What breaks "exactly one cloud object per Kubernetes object": objects with no or several
+    cloud objects (of their kind; any status, `deleting` too), and cloud objects that belong to
+    no live Kubernetes object (untagged, another cluster's, a gone object's)."""
+    by_uid = defaultdict(list)
+    problems = []
+    for r in records:
+        owner = r["tags"].get(OWNER_UID_TAG)
+        if owner in uids and r["tags"].get(OWNER_CLUSTER_TAG) == cluster_id:
+            by_uid[owner].append(r)
+        else:
+            problems.append(f"  stray {r['kind']} {r['id']} ({r['status']}), tags {r['tags']}")
+    for u, (kind, ref) in sorted(uids.items(), key=lambda kv: kv[1]):
+        want = "service" if kind == "VpcEndpointService" else "endpoint"
+        recs = by_uid.get(u, [])
+        if len(recs) != 1 or recs[0]["kind"] != want:
+            problems.append(f"  {kind} {ref} (uid {u}): "
+                            + (", ".join(f"{r['kind']} {r['id']} ({r['status']})" for r in recs)
+                               or "no cloud object"))
+    return problems
+
+
 # ---------------------------------------------------------------------------------------------
 # The run
 
@@ -299,17 +328,20 @@ class Run:
         self.opts = opts
         self.results = []  # (ok, check, detail)
         self.kills = {"convergence": 0, "deletion": 0}
-        self.gaps = opts.kill_gap
 
     def check(self, ok, name, detail):
         self.results.append((ok, name, detail))
         print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}", flush=True)
 
-    def kill_loop(self, phase, planned, done, timeout, what):
-        """Kills the operator `planned` times at random moments while `done()` is false; returns
-        (finished, seconds) once done() holds, or (False, seconds) at the timeout."""
+    def kill_loop(self, phase, planned, done, progress, timeout, what):
+        """Polls `done()` until it holds (returns (True, seconds)) or `timeout` passes ((False,
+        seconds)), killing the operator `planned` times on the way. The moments are random points
+        of the phase's progress (`progress()`: 0 at the start, 1 when done), drawn from the run's
+        seed, so that every kill lands while the operator is at work, however fast it is; at least
+        `--min-kill-gap` seconds apart, so that a restarted operator gets to do something."""
         start = time.monotonic()
-        next_kill = start + self.rng.uniform(*self.gaps) if planned else None
+        marks = sorted(self.rng.uniform(0.0, self.opts.kill_before) for _ in range(planned))
+        last_kill = start
         last_report = start
         while True:
             self.operator.watch()
@@ -318,18 +350,16 @@ class Run:
             now = time.monotonic()
             if now - start > timeout:
                 return False, now - start
-            if next_kill is not None and now >= next_kill:
+            if marks and progress() >= marks[0] and now - last_kill >= self.opts.min_kill_gap:
+                marks.pop(0)
                 self.operator.kill()
+                last_kill = time.monotonic()
                 self.kills[phase] += 1
                 log(f"SIGKILL #{sum(self.kills.values())} ({phase}, {now - start:.1f} s in: {what()}); operator restarted")
-                if self.kills[phase] < planned:
-                    next_kill = time.monotonic() + self.rng.uniform(*self.gaps)
-                else:
-                    next_kill = None
             if now - last_report >= 10:
                 log(f"{phase}: {what()}")
                 last_report = now
-            time.sleep(0.5)
+            time.sleep(0.2)
 
     def main(self):
         o = self.opts
@@ -361,9 +391,14 @@ class Run:
                 "and would take them over); remove them or use another cluster: "
                 + ", ".join(names[:10]) + (" ..." if len(names) > 10 else ""))
         for ns in namespaces:
-            rc, out, _ = kubectl("get", "namespace", ns, "-o", "jsonpath={.status.phase}", check=False)
-            if rc == 0 and out == "Terminating":
-                raise RuntimeError(f"namespace {ns} is still terminating from an earlier run")
+            deadline = time.monotonic() + 180
+            while True:
+                rc, out, _ = kubectl("get", "namespace", ns, "-o", "jsonpath={.status.phase}", check=False)
+                if rc != 0 or out != "Terminating":
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"namespace {ns} of an earlier run is still terminating after 180 s")
+                time.sleep(1)  # the namespace controller of an earlier run's cleanup
             if rc != 0:
                 kubectl("create", "namespace", ns)
 
@@ -378,14 +413,23 @@ class Run:
         path = os.path.join(o.run_dir, "objects.yaml")
         with open(path, "w") as f:
             f.write(manifests(o.objects, namespaces, run_id, self.rng))
+        # One apply of all objects; the kills start while it runs (the operator starts creating
+        # with the first object).
         t0 = time.monotonic()
-        kubectl("apply", "-f", path)
-        log(f"applied {o.objects} objects ({path})")
+        apply = subprocess.Popen(["kubectl", "apply", "-f", path], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        log(f"applying {o.objects} objects ({path})")
 
         # --- convergence, with kills
         objs = {}
 
         def all_ready():
+            if apply.poll() is None:
+                objs.clear()
+                objs.update(list_objects(run_id))
+                return False
+            if apply.returncode != 0:
+                raise RuntimeError(f"kubectl apply -f {path} failed: {apply.stderr.read()}")
             objs.clear()
             objs.update(list_objects(run_id))
             return len(objs) == o.objects and all(ready(x) for x in objs.values())
@@ -393,10 +437,15 @@ class Run:
         def ready_count():
             return f"{sum(ready(x) for x in objs.values())}/{o.objects} Ready"
 
-        converged, t_conv = self.kill_loop("convergence", kills_conv, all_ready, o.ready_timeout, ready_count)
+        converged, t_conv = self.kill_loop(
+            "convergence", kills_conv, all_ready,
+            # half way when the cloud id is recorded, done when Ready
+            lambda: sum(0.5 * bool((x.get("status") or {}).get("id")) + 0.5 * ready(x)
+                        for x in objs.values()) / o.objects,
+            o.ready_timeout, ready_count)
         if converged:
             self.check(True, "ready", f"all {o.objects} objects Ready=True after {t_conv:.1f} s "
-                                      f"({self.kills['convergence']} kills during convergence)")
+                                      f"({plural(self.kills['convergence'], 'kill')} during convergence)")
         else:
             bad = {k: v for k, v in objs.items() if not ready(v)}
             lines = [f"  {k[0]} {k[1]}: {conditions_text(v)}" for k, v in sorted(bad.items())]
@@ -416,33 +465,12 @@ class Run:
             json.dump(state, f, indent=1)
         objs = list_objects(run_id)
         uids = {v["metadata"]["uid"]: k for k, v in objs.items()}
-        by_uid = defaultdict(list)
-        strays = []
-        for r in cloud_records(state):
-            owner = r["tags"].get(OWNER_UID_TAG)
-            if owner in uids and r["tags"].get(OWNER_CLUSTER_TAG) == f"chaos-{o.seed}":
-                by_uid[owner].append(r)
-            else:
-                strays.append(r)
-        problems = []
-        deleting_dupes = 0
-        for u, key in sorted(uids.items(), key=lambda kv: kv[1]):
-            want = "service" if key[0] == "VpcEndpointService" else "endpoint"
-            recs = [r for r in by_uid.get(u, []) if r["kind"] == want]
-            live = [r for r in recs if r["status"] != "deleting"]
-            deleting_dupes += len(recs) - len(live)
-            if len(live) != 1 or len(recs) != len(by_uid.get(u, [])):
-                problems.append(f"  {key[0]} {key[1]} (uid {u}): "
-                                + (", ".join(f"{r['kind']} {r['id']} {r['status']}" for r in by_uid.get(u, [])) or "no cloud object"))
-        for r in strays:
-            problems.append(f"  stray {r['kind']} {r['id']} {r['status']} tags {r['tags']}")
-        n_cloud = len(cloud_records(state))
-        detail = (f"{len(uids)} Kubernetes objects, {n_cloud} cloud objects "
-                  f"({sum(1 for r in cloud_records(state) if r['kind'] == 'service')} services, "
-                  f"{sum(1 for r in cloud_records(state) if r['kind'] == 'endpoint')} endpoints), "
+        records = cloud_records(state)
+        problems = ownership_problems(records, uids, f"chaos-{o.seed}")
+        detail = (f"{len(uids)} Kubernetes objects, {len(records)} cloud objects "
+                  f"({sum(1 for r in records if r['kind'] == 'service')} services, "
+                  f"{sum(1 for r in records if r['kind'] == 'endpoint')} endpoints), "
                   f"each owned by exactly one object")
-        if deleting_dupes:
-            detail += f"; {deleting_dupes} duplicate(s) already being deleted"
         if len(uids) != o.objects:
             problems.append(f"  only {len(uids)} of {o.objects} Kubernetes objects exist")
         if problems:
@@ -451,7 +479,6 @@ class Run:
             self.check(True, "one-cloud-object-each", detail)
 
         # --- deletion, with the remaining kills
-        t1 = time.monotonic()
         kubectl("delete", KINDS, "-A", "-l", f"{RUN_LABEL}={run_id}", "--wait=false")
         log(f"deleted all objects (kubectl delete --wait=false)")
         left = {}
@@ -462,6 +489,7 @@ class Run:
             return not left
 
         gone, t_del = self.kill_loop("deletion", o.kills - self.kills["convergence"], all_gone,
+                                     lambda: 1 - len(left) / o.objects,
                                      o.delete_timeout, lambda: f"{len(left)} objects left")
         self.t_del = t_del
         state = self.sim.state()
@@ -473,7 +501,7 @@ class Run:
                        + "\n".join(f"  {r['kind']} {r['id']} {r['status']} owner {r['tags'].get(OWNER_UID_TAG)}" for r in recs))
         else:
             self.check(True, "cloud-empty", f"0 cloud services and endpoints left "
-                                            f"(deletion took {t_del:.1f} s, {self.kills['deletion']} kills during deletion)")
+                                            f"(deletion took {t_del:.1f} s, {plural(self.kills['deletion'], 'kill')} during deletion)")
         stuck = list_objects(run_id)
         if stuck:
             lines = [f"  {k[0]} {k[1]}: finalizers {v['metadata'].get('finalizers')}, {conditions_text(v)}"
@@ -556,7 +584,9 @@ def parse(argv):
     p.add_argument("--namespace-prefix", default="chaos-")
     p.add_argument("--bin-dir", required=True, help="directory with vpcep-operator and vpcep-sim")
     p.add_argument("--run-dir", help="logs and dumps; default target/chaos-<timestamp>")
-    p.add_argument("--kill-gap", default="1,6", help="seconds between kills: MIN,MAX (uniform)")
+    p.add_argument("--kill-before", type=float, default=0.8,
+                   help="kills happen at random points between 0 and this fraction of a phase's progress")
+    p.add_argument("--min-kill-gap", type=float, default=0.5, help="seconds between two kills at least")
     p.add_argument("--ready-timeout", type=float, help="seconds; default 600, 150 with --short")
     p.add_argument("--delete-timeout", type=float, help="seconds; default 600, 150 with --short")
     p.add_argument("--idle-window", type=float, default=3.0, help="seconds of counting calls after all Ready")
@@ -568,7 +598,6 @@ def parse(argv):
     o.seed = o.seed if o.seed is not None else random.SystemRandom().randrange(1, 2**31)
     o.ready_timeout = o.ready_timeout or (150 if o.short else 600)
     o.delete_timeout = o.delete_timeout or (150 if o.short else 600)
-    o.kill_gap = tuple(float(x) for x in o.kill_gap.split(","))
     o.run_dir = o.run_dir or os.environ.get("VPCEP_CHAOS_DIR") or os.path.join(
         REPO, "target", "chaos-" + time.strftime("%Y%m%d-%H%M%S"))
     if o.objects < 2:

@@ -88,7 +88,8 @@ fn short_chaos_run_keeps_one_cloud_object_per_object_and_leaves_nothing_behind()
     assert!(status.success(), "the chaos run failed\n{report}");
     for check in CHECKS {
         assert!(
-            out.lines().any(|l| l.starts_with(&format!("PASS {check}:"))),
+            out.lines()
+                .any(|l| l.starts_with(&format!("PASS {check}:"))),
             "no PASS line for {check}\n{report}"
         );
     }
