@@ -15,8 +15,9 @@ from the seed, so that each kill lands while the operator is at work however fas
   no-stuck-finalizers    after deleting everything: no Kubernetes object left (with a finalizer)
 
 and prints `PASS <check>: <detail>` or `FAIL <check>: <detail>` for each, plus a summary. Exit
-status 1 when any check failed. Kubernetes comes from KUBECONFIG; the operator watches all
-namespaces, so the cluster must hold no other VPCEP objects.
+status 1 when any check failed. Kubernetes comes from KUBECONFIG. By default one operator process
+watches all namespaces, so the cluster must hold no other VPCEP objects; `--scope namespaces` runs
+one process per chaos namespace instead (all killed together), for shared test clusters.
 """
 
 import argparse
@@ -156,61 +157,74 @@ class Sim:
 
 
 class Operator:
-    """The operator process; restarted under the same settings after every kill."""
+    """The operator: one process watching all namespaces (scope `cluster`), or one process per
+    namespace (scope `namespaces`, for clusters that hold other VPCEP objects). A kill sends
+    SIGKILL to every process at once and starts them again at once."""
 
-    def __init__(self, bin_dir, run_dir, sim_url, cluster_id, extra):
+    def __init__(self, bin_dir, run_dir, sim_url, cluster_id, extra, namespaces=None):
         self.bin = os.path.join(bin_dir, "vpcep-operator")
         self.run_dir = run_dir
         self.env = dict(os.environ, VPCEP_ENDPOINT=sim_url, **SIM_ENV)
         self.env.setdefault("RUST_LOG", "info,vpcep_operator=debug")
         self.cluster_id = cluster_id
         self.extra = extra
-        self.proc = None
+        self.scopes = namespaces or [None]
+        self.procs = {}
         self.starts = 0
-        self.crashes = []  # exits the run did not cause: (start number, exit code)
-        self.logs = []
+        self.crashes = []  # exits the run did not cause: (start number, namespace, exit code)
+        self.logs = {}
 
-    def start(self):
-        self.starts += 1
-        path = os.path.join(self.run_dir, f"operator-{self.starts:02d}.log")
-        self.logs.append(path)
-        port = int(os.environ.get("VPCEP_CHAOS_METRICS_PORT", "0")) or free_port()
-        args = [
-            self.bin, "run",
-            "--metrics-addr", f"127.0.0.1:{port}",
-            "--cluster-id", self.cluster_id,
-            *self.extra,
-        ]
+    def _spawn(self, scope):
+        name = f"operator-{self.starts:02d}" + (f"-{scope}" if scope else "") + ".log"
+        path = os.path.join(self.run_dir, name)
+        self.logs[scope] = path
+        fixed = os.environ.get("VPCEP_CHAOS_METRICS_PORT") if scope is None else None
+        port = int(fixed) if fixed else free_port()
+        args = [self.bin, "run", "--metrics-addr", f"127.0.0.1:{port}",
+                "--cluster-id", self.cluster_id, *self.extra]
+        if scope:
+            args += ["--namespace", scope]
         with open(path, "w") as err:
-            self.proc = subprocess.Popen(
+            self.procs[scope] = subprocess.Popen(
                 args, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
                 env=self.env,
             )
 
+    def start(self):
+        self.starts += 1
+        for scope in self.scopes:
+            self._spawn(scope)
+
     def watch(self):
-        """Restarts the operator if it exited on its own (and records that)."""
-        if self.proc is not None and self.proc.poll() is not None:
-            self.crashes.append((self.starts, self.proc.returncode))
-            log(f"!! the operator (start {self.starts}) exited on its own with {self.proc.returncode}; restarting")
-            self.start()
+        """Restarts a process that exited on its own (and records that)."""
+        for scope, proc in list(self.procs.items()):
+            if proc.poll() is not None:
+                self.crashes.append((self.starts, scope, proc.returncode))
+                log(f"!! the operator{' of ' + scope if scope else ''} (start {self.starts}) "
+                    f"exited on its own with {proc.returncode}; restarting")
+                self._spawn(scope)
 
     def kill(self):
         """SIGKILL, then start again at once."""
         self.watch()
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
+        for proc in self.procs.values():
+            proc.send_signal(signal.SIGKILL)
+        for proc in self.procs.values():
+            proc.wait()
         self.start()
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
     def log_tail(self, lines=40):
-        if not self.logs:
-            return ""
-        with open(self.logs[-1], errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
+        out = []
+        for scope, path in self.logs.items():
+            with open(path, errors="replace") as f:
+                out.append(f"({path})\n" + "".join(f.readlines()[-lines:]))
+        return "\n".join(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,7 +387,7 @@ class Run:
         # short for) during deletion.
         kills_conv = round(o.kills * 0.6)
 
-        # Preconditions: the operator watches every namespace, so nothing else may be there.
+        # Preconditions: CRDs, fresh namespaces, and no VPCEP object the operator would take over.
         rc, _, err = kubectl("version", "--request-timeout=5s", check=False)
         if rc != 0:
             raise RuntimeError(f"the API server in KUBECONFIG does not answer: {err}")
@@ -383,13 +397,6 @@ class Run:
         kubectl("apply", "--server-side", "--force-conflicts", "-f", os.path.join(REPO, crds))
         kubectl("wait", "--for=condition=Established", "crd/vpcendpoints.vpcep.io",
                 "crd/vpcendpointservices.vpcep.io", "--timeout=60s")
-        others = kubectl_json("get", KINDS, "-A")["items"]
-        if others:
-            names = sorted(f"{x['kind']} {x['metadata']['namespace']}/{x['metadata']['name']}" for x in others)
-            raise RuntimeError(
-                "the cluster already holds VPCEP objects (the chaos operator watches all namespaces "
-                "and would take them over); remove them or use another cluster: "
-                + ", ".join(names[:10]) + (" ..." if len(names) > 10 else ""))
         for ns in namespaces:
             deadline = time.monotonic() + 180
             while True:
@@ -402,12 +409,23 @@ class Run:
             if rc != 0:
                 kubectl("create", "namespace", ns)
 
+        others = kubectl_json("get", KINDS, "-A")["items"]
+        if o.scope == "namespaces":
+            others = [x for x in others if x["metadata"]["namespace"] in namespaces]
+        if others:
+            names = sorted(f"{x['kind']} {x['metadata']['namespace']}/{x['metadata']['name']}" for x in others)
+            hint = ("the chaos operator watches all namespaces and would take them over; remove them, "
+                    "use another cluster or --scope namespaces" if o.scope == "cluster" else
+                    "left from an earlier run? delete the namespaces")
+            raise RuntimeError(f"the cluster already holds VPCEP objects ({hint}): "
+                               + ", ".join(names[:10]) + (" ..." if len(names) > 10 else ""))
         self.sim = Sim(o.bin_dir, o.run_dir, o.seed)
         log(f"vpcep-sim at {self.sim.url} with faults {' '.join(FAULTS)} (fault seed {o.seed})")
         self.operator = Operator(
             o.bin_dir, o.run_dir, self.sim.url, f"chaos-{o.seed}",
             ["--concurrency", str(o.concurrency), "--rate-limit", str(o.rate_limit),
-             "--rate-burst", str(o.rate_limit * 2), "--resync-period", "10m"])
+             "--rate-burst", str(o.rate_limit * 2), "--resync-period", "10m"],
+            namespaces if o.scope == "namespaces" else None)
         self.operator.start()
 
         path = os.path.join(o.run_dir, "objects.yaml")
@@ -516,7 +534,8 @@ class Run:
         self.check(not self.operator.crashes, "operator-stayed-up",
                    "the operator never exited on its own" if not self.operator.crashes else
                    f"it exited on its own {len(self.operator.crashes)} time(s): "
-                   + ", ".join(f"start {s} with {c}" for s, c in self.operator.crashes))
+                   + ", ".join(f"start {s}{' (' + ns + ')' if ns else ''} with {c}"
+                               for s, ns, c in self.operator.crashes))
 
         # --- summary
         counters = self.sim.counters()
@@ -541,7 +560,9 @@ class Run:
         print(f"total:              {time.monotonic() - t0:.1f} s")
         print(f"kills (SIGKILL):    {sum(self.kills.values())} of {o.kills} "
               f"({self.kills['convergence']} during convergence, {self.kills['deletion']} during deletion)")
-        print(f"operator starts:    {self.operator.starts} ({len(self.operator.crashes)} after exiting on its own)")
+        print(f"operator:           {'one process for all namespaces' if o.scope == 'cluster' else f'one process per namespace ({len(namespaces)})'}, "
+              f"--concurrency {o.concurrency} --rate-limit {o.rate_limit}; started {self.operator.starts} times "
+              f"(+{len(self.operator.crashes)} restarts after exiting on its own)")
         print(f"cloud calls:        {total}; by outcome: "
               + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
         print(f"creates committed:  services {committed('create_service')} (for {n_svc} objects), "
@@ -581,6 +602,10 @@ def parse(argv):
     p.add_argument("--kills", type=int, help="SIGKILLs of the operator; default 10, 3 with --short")
     p.add_argument("--seed", type=int, help="seed of the run (kill moments, ids, fault dice); default: random")
     p.add_argument("--namespaces", type=int, default=4)
+    p.add_argument("--scope", choices=["cluster", "namespaces"], default="cluster",
+                   help="cluster: one operator process for all namespaces (the cluster must hold no "
+                        "other VPCEP objects); namespaces: one process per chaos namespace, all "
+                        "killed together (for shared test clusters)")
     p.add_argument("--namespace-prefix", default="chaos-")
     p.add_argument("--bin-dir", required=True, help="directory with vpcep-operator and vpcep-sim")
     p.add_argument("--run-dir", help="logs and dumps; default target/chaos-<timestamp>")

@@ -11,12 +11,13 @@
 #   --short            the CI version: 20 objects, 3 kills (tests/chaos.rs)
 #   --seed S           repeat a run (ids, kill moments, fault dice); printed at the start of every run
 #   --profile P        build and use target/P binaries (default debug)
-#   scripts/chaos.py --help lists the other flags (timeouts, kill gaps, concurrency).
+#   scripts/chaos.py --help lists the other flags (scope, timeouts, kill moments, concurrency).
 #
 # Environment:
 #   KUBECONFIG            the cluster; when unset, scripts/control-plane.sh starts a local one
 #                         (and stops it at the end). The operator watches all namespaces: the
-#                         cluster must hold no other VPCEP objects.
+#                         cluster must hold no other VPCEP objects (else: --scope namespaces, one
+#                         operator process per chaos namespace, all killed together).
 #   VPCEP_CHAOS_BIN_DIR   use vpcep-operator and vpcep-sim from this directory instead of building
 #   VPCEP_CHAOS_DIR       logs, manifests, simulator dumps (default target/chaos-<timestamp>)
 #   VPCEP_CHAOS_SIM_PORT, VPCEP_CHAOS_METRICS_PORT   fixed ports instead of free ones
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile=${2:?--profile needs debug or release}; shift 2 ;;
     --profile=*) profile=${1#--profile=}; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
 done
