@@ -192,6 +192,7 @@ class Operator:
 
     def start(self):
         self.starts += 1
+        self.started_at = time.monotonic()
         for scope in self.scopes:
             self._spawn(scope)
 
@@ -473,9 +474,16 @@ class Run:
         self.t_conv = t_conv
 
         # Calls while idle (hot loop detector, informative): the counters over a few seconds.
-        calls_before = sum(v["total"] for v in self.sim.counters().values())
+        # (A restarted operator first looks at every object once, so calls right after the last
+        # kill are expected; a hot loop shows as calls that go on.)
+        since_start = time.monotonic() - self.operator.started_at
+        before = {k: v["total"] for k, v in self.sim.counters().items()}
         time.sleep(o.idle_window)
-        idle_calls = sum(v["total"] for v in self.sim.counters().values()) - calls_before
+        idle = Counter({k: v["total"] - before.get(k, 0) for k, v in self.sim.counters().items()})
+        idle = +idle
+        idle_calls = (f"{sum(idle.values())} in {o.idle_window:.0f} s after all Ready "
+                      f"(the operator last started {since_start:.1f} s before)"
+                      + (": " + ", ".join(f"{k} {v}" for k, v in idle.most_common()) if idle else ""))
 
         # --- exactly one cloud object per Kubernetes object
         state = self.sim.state()
@@ -567,7 +575,7 @@ class Run:
               + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
         print(f"creates committed:  services {committed('create_service')} (for {n_svc} objects), "
               f"endpoints {committed('create_endpoint')} (for {o.objects - n_svc} objects)")
-        print(f"calls while idle:   {idle_calls} in {o.idle_window:.0f} s after all Ready")
+        print(f"calls while idle:   {idle_calls}")
         busiest = sorted(counters.items(), key=lambda kv: -kv[1]["total"])[:8]
         print("busiest operations: " + ", ".join(f"{k} {v['total']}" for k, v in busiest))
         print(f"run dir:            {o.run_dir}")
