@@ -220,11 +220,14 @@ class Operator:
                 proc.kill()
                 proc.wait()
 
-    def log_tail(self, lines=40):
+    def log_tail(self, lines=30):
+        """The last warnings and errors of the current process(es) (else the last lines)."""
         out = []
-        for scope, path in self.logs.items():
+        for path in self.logs.values():
             with open(path, errors="replace") as f:
-                out.append(f"({path})\n" + "".join(f.readlines()[-lines:]))
+                all_lines = f.readlines()
+            bad = [l for l in all_lines if '"level":"WARN"' in l or '"level":"ERROR"' in l]
+            out.append(f"({path})\n" + "".join((bad or all_lines)[-lines:]))
         return "\n".join(out)
 
 
@@ -470,7 +473,7 @@ class Run:
             lines = [f"  {k[0]} {k[1]}: {conditions_text(v)}" for k, v in sorted(bad.items())]
             self.check(False, "ready", f"{len(bad)} of {o.objects} objects not Ready after {t_conv:.0f} s:\n"
                        + "\n".join(lines[:30]) + ("\n  ..." if len(lines) > 30 else ""))
-            print("--- tail of the operator log:\n" + self.operator.log_tail(), flush=True)
+            print("--- last warnings of the operator log:\n" + self.operator.log_tail(), flush=True)
         self.t_conv = t_conv
 
         # Calls while idle (hot loop detector, informative): the counters over a few seconds.
@@ -481,8 +484,9 @@ class Run:
         time.sleep(o.idle_window)
         idle = Counter({k: v["total"] - before.get(k, 0) for k, v in self.sim.counters().items()})
         idle = +idle
-        idle_calls = (f"{sum(idle.values())} in {o.idle_window:.0f} s after all Ready "
-                      f"(the operator last started {since_start:.1f} s before)"
+        idle_calls = (f"{sum(idle.values())} in {o.idle_window:.0f} s after "
+                      + ("all Ready " if converged else "the timeout ")
+                      + f"(the operator last started {since_start:.1f} s before)"
                       + (": " + ", ".join(f"{k} {v}" for k, v in idle.most_common()) if idle else ""))
 
         # --- exactly one cloud object per Kubernetes object
@@ -534,7 +538,7 @@ class Run:
                      for k, v in sorted(stuck.items())]
             self.check(False, "no-stuck-finalizers",
                        f"{len(stuck)} object(s) still there {t_del:.0f} s after deletion:\n" + "\n".join(lines[:30]))
-            print("--- tail of the operator log:\n" + self.operator.log_tail(), flush=True)
+            print("--- last warnings of the operator log:\n" + self.operator.log_tail(), flush=True)
         else:
             self.check(True, "no-stuck-finalizers", "0 Kubernetes objects left, none held by a finalizer")
 
@@ -563,8 +567,10 @@ class Run:
         print(f"seed:               {o.seed}")
         print(f"objects:            {o.objects} ({n_svc} VpcEndpointService + {o.objects - n_svc} VpcEndpoint) in {len(namespaces)} namespaces")
         print(f"faults:             {' '.join(FAULTS)}")
-        print(f"converge:           {self.t_conv:.1f} s (apply to all Ready)")
-        print(f"delete:             {self.t_del:.1f} s (kubectl delete to no object left)")
+        print(f"converge:           {self.t_conv:.1f} s (apply to all Ready)" if converged else
+              f"converge:           TIMED OUT after {self.t_conv:.1f} s")
+        print(f"delete:             {self.t_del:.1f} s (kubectl delete to no object left)" if gone else
+              f"delete:             TIMED OUT after {self.t_del:.1f} s")
         print(f"total:              {time.monotonic() - t0:.1f} s")
         print(f"kills (SIGKILL):    {sum(self.kills.values())} of {o.kills} "
               f"({self.kills['convergence']} during convergence, {self.kills['deletion']} during deletion)")
@@ -656,7 +662,7 @@ def main(argv):
         print(f"FAIL run: {e}", flush=True)
         op = getattr(run, "operator", None)
         if op is not None:
-            print("--- tail of the operator log:\n" + op.log_tail(), flush=True)
+            print("--- last warnings of the operator log:\n" + op.log_tail(), flush=True)
     finally:
         run.cleanup(str(opts.seed), namespaces)
     if ok:
