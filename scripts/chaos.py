@@ -658,8 +658,8 @@ def main(argv):
         ok = run.main()
     except KeyboardInterrupt:
         log("interrupted")
-    except (RuntimeError, Timeout, subprocess.TimeoutExpired) as e:
-        print(f"FAIL run: {e}", flush=True)
+    except (RuntimeError, Timeout, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
+        print(f"FAIL run: {type(e).__name__}: {e}", flush=True)
         op = getattr(run, "operator", None)
         if op is not None:
             print("--- last warnings of the operator log:\n" + op.log_tail(), flush=True)
