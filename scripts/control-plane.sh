@@ -15,6 +15,8 @@
 #   eval "$(scripts/control-plane.sh up)"
 # works.
 set -euo pipefail
+# shellcheck source=scripts/lib/processes.sh
+source "$(dirname "$0")/lib/processes.sh"
 
 readonly KUBE_VERSION=1.20.2
 readonly KUBE_GIT_COMMIT=faecb196815e248d3ecfb03c680a4507229c2a56 # the v1.20.2 tag
@@ -31,6 +33,7 @@ ETCD_PEER_PORT=${VPCEP_CP_ETCD_PEER_PORT:-12380}
 CM_PORT=${VPCEP_CP_CM_PORT:-10257}
 START_TIMEOUT=${VPCEP_CP_TIMEOUT:-120}
 STOP_TIMEOUT=${VPCEP_CP_STOP_TIMEOUT:-15}
+LOG_TAG=control-plane
 KUBECONFIG_PATH=$STATE_DIR/kubeconfig
 CM_KUBECONFIG_PATH=$STATE_DIR/controller-manager.kubeconfig
 
@@ -56,20 +59,6 @@ readonly REFLECT2_SRC=/usr/share/gocode/src/github.com/modern-go/reflect2
 
 log() { printf '[control-plane] %s\n' "$*" >&2; }
 die() { printf '[control-plane] ERROR: %s\n' "$*" >&2; exit 1; }
-
-# Print the last lines of a log file to stderr (used before giving up).
-show_log() {
-  local file=$1 lines=${2:-40}
-  if [[ -s $file ]]; then
-    printf '[control-plane] ---- last %s lines of %s ----\n' "$lines" "$file" >&2
-    tail -n "$lines" "$file" >&2
-    printf '[control-plane] ---- end of %s ----\n' "$file" >&2
-    # Kubernetes binaries print a flag error first and then a long usage text.
-    grep -m 3 '^Error: ' "$file" | sed 's/^/[control-plane] /' >&2 || true
-  else
-    printf '[control-plane] (%s is empty or missing)\n' "$file" >&2
-  fi
-}
 
 # ---------------------------------------------------------------------------------------------
 # Packages
@@ -371,63 +360,8 @@ find_binaries() {
 # ---------------------------------------------------------------------------------------------
 # Processes
 
-pid_file() { printf '%s/%s.pid' "$STATE_DIR" "$1"; }
-
-# Prints the pid of a component we started (and which still runs), or fails.
-running_pid() {
-  local file pid
-  file=$(pid_file "$1")
-  [[ -s $file ]] || return 1
-  pid=$(<"$file")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  [[ -r /proc/$pid/cmdline ]] || return 1
-  # Guard against a recycled pid: our processes carry the state dir in their arguments.
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$STATE_DIR/" || return 1
-  printf '%s' "$pid"
-}
-
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# start NAME BIN ARGS...: run in its own session, detached from our stdio.
-start() {
-  local name=$1 pid_path
-  shift
-  pid_path=$(pid_file "$name")
-  rm -f "$pid_path"
-  # The inner shell records its own pid and then execs the server, so the pid is the server's.
-  # shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
-  # The lock fds (8, 9) are closed, or the servers would hold the locks for their whole life.
-  setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$pid_path" "$@" \
-    >"$STATE_DIR/$name.log" 2>&1 </dev/null 8>&- 9>&- &
-  local i
-  for ((i = 0; i < 50; i++)); do
-    [[ -s $pid_path ]] && return 0
-    sleep 0.1
-  done
-  die "$name did not start (no pid file)"
-}
-
-stop() {
-  local name=$1 pid i
-  pid=$(running_pid "$name") || { rm -f "$(pid_file "$name")"; return 0; }
-  log "stopping $name (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "$name did not stop within ${STOP_TIMEOUT}s; sending KILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-  fi
-  rm -f "$(pid_file "$name")"
-}
+# Our processes carry the state dir in their arguments: the mark of running_pid and stop.
+readonly MARK="$STATE_DIR/"
 
 # Minimal HTTP GET over bash's /dev/tcp (no curl needed); prints the body.
 http_get() {
@@ -463,15 +397,15 @@ controllers_running() {
 }
 
 healthy() {
-  running_pid etcd >/dev/null && running_pid kube-apiserver >/dev/null &&
-    running_pid kube-controller-manager >/dev/null && apiserver_ready && controller_manager_healthy
+  running_pid etcd "$MARK" >/dev/null && running_pid kube-apiserver "$MARK" >/dev/null &&
+    running_pid kube-controller-manager "$MARK" >/dev/null && apiserver_ready && controller_manager_healthy
 }
 
 # wait_for NAME CHECK_FUNCTION: poll until CHECK succeeds, the process dies, or the timeout hits.
 wait_for() {
   local name=$1 check=$2 deadline=$((SECONDS + START_TIMEOUT))
   until "$check"; do
-    if ! running_pid "$name" >/dev/null; then
+    if ! running_pid "$name" "$MARK" >/dev/null; then
       show_log "$STATE_DIR/$name.log"
       die "$name exited during start-up"
     fi
@@ -591,9 +525,9 @@ lock_state() {
 }
 
 stop_all() {
-  stop kube-controller-manager
-  stop kube-apiserver
-  stop etcd
+  stop kube-controller-manager "$MARK"
+  stop kube-apiserver "$MARK"
+  stop etcd "$MARK"
 }
 
 # Start kube-controller-manager against the running apiserver of the state dir and wait until its
@@ -643,13 +577,13 @@ cmd_up() {
     return 0
   fi
   local started=$SECONDS
-  if running_pid etcd >/dev/null && running_pid kube-apiserver >/dev/null && apiserver_ready; then
+  if running_pid etcd "$MARK" >/dev/null && running_pid kube-apiserver "$MARK" >/dev/null && apiserver_ready; then
     # Only the controller-manager is missing (it died, or an older version of this script started
     # the control plane): start just that one and keep etcd's data.
-    stop kube-controller-manager
+    stop kube-controller-manager "$MARK"
     find_binaries
     port_in_use "$CM_PORT" && die "port $CM_PORT on 127.0.0.1 is in use by another process (see VPCEP_CP_CM_PORT in docs/control-plane.md)"
-    trap 'rc=$?; if ((rc != 0)); then stop kube-controller-manager; log "start-up failed; logs are in $STATE_DIR"; fi' EXIT
+    trap 'rc=$?; if ((rc != 0)); then stop kube-controller-manager "$MARK"; log "start-up failed; logs are in $STATE_DIR"; fi' EXIT
     start_controller_manager
     trap - EXIT
     log "started the controller-manager of the running control plane in $((SECONDS - started))s"
@@ -731,7 +665,7 @@ cmd_status() {
   fi
   local name
   for name in etcd kube-apiserver kube-controller-manager; do
-    if running_pid "$name" >/dev/null; then log "$name: running"; else log "$name: not running"; fi
+    if running_pid "$name" "$MARK" >/dev/null; then log "$name: running"; else log "$name: not running"; fi
   done
   if apiserver_ready; then log "kube-apiserver /readyz: ok"; else log "kube-apiserver /readyz: not ok"; fi
   if controller_manager_healthy; then

@@ -29,6 +29,8 @@
 # Once `up` has run, its ports and settings stay in the state dir until `down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/processes.sh
+source scripts/lib/processes.sh
 
 STATE_DIR=${VPCEP_LOCAL_DIR:-/tmp/vpcep-local}
 STATE_DIR=${STATE_DIR%/}
@@ -38,6 +40,7 @@ METRICS_PORT=${VPCEP_LOCAL_METRICS_PORT:-8080}
 TIMEOUT=${VPCEP_LOCAL_TIMEOUT:-120}
 WATCH=${VPCEP_LOCAL_WATCH:-namespace}
 STOP_TIMEOUT=15
+LOG_TAG=local-up
 readonly NAMESPACE=vpcep-demo
 readonly EXAMPLE=examples/cross-vpc.yaml
 
@@ -105,70 +108,8 @@ lock_state() {
 # ---------------------------------------------------------------------------------------------
 # Processes
 
-pid_file() { printf '%s/%s.pid' "$STATE_DIR" "$1"; }
-log_file() { printf '%s/%s.log' "$STATE_DIR" "$1"; }
-
-# running_pid NAME MARK: prints the pid of NAME (sim, operator) when it runs and its command line
-# contains MARK (guards against a recycled pid), else fails.
-running_pid() {
-  local file pid state
-  file=$(pid_file "$1")
-  [[ -s $file ]] || return 1
-  pid=$(<"$file")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  [[ -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2" || return 1
-  # A zombie (exited, not yet reaped) does not run.
-  state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null || true)
-  [[ $state != Z && -n $state ]] || return 1
-  printf '%s' "$pid"
-}
-
 sim_mark() { printf 'vpcep-sim --listen 127.0.0.1:%s' "$SIM_PORT"; }
 operator_mark() { printf -- '--metrics-addr 127.0.0.1:%s' "$METRICS_PORT"; }
-
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# start NAME COMMAND...: run in its own session, detached from our stdio, logging to NAME.log.
-start() {
-  local name=$1 pid_path
-  shift
-  pid_path=$(pid_file "$name")
-  rm -f "$pid_path"
-  # The inner shell records its own pid and then execs the program, so the pid is the program's.
-  # shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
-  setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$pid_path" "$@" \
-    >"$(log_file "$name")" 2>&1 </dev/null 9>&- &
-  local i
-  for ((i = 0; i < 50; i++)); do
-    [[ -s $pid_path ]] && return 0
-    sleep 0.1
-  done
-  die "$name did not start (no pid file)"
-}
-
-# stop NAME MARK: SIGTERM, wait up to STOP_TIMEOUT seconds, then SIGKILL.
-stop() {
-  local name=$1 mark=$2 pid i
-  pid=$(running_pid "$name" "$mark") || { rm -f "$(pid_file "$name")"; return 0; }
-  log "stopping $name (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-    running_pid "$name" "$mark" >/dev/null || break
-    sleep 0.1
-  done
-  if running_pid "$name" "$mark" >/dev/null; then
-    log "$name did not stop within ${STOP_TIMEOUT}s; sending KILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      running_pid "$name" "$mark" >/dev/null || break
-      sleep 0.1
-    done
-  fi
-  rm -f "$(pid_file "$name")"
-}
 
 # http_status PORT PATH: prints the HTTP status code of a GET on 127.0.0.1 (no curl needed).
 http_status() {
@@ -180,15 +121,6 @@ http_status() {
   ) 2>/dev/null
 }
 
-show_log() {
-  local name=$1 file lines=${2:-30}
-  file=$(log_file "$name")
-  if [[ -s $file ]]; then
-    printf '[local-up] ---- last %s lines of %s ----\n' "$lines" "$file" >&2
-    tail -n "$lines" "$file" >&2
-    printf '[local-up] ---- end of %s ----\n' "$file" >&2
-  fi
-}
 
 # ---------------------------------------------------------------------------------------------
 # Kubernetes
@@ -401,7 +333,7 @@ cmd_up() {
   fi
   mkdir -p "$STATE_DIR"
   chmod 700 "$STATE_DIR"
-  trap 'rc=$?; if ((rc != 0)); then show_log operator; show_log sim; log "failed; what runs stays up: scripts/local-up.sh status, scripts/local-up.sh down"; fi' EXIT
+  trap 'rc=$?; if ((rc != 0)); then show_log "$(log_file operator)" 30; show_log "$(log_file sim)" 30; log "failed; what runs stays up: scripts/local-up.sh status, scripts/local-up.sh down"; fi' EXIT
   command -v kubectl >/dev/null 2>&1 || die "kubectl is not on PATH"
   [[ $WATCH == namespace || $WATCH == all ]] || die "VPCEP_LOCAL_WATCH must be 'namespace' or 'all', not '$WATCH'"
   build
