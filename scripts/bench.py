@@ -463,6 +463,9 @@ def per_object(calls, objects):
 
 
 def main():
+    # SIGTERM (a timeout, Ctrl-C in a wrapper) ends the run through the `finally` that stops
+    # the simulator, the proxy and the operator.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     a = parse_args()
     b = Bench(a)
     n = b.objects

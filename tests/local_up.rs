@@ -12,25 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use cluster::{kubectl, kubectl_raw};
+use cluster::{free_port, kubeconfig, kubectl, kubectl_raw};
 use serde_json::Value;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const NAMESPACE: &str = "vpcep-demo";
-
-fn kubeconfig() -> String {
-    std::env::var("KUBECONFIG").unwrap_or_else(|_| {
-        panic!("KUBECONFIG is not set: the end-to-end tests need a real API server; run scripts/test.sh, or `eval $(scripts/control-plane.sh up)` first")
-    })
-}
-
-/// A free TCP port on 127.0.0.1 (free when asked; the script checks it again before binding).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
 
 /// Whether a process runs (a zombie does not).
 fn alive(pid: u32) -> bool {

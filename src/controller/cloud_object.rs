@@ -191,13 +191,13 @@ pub async fn remaining<T: CloudObject>(
     owner: &Owner,
 ) -> Result<Vec<T>, Error> {
     match recorded_id {
-        Some(id) => {
-            let mut left: Vec<T> = get_opt(client, id).await?.into_iter().collect();
-            // A create whose answer was lost after the id was recorded cannot exist; but one made
-            // before the id was recorded can: look for owner-tagged leftovers too.
-            left.extend(find_by_owner::<T>(client, owner, Some(id)).await?);
-            Ok(left)
-        }
+        // A create whose answer was lost before the id was recorded may have left an object with
+        // the owner tags: they are looked for once the recorded object is gone, so that a
+        // deletion that takes several passes asks only for the recorded one until then.
+        Some(id) => match get_opt(client, id).await? {
+            Some(recorded) => Ok(vec![recorded]),
+            None => Ok(find_by_owner(client, owner, Some(id)).await?),
+        },
         None => Ok(find_by_owner(client, owner, None).await?),
     }
 }

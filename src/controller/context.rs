@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kube::ResourceExt;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::Store;
 
@@ -11,6 +12,7 @@ use kube::core::ApiResource;
 
 use super::backoff::Failures;
 use super::clients::CloudClients;
+use super::conditions;
 use super::error::Error;
 use super::publish;
 use crate::api::VpcEndpoint;
@@ -139,6 +141,24 @@ impl Context {
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
         Some(merged)
+    }
+
+    /// The VpcEndpoint objects of this cluster, connected to a service, that are being deleted
+    /// but have not had their cloud endpoint deleted yet (`Ready` is `Deleting` once they have).
+    pub fn cluster_endpoints_being_deleted(&self, service_id: &str) -> Vec<String> {
+        self.endpoints
+            .state()
+            .iter()
+            .filter(|ep| ep.metadata.deletion_timestamp.is_some())
+            .filter(|ep| {
+                ep.status.as_ref().is_some_and(|st| {
+                    st.service_id.as_deref() == Some(service_id)
+                        && conditions::get(&st.conditions, conditions::READY)
+                            .is_none_or(|c| c.reason != "Deleting")
+                })
+            })
+            .map(|ep| ep.name_any())
+            .collect()
     }
 
     /// The endpoint ids that VpcEndpoint objects of this cluster recorded for a service.

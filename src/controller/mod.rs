@@ -470,8 +470,7 @@ async fn controllers(
     });
     let connected_services = svc_reader.clone();
     // A service with an acceptance policy wakes when one of its endpoints changes (e.g. becomes
-    // pendingAcceptance), so that the policy answers at once; a service being deleted, so that
-    // it goes as soon as the endpoints that block it do. Other services learn of their
+    // pendingAcceptance), so that the policy answers at once. Other services learn of their
     // connections at the resync: waking them would cost a cloud read per endpoint change.
     let svc_controller = Controller::for_stream(svc_stream, svc_reader)
         .with_config(config.clone())
@@ -483,8 +482,7 @@ async fn controllers(
                     .state()
                     .into_iter()
                     .filter(|svc| {
-                        (plan::acceptance::is_active(svc.spec.acceptance.as_ref())
-                            || svc.metadata.deletion_timestamp.is_some())
+                        plan::acceptance::is_active(svc.spec.acceptance.as_ref())
                             && connects(&ep, svc)
                     })
                     .map(|svc| ObjectRef::from_obj(&*svc))

@@ -129,6 +129,18 @@ async fn apply_plan(
 /// Deletes the service. Connected (accepted or creating) endpoints make the cloud refuse: the
 /// deletion waits for them, or with `forceDelete` rejects them first.
 async fn cleanup(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
+    // When this cluster is deleting the service's endpoints too (a namespace, a GitOps prune),
+    // the cloud would refuse the service until their deletions are sent: wait for that without
+    // asking it.
+    if let Some(id) = s.status.id.clone().filter(|_| !s.obj.spec.force_delete) {
+        let waiting = s.ctx.cluster_endpoints_being_deleted(&id);
+        if !waiting.is_empty() {
+            return Err(Error::Deleting(format!(
+                "the endpoint service {id} after the endpoints deleted with it ({})",
+                waiting.join(", ")
+            )));
+        }
+    }
     let Some((client, left)) = s.leftovers().await? else {
         return Ok(Action::await_change());
     };

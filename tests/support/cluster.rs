@@ -15,7 +15,8 @@ use super::sim::{self, Sim};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
-fn kubeconfig() -> String {
+/// The kubeconfig of the API server under test; the tests fail loudly without one.
+pub fn kubeconfig() -> String {
     std::env::var("KUBECONFIG").unwrap_or_else(|_| {
         panic!("KUBECONFIG is not set: the end-to-end tests need a real API server; run scripts/test.sh, or `eval $(scripts/control-plane.sh up)` first")
     })
@@ -314,7 +315,7 @@ impl Env {
 }
 
 /// A free TCP port on 127.0.0.1 (free when asked; the operator binds it a moment later).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
