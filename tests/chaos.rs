@@ -3,6 +3,11 @@
 //! during convergence and during deletion. Needs a real API server in `KUBECONFIG`, like the other
 //! end-to-end tests. The run's operator watches only its namespaces (`--scope namespaces`).
 
+#[path = "support/cluster.rs"]
+mod cluster;
+#[path = "support/sim.rs"]
+mod sim;
+
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -22,9 +27,7 @@ const CHECKS: [&str; 4] = [
 
 #[test]
 fn short_chaos_run_keeps_one_cloud_object_per_object_and_leaves_nothing_behind() {
-    let kubeconfig = std::env::var("KUBECONFIG").unwrap_or_else(|_| {
-        panic!("KUBECONFIG is not set: the chaos run needs a real API server; run scripts/test.sh, or `eval $(scripts/control-plane.sh up)` first")
-    });
+    let kubeconfig = cluster::kubeconfig();
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_vpcep-operator"))
         .parent()
         .expect("the binaries' directory");

@@ -101,8 +101,10 @@ impl Context {
             .insert(uid.to_string(), (Instant::now(), generation));
     }
 
+    /// Drops what is kept in memory for an object whose deletion has begun.
     pub fn forget(&self, uid: &str) {
         self.synced().remove(uid);
+        self.create_sent().remove(uid);
         self.failures.reset(uid);
     }
 

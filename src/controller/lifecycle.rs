@@ -158,8 +158,6 @@ impl<K: Reconciled> Session<K> {
         Ok(Some(cloud))
     }
 
-    /// Records a just-created object at once, so that the next reconcile finds it by its id
-    /// whatever fails next, and announces it.
     /// Whether a create may have been sent for this object before. [`Self::create`] writes
     /// `Ready` before every create and `record` keeps it, so a status without it proves that
     /// none was — unless this process sent one whose status write its cache does not show yet.
@@ -186,6 +184,8 @@ impl<K: Reconciled> Session<K> {
         self.created(cloud).await
     }
 
+    /// Records a just-created object at once, so that the next reconcile finds it by its id
+    /// whatever fails next, and announces it.
     async fn created(&mut self, cloud: K::Cloud) -> Result<K::Cloud, Error> {
         self.record(&cloud);
         self.save().await?;
