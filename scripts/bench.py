@@ -14,28 +14,29 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 import uuid
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from harness import (
+    REPO,
+    SIM_ACCOUNT,
+    HarnessError,
+    free_port,
+    install_crds,
+    is_ready,
+    kubectl,
+)
+from harness import http_json as http
+
 GROUP = "/apis/vpcep.io/v1alpha1"
-# The simulator's default account (docs/simulator.md).
-ACCOUNT = {
-    "VPCEP_REGION": "eu-de",
-    "VPCEP_PROJECT_ID": "0c5a4b2e8f1d4c3b9a7e6d5c4b3a2f10",
-    "VPCEP_ACCESS_KEY": "SIMDEFAULTACCESSKEY1",
-    "VPCEP_SECRET_KEY": "simDefaultSecretKey0000000000000000000000",
-}
 LABEL = "vpcep.io/bench"
 
 
-class BenchError(Exception):
+class BenchError(HarnessError):
     """A failure of the run itself (not a slow figure): the script exits non-zero."""
 
 
@@ -61,25 +62,6 @@ def parse_args():
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(method, url, body=None, content_type="application/json", timeout=30):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", content_type)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            text = resp.read()
-    except urllib.error.HTTPError as e:
-        raise BenchError(f"{method} {url}: {e.code} {e.read()[:300]!r}") from e
-    return json.loads(text) if text else None
-
-
 def wait_until(what, check, timeout, interval=0.2):
     """Polls check() until it returns a true value; returns it (BenchError on timeout)."""
     deadline = time.monotonic() + timeout
@@ -95,13 +77,6 @@ def wait_until(what, check, timeout, interval=0.2):
 def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def kubectl(*args, stdin=None):
-    out = subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise BenchError(f"kubectl {' '.join(args)}: {out.stderr.strip()}")
-    return out.stdout
 
 
 class Process:
@@ -223,7 +198,7 @@ class Bench:
         try:
             http("GET", self.sim_url + "/_sim/counters", timeout=2)
             return True
-        except (OSError, BenchError):
+        except (OSError, HarnessError):
             return False
 
     def sim_reset(self):
@@ -252,17 +227,10 @@ class Bench:
             try:
                 http("GET", self.kube + "/version", timeout=2)
                 return True
-            except (OSError, BenchError):
+            except (OSError, HarnessError):
                 return False
 
         wait_until("kubectl proxy", answers, 30)
-
-    def install_crds(self):
-        minor = int("".join(c for c in http("GET", self.kube + "/version")["minor"] if c.isdigit()))
-        crds = "crds/" if minor >= 25 else "crds/no-cel/"
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", os.path.join(REPO, crds))
-        kubectl("wait", "--for=condition=Established", "crd/vpcendpoints.vpcep.io",
-                "crd/vpcendpointservices.vpcep.io", "--timeout=60s")
 
     def check_cluster_is_ours(self):
         """The bench's operator reconciles every namespace: other objects would skew it."""
@@ -283,17 +251,13 @@ class Bench:
         return http("GET", f"{self.kube}{GROUP}/{plural}?labelSelector={LABEL}%3Dtrue")["items"]
 
     def ready_count(self):
-        def ready(obj):
-            conds = (obj.get("status") or {}).get("conditions") or []
-            return any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
-
-        return sum(ready(o) for p in ("vpcendpointservices", "vpcendpoints") for o in self.listed(p))
+        return sum(is_ready(o) for p in ("vpcendpointservices", "vpcendpoints") for o in self.listed(p))
 
     # operator
 
     def start_operator(self, run):
         port = free_port()
-        env = dict(os.environ, VPCEP_ENDPOINT=self.sim_url, **ACCOUNT)
+        env = dict(os.environ, VPCEP_ENDPOINT=self.sim_url, **SIM_ACCOUNT)
         env.setdefault("RUST_LOG", "info")
         a = self.args
         self.operator = self.spawn(f"operator-{run}", [
@@ -418,7 +382,7 @@ class Bench:
     def lower_bound(self, path):
         self.sim_reset()
         a = self.args
-        env = dict(os.environ, VPCEP_ENDPOINT=self.sim_url, **ACCOUNT)
+        env = dict(os.environ, VPCEP_ENDPOINT=self.sim_url, **SIM_ACCOUNT)
         out = subprocess.run(
             ["cargo", "bench", "--quiet", "--bench", "lower_bound", "--", path,
              "--concurrency", str(a.concurrency), "--rate-limit", str(a.rate_limit),
@@ -477,7 +441,7 @@ def main():
     try:
         b.start_sim()
         b.start_proxy()
-        b.install_crds()
+        install_crds()
         b.check_cluster_is_ours()
         path = os.path.join(b.out, "objects.yaml")
         with open(path, "w") as f:
@@ -494,7 +458,7 @@ def main():
             deletes.append(b.delete_run())
             b.sim_reset()
         bounds = [b.lower_bound(path) for _ in range(a.runs)]
-    except BenchError as e:
+    except HarnessError as e:
         print(f"error: {e}", file=sys.stderr)
         if b.operator is not None:
             print(f"operator log ({b.operator.log}):\n{b.operator.tail()}", file=sys.stderr)

@@ -25,27 +25,26 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections import Counter, defaultdict
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from harness import (
+    REPO,
+    SIM_ACCOUNT,
+    free_port,
+    http_json,
+    install_crds,
+    is_ready,
+    kubectl,
+    kubectl_json,
+)
 OWNER_UID_TAG = "vpcep-operator-uid"
 OWNER_CLUSTER_TAG = "vpcep-operator-cluster"
 RUN_LABEL = "chaos.vpcep.io/run"
 KINDS = "vpcendpointservices.vpcep.io,vpcendpoints.vpcep.io"
-
-# The default account of vpcep-sim (README, Quickstart).
-SIM_ENV = {
-    "VPCEP_REGION": "eu-de",
-    "VPCEP_PROJECT_ID": "0c5a4b2e8f1d4c3b9a7e6d5c4b3a2f10",
-    "VPCEP_ACCESS_KEY": "SIMDEFAULTACCESSKEY1",
-    "VPCEP_SECRET_KEY": "simDefaultSecretKey0000000000000000000000",
-}
 
 FAULTS = [
     "*:error:0.1",
@@ -69,38 +68,6 @@ class Timeout(Exception):
 
 # ---------------------------------------------------------------------------------------------
 # kubectl and the simulator's control API
-
-
-def kubectl(*args, stdin=None, check=True, timeout=120):
-    p = subprocess.run(
-        ["kubectl", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    err = "\n".join(l for l in p.stderr.splitlines() if "version difference" not in l)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"kubectl {' '.join(args)} failed ({p.returncode}): {err}")
-    return p.returncode, p.stdout, err
-
-
-def kubectl_json(*args):
-    _, out, _ = kubectl(*args, "-o", "json")
-    return json.loads(out)
-
-
-def http_json(url, method="GET", timeout=30):
-    req = urllib.request.Request(url, method=method)
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        body = r.read()
-    return json.loads(body) if body else None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,10 +112,10 @@ class Sim:
             time.sleep(0.05)
 
     def state(self):
-        return http_json(self.url + "/_sim/state")
+        return http_json("GET", self.url + "/_sim/state")
 
     def counters(self):
-        return http_json(self.url + "/_sim/counters/detail")
+        return http_json("GET", self.url + "/_sim/counters/detail")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -164,7 +131,7 @@ class Operator:
     def __init__(self, bin_dir, run_dir, sim_url, cluster_id, extra, namespaces=None):
         self.bin = os.path.join(bin_dir, "vpcep-operator")
         self.run_dir = run_dir
-        self.env = dict(os.environ, VPCEP_ENDPOINT=sim_url, **SIM_ENV)
+        self.env = dict(os.environ, VPCEP_ENDPOINT=sim_url, **SIM_ACCOUNT)
         self.env.setdefault("RUST_LOG", "info,vpcep_operator=debug")
         self.cluster_id = cluster_id
         self.extra = extra
@@ -288,13 +255,6 @@ def list_objects(run_id):
     return {(o["kind"], f"{o['metadata']['namespace']}/{o['metadata']['name']}"): o for o in items}
 
 
-def ready(obj):
-    for c in obj.get("status", {}).get("conditions", []) or []:
-        if c.get("type") == "Ready":
-            return c.get("status") == "True"
-    return False
-
-
 def conditions_text(obj):
     conds = obj.get("status", {}).get("conditions", []) or []
     return "; ".join(
@@ -395,12 +355,7 @@ class Run:
         rc, _, err = kubectl("version", "--request-timeout=5s", check=False)
         if rc != 0:
             raise RuntimeError(f"the API server in KUBECONFIG does not answer: {err}")
-        server = kubectl_json("version")["serverVersion"]
-        minor = int("".join(ch for ch in server["minor"] if ch.isdigit()))
-        crds = "crds/" if minor >= 25 else "crds/no-cel/"
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", os.path.join(REPO, crds))
-        kubectl("wait", "--for=condition=Established", "crd/vpcendpoints.vpcep.io",
-                "crd/vpcendpointservices.vpcep.io", "--timeout=60s")
+        install_crds()
         for ns in namespaces:
             deadline = time.monotonic() + 180
             while True:
@@ -454,22 +409,22 @@ class Run:
                 raise RuntimeError(f"kubectl apply -f {path} failed: {apply.stderr.read()}")
             objs.clear()
             objs.update(list_objects(run_id))
-            return len(objs) == o.objects and all(ready(x) for x in objs.values())
+            return len(objs) == o.objects and all(is_ready(x) for x in objs.values())
 
         def ready_count():
-            return f"{sum(ready(x) for x in objs.values())}/{o.objects} Ready"
+            return f"{sum(is_ready(x) for x in objs.values())}/{o.objects} Ready"
 
         converged, t_conv = self.kill_loop(
             "convergence", kills_conv, all_ready,
             # half way when the cloud id is recorded, done when Ready
-            lambda: sum(0.5 * bool((x.get("status") or {}).get("id")) + 0.5 * ready(x)
+            lambda: sum(0.5 * bool((x.get("status") or {}).get("id")) + 0.5 * is_ready(x)
                         for x in objs.values()) / o.objects,
             o.ready_timeout, ready_count)
         if converged:
             self.check(True, "ready", f"all {o.objects} objects Ready=True after {t_conv:.1f} s "
                                       f"({plural(self.kills['convergence'], 'kill')} during convergence)")
         else:
-            bad = {k: v for k, v in objs.items() if not ready(v)}
+            bad = {k: v for k, v in objs.items() if not is_ready(v)}
             lines = [f"  {k[0]} {k[1]}: {conditions_text(v)}" for k, v in sorted(bad.items())]
             self.check(False, "ready", f"{len(bad)} of {o.objects} objects not Ready after {t_conv:.0f} s:\n"
                        + "\n".join(lines[:30]) + ("\n  ..." if len(lines) > 30 else ""))
