@@ -9,6 +9,9 @@ RUN apk add --no-cache musl-dev
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# The workspace's other members: the operator needs api and cloud (and signer); cargo reads every
+# member's manifest.
+COPY crates ./crates
 # Cargo.toml declares the benchmark's lower bound; cargo refuses a manifest whose target is missing.
 COPY benches ./benches
 # Alpine's host target is *-linux-musl, which links statically by default, so the binary needs no
@@ -18,7 +21,7 @@ ENV CARGO_PROFILE_RELEASE_STRIP=symbols
 # mount, so the binary is copied out of it in the same step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin vpcep-operator \
+    cargo build --release --locked -p vpcep-operator --bin vpcep-operator \
     && cp target/release/vpcep-operator /vpcep-operator
 
 FROM gcr.io/distroless/static-debian12:nonroot

@@ -19,9 +19,9 @@ use kube::ResourceExt;
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 
-use vpcep_operator::api::{VpcEndpoint, VpcEndpointService};
-use vpcep_operator::cloud::{ClientSettings, VpcepClient, api};
-use vpcep_operator::config::CloudSettings;
+use vpcep_api::{VpcEndpoint, VpcEndpointService};
+use vpcep_cloud::config::CloudSettings;
+use vpcep_cloud::{ClientSettings, VpcepClient, api};
 use vpcep_operator::controller::SHORT_REQUEUE;
 use vpcep_operator::controller::plan::{Owner, create_endpoint_request, create_service_request};
 

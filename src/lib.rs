@@ -1,9 +1,6 @@
-//! vpcep-operator: Kubernetes custom resources and a controller for Open Telekom Cloud /
-//! Huawei Cloud VPC Endpoints, plus `vpcep-sim`, a local stand-in for the VPCEP API.
+//! vpcep-operator: the controller that reconciles `VpcEndpointService` and `VpcEndpoint` objects
+//! with the VPCEP API. The CRD types live in `vpcep-api`, the client in `vpcep-cloud`; see
+//! ARCHITECTURE.md for the map.
 
-pub mod api;
-pub mod cloud;
-pub mod config;
 pub mod controller;
-pub mod sim;
 pub mod telemetry;

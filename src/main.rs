@@ -28,7 +28,7 @@ enum Command {
 }
 
 fn crds(no_cel: bool, out_dir: Option<PathBuf>) -> Result<(), String> {
-    let docs = vpcep_operator::api::crdgen::documents(!no_cel)
+    let docs = vpcep_api::crdgen::documents(!no_cel)
         .map_err(|e| format!("cannot render the CRDs: {e}"))?;
     match out_dir {
         None => docs.iter().for_each(|(_, doc)| print!("{doc}")),

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use sim::Sim;
-use vpcep_operator::cloud::api::{self, PageParams};
-use vpcep_operator::cloud::auth::{AkSk, Credentials, PasswordAuth};
-use vpcep_operator::cloud::model::*;
-use vpcep_operator::cloud::{ClientSettings, ErrorKind, VpcepClient};
-use vpcep_operator::config::CloudConfig;
+use vpcep_cloud::api::{self, PageParams};
+use vpcep_cloud::auth::{AkSk, Credentials, PasswordAuth};
+use vpcep_cloud::config::CloudConfig;
+use vpcep_cloud::model::*;
+use vpcep_cloud::{ClientSettings, ErrorKind, VpcepClient};
 
 const VPC: &str = "0d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a01";
 const PORT: &str = "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02";
@@ -118,7 +118,7 @@ async fn endpoint_in(c: &VpcepClient, id: &str, status: &str) -> Endpoint {
 
 async fn gone<T: std::fmt::Debug>(
     what: &str,
-    fetch: impl AsyncFn() -> Result<T, vpcep_operator::cloud::CloudError>,
+    fetch: impl AsyncFn() -> Result<T, vpcep_cloud::CloudError>,
 ) {
     let last = wait_for(what, fetch, |r: &Result<T, _>| {
         r.as_ref().is_err_and(|e| e.is_not_found())

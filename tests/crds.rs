@@ -10,7 +10,7 @@ use kube::CustomResourceExt;
 use kube::core::cel::Validator;
 use openapi::violations;
 use serde_json::{Value, json};
-use vpcep_operator::api::{VpcEndpoint, VpcEndpointService};
+use vpcep_api::{VpcEndpoint, VpcEndpointService};
 
 fn schema<K: CustomResourceExt>() -> Value {
     let crd = K::crd();

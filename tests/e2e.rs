@@ -13,11 +13,11 @@ use std::time::Duration;
 use cluster::{Env, OperatorArgs};
 use secrecy::SecretString;
 use serde_json::Value;
-use vpcep_operator::cloud::api::{self, PageParams};
-use vpcep_operator::cloud::auth::{AkSk, Credentials};
-use vpcep_operator::cloud::model::*;
-use vpcep_operator::cloud::{ClientSettings, VpcepClient};
-use vpcep_operator::config::CloudConfig;
+use vpcep_cloud::api::{self, PageParams};
+use vpcep_cloud::auth::{AkSk, Credentials};
+use vpcep_cloud::config::CloudConfig;
+use vpcep_cloud::model::*;
+use vpcep_cloud::{ClientSettings, VpcepClient};
 
 const FAST: &[&str] = &["--provision-delay", "500ms", "--delete-delay", "500ms"];
 const VPC: &str = "0d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a01";

@@ -12,11 +12,11 @@ use std::time::Duration;
 use cluster::{Env, OperatorArgs};
 use secrecy::SecretString;
 use serde_json::Value;
-use vpcep_operator::cloud::api::{self, PageParams};
-use vpcep_operator::cloud::auth::{AkSk, Credentials};
-use vpcep_operator::cloud::model::*;
-use vpcep_operator::cloud::{ClientSettings, ErrorKind, VpcepClient};
-use vpcep_operator::config::CloudConfig;
+use vpcep_cloud::api::{self, PageParams};
+use vpcep_cloud::auth::{AkSk, Credentials};
+use vpcep_cloud::config::CloudConfig;
+use vpcep_cloud::model::*;
+use vpcep_cloud::{ClientSettings, ErrorKind, VpcepClient};
 
 const VPC: &str = "0d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a01";
 const VPC2: &str = "3a9e6c55-1f0d-4d2b-b7c4-8e5f2a6d1b03";

@@ -8,11 +8,11 @@ use std::process::{Command, Stdio};
 use jiff::Timestamp;
 use secrecy::SecretString;
 use serde_json::json;
-use vpcep_operator::cloud::api::{self, PageParams};
-use vpcep_operator::cloud::auth::{self, AkSk, Credentials};
-use vpcep_operator::cloud::model::*;
-use vpcep_operator::cloud::{ClientSettings, VpcepClient};
-use vpcep_operator::config::CloudConfig;
+use vpcep_cloud::api::{self, PageParams};
+use vpcep_cloud::auth::{self, AkSk, Credentials};
+use vpcep_cloud::config::CloudConfig;
+use vpcep_cloud::model::*;
+use vpcep_cloud::{ClientSettings, VpcepClient};
 
 fn python() -> String {
     std::env::var("VPCEP_PYTHON")

@@ -11,10 +11,10 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
 use super::error::Error;
-use crate::api::CredentialsSecretRef;
-use crate::cloud::auth::Credentials;
-use crate::cloud::{ClientSettings, VpcepClient};
-use crate::config::{CloudConfig, CloudKind, CloudSettings};
+use vpcep_api::CredentialsSecretRef;
+use vpcep_cloud::auth::Credentials;
+use vpcep_cloud::config::{CloudConfig, CloudKind, CloudSettings};
+use vpcep_cloud::{ClientSettings, VpcepClient};
 
 pub struct CloudClients {
     kube: kube::Client,

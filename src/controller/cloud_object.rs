@@ -5,10 +5,10 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 use super::error::Error;
 use super::plan::Owner;
-use crate::api::validate::InvalidSpec;
-use crate::cloud::api::{self, ApiRequest};
-use crate::cloud::model::{Endpoint, ResourceQueryRequest, ResourceType, Service};
-use crate::cloud::{CloudError, ErrorKind, VpcepClient};
+use vpcep_api::validate::InvalidSpec;
+use vpcep_cloud::api::{self, ApiRequest};
+use vpcep_cloud::model::{Endpoint, ResourceQueryRequest, ResourceType, Service};
+use vpcep_cloud::{CloudError, ErrorKind, VpcepClient};
 
 pub trait CloudObject: DeserializeOwned + Send + 'static {
     const RESOURCE: ResourceType;

@@ -8,10 +8,10 @@ use kube::runtime::events::EventType;
 use super::error::Error;
 use super::plan::acceptance::{Decision, Pending, Rule, decide, is_active};
 use super::session::Session;
-use crate::api::{ServiceConnection, VpcEndpointService};
-use crate::cloud::VpcepClient;
-use crate::cloud::api;
-use crate::cloud::model::{Connection, ConnectionAction, ConnectionQuery, Service};
+use vpcep_api::{ServiceConnection, VpcEndpointService};
+use vpcep_cloud::VpcepClient;
+use vpcep_cloud::api;
+use vpcep_cloud::model::{Connection, ConnectionAction, ConnectionQuery, Service};
 
 /// The connections of an available service. Always listed: `connection_count` counts only
 /// accepted and creating endpoints, so it cannot tell that pending ones wait.
@@ -158,8 +158,8 @@ pub async fn reject_all(
 #[cfg(test)]
 mod tests {
     use super::recorded_still_hold;
-    use crate::api::ServiceConnection;
-    use crate::cloud::model::Service;
+    use vpcep_api::ServiceConnection;
+    use vpcep_cloud::model::Service;
 
     fn conn(id: &str, status: &str) -> ServiceConnection {
         ServiceConnection {

@@ -15,8 +15,8 @@ use super::clients::CloudClients;
 use super::conditions;
 use super::error::Error;
 use super::publish;
-use crate::api::VpcEndpoint;
 use crate::telemetry::Metrics;
+use vpcep_api::VpcEndpoint;
 
 pub struct Context {
     pub kube: kube::Client,

@@ -15,14 +15,14 @@ use super::plan::{EndpointPlan, create_endpoint_request, plan_endpoint};
 use super::service::SHORT_REQUEUE;
 use super::session::Session;
 use super::{apply_tags, publish};
-use crate::api::validate::{self, InvalidSpec};
-use crate::api::{
+use vpcep_api::validate::{self, InvalidSpec};
+use vpcep_api::{
     CredentialsSecretRef, DeletionPolicy, VpcEndpoint, VpcEndpointService, VpcEndpointSpec,
     VpcEndpointStatus,
 };
-use crate::cloud::VpcepClient;
-use crate::cloud::api;
-use crate::cloud::model::{Endpoint, ResourceType};
+use vpcep_cloud::VpcepClient;
+use vpcep_cloud::api;
+use vpcep_cloud::model::{Endpoint, ResourceType};
 
 /// How often an endpoint waiting for acceptance is looked at again.
 const PENDING_REQUEUE: Duration = Duration::from_secs(15);

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::api::validate::InvalidSpec;
-use crate::cloud::{CloudError, ErrorKind};
+use vpcep_api::validate::InvalidSpec;
+use vpcep_cloud::{CloudError, ErrorKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -91,7 +91,7 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::error::ApiError;
+    use vpcep_cloud::error::ApiError;
 
     fn cloud(status: u16, code: &str) -> Error {
         let body = format!(r#"{{"error_code":"{code}","error_msg":"m"}}"#);

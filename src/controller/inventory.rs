@@ -8,7 +8,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use crate::api::{VpcEndpoint, VpcEndpointService};
+use vpcep_api::{VpcEndpoint, VpcEndpointService};
 
 #[derive(Debug)]
 pub struct Inventory {

@@ -18,8 +18,8 @@ use super::error::Error;
 use super::plan::Owner;
 use super::session::{Managed, ManagedStatus, Session};
 use super::{FINALIZER, external_id};
-use crate::api::{CredentialsSecretRef, DeletionPolicy};
-use crate::cloud::{CloudError, VpcepClient};
+use vpcep_api::{CredentialsSecretRef, DeletionPolicy};
+use vpcep_cloud::{CloudError, VpcepClient};
 
 /// What a kind adds to the shared life cycle.
 pub trait Reconciled: Managed {

@@ -36,15 +36,15 @@ pub use error::Error;
 pub use options::RunOptions;
 pub use service::SHORT_REQUEUE;
 
-use crate::api::{EXTERNAL_ID_ANNOTATION, VpcEndpoint, VpcEndpointService};
-use crate::cloud::model::{ResourceType, TagAction, TagActionEntry, TagActionRequest};
-use crate::cloud::{ClientSettings, VpcepClient, api};
-use crate::config::{CloudSettings, ConfigError};
 use crate::telemetry::{self, Health, Metrics, leader};
 use clients::CloudClients;
 use context::{Context, Settings};
 use plan::TagDiff;
 use session::Managed;
+use vpcep_api::{EXTERNAL_ID_ANNOTATION, VpcEndpoint, VpcEndpointService};
+use vpcep_cloud::config::{CloudSettings, ConfigError};
+use vpcep_cloud::model::{ResourceType, TagAction, TagActionEntry, TagActionRequest};
+use vpcep_cloud::{ClientSettings, VpcepClient, api};
 
 /// Finalizer of both kinds: the cloud object is deleted before the Kubernetes object goes.
 pub const FINALIZER: &str = "vpcep.io/cleanup";
@@ -169,7 +169,7 @@ pub enum StartError {
 /// Objects of a kind that name a Secret as their credentials, for waking them when it changes.
 fn using_secret<K: Managed>(
     store: reflector::Store<K>,
-    secret_ref: fn(&K) -> Option<&crate::api::CredentialsSecretRef>,
+    secret_ref: fn(&K) -> Option<&vpcep_api::CredentialsSecretRef>,
 ) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
     move |secret| {
         let (ns, name) = (secret.namespace(), secret.name_any());

@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::CloudKind;
+use vpcep_cloud::config::CloudKind;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunOptions {
@@ -99,10 +99,10 @@ fn parse_tag(s: &str) -> Result<(String, String), String> {
             "{s:?}: keys are 1-36 and values 0-43 characters of letters, digits, '-', '_' or '@'"
         ));
     }
-    if k.starts_with(crate::api::RESERVED_TAG_PREFIX) {
+    if k.starts_with(vpcep_api::RESERVED_TAG_PREFIX) {
         return Err(format!(
             "{s:?}: the prefix {} is reserved for the operator's owner tags",
-            crate::api::RESERVED_TAG_PREFIX
+            vpcep_api::RESERVED_TAG_PREFIX
         ));
     }
     Ok((k.to_string(), v.to_string()))

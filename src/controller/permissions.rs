@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 
 use super::error::Error;
-use crate::cloud::VpcepClient;
-use crate::cloud::api;
-use crate::cloud::model::PermissionAction;
+use vpcep_cloud::VpcepClient;
+use vpcep_cloud::api;
+use vpcep_cloud::model::PermissionAction;
 
 /// Records per permission call; the API caps a batch (EndPoint.0016) without documenting where.
 const BATCH: usize = 50;

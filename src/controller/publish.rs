@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::conditions::Verdict;
 use super::error::Error;
 use super::session::MANAGER;
-use crate::api::{Protocol, Publish, VpcEndpoint, VpcEndpointService, VpcEndpointStatus};
+use vpcep_api::{Protocol, Publish, VpcEndpoint, VpcEndpointService, VpcEndpointStatus};
 
 /// Label on every published object: the VpcEndpoint it belongs to.
 const ENDPOINT_LABEL: &str = "vpcep.io/endpoint";
@@ -266,7 +266,7 @@ pub async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::PublishPort;
+    use vpcep_api::PublishPort;
 
     fn endpoint() -> VpcEndpoint {
         let mut ep: VpcEndpoint = serde_json::from_value(json!({

@@ -15,12 +15,12 @@ use super::plan::acceptance;
 use super::plan::{ServicePlan, create_service_request, plan_service};
 use super::session::Session;
 use super::{connections, permissions};
-use crate::api::{
+use vpcep_api::{
     CredentialsSecretRef, DeletionPolicy, VpcEndpointService, VpcEndpointServiceStatus, validate,
 };
-use crate::cloud::VpcepClient;
-use crate::cloud::api;
-use crate::cloud::model::{ResourceType, Service};
+use vpcep_cloud::VpcepClient;
+use vpcep_cloud::api;
+use vpcep_cloud::model::{ResourceType, Service};
 
 /// How often an object in a transitional cloud state is looked at again.
 pub const SHORT_REQUEUE: Duration = Duration::from_secs(2);

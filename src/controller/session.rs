@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use super::conditions::{self, READY, SYNCED, Verdict};
 use super::context::Context;
 use super::error::Error;
-use crate::api::{VpcEndpoint, VpcEndpointService, VpcEndpointServiceStatus, VpcEndpointStatus};
+use vpcep_api::{VpcEndpoint, VpcEndpointService, VpcEndpointServiceStatus, VpcEndpointStatus};
 
 /// Field manager of the operator's writes.
 pub const MANAGER: &str = "vpcep-operator";

@@ -1,12 +1,13 @@
-//! Starts `vpcep-sim` as a child process on a free loopback port and stops it when dropped.
+//! Runs `vpcep-sim` in-process (its library, on its own thread and runtime) on a free loopback
+//! port, and stops it when dropped.
 // Each test crate includes this module and uses a different part of it.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use clap::Parser;
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 /// The default account of a simulator started without `--account`.
 pub const DOMAIN_ID: &str = "5f0d36c2a1b04e5e9a3b8d7c6e2f1a09";
@@ -15,34 +16,50 @@ pub const ACCESS_KEY: &str = "SIMDEFAULTACCESSKEY1";
 pub const SECRET_KEY: &str = "simDefaultSecretKey0000000000000000000000";
 
 pub struct Sim {
-    child: Child,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     pub url: String,
 }
 
 impl Sim {
-    /// Starts the simulator with these extra arguments and waits for its `listening on` line.
+    /// Starts the simulator with these extra command-line arguments (as `vpcep-sim` takes them).
     pub fn start(args: &[&str]) -> Sim {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vpcep-sim"))
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("vpcep-sim starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("vpcep-sim printed its address")
-                .expect("readable stdout");
-            if let Some(url) = line.strip_prefix("listening on ") {
-                break url.trim().to_string();
-            }
-        };
-        // Keep draining stdout so the simulator never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Sim { child, url }
+        let argv = ["vpcep-sim", "--listen", "127.0.0.1:0"]
+            .into_iter()
+            .chain(args.iter().copied());
+        let args = vpcep_sim::SimArgs::try_parse_from(argv).expect("valid simulator arguments");
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("simulator runtime");
+            runtime.block_on(async move {
+                let bound = match vpcep_sim::bind(args).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let _ = url_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = url_tx.send(Ok(bound.url.clone()));
+                tokio::select! {
+                    () = bound.serve() => {}
+                    _ = stopped => {}
+                }
+            });
+        });
+        let url = url_rx
+            .recv()
+            .expect("the simulator thread answers")
+            .unwrap_or_else(|e| panic!("the simulator does not start: {e}"));
+        Sim {
+            stop: Some(stop),
+            thread: Some(thread),
+            url,
+        }
     }
 
     async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -79,7 +96,11 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::api::{Acceptance, AcceptancePolicy};
+use vpcep_api::{Acceptance, AcceptancePolicy};
 
 /// The rule behind a decision; recorded in `status.connections[].decidedBy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

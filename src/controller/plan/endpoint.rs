@@ -2,9 +2,9 @@ use std::collections::BTreeSet;
 
 use super::tags::{Owner, TagDiff, desired_tags, diff_tags};
 use super::{immutable, wire_name};
-use crate::api::VpcEndpointSpec;
-use crate::api::validate::InvalidSpec;
-use crate::cloud::model::{
+use vpcep_api::VpcEndpointSpec;
+use vpcep_api::validate::InvalidSpec;
+use vpcep_cloud::model::{
     CreateEndpointRequest, Endpoint, PolicyStatement, UpdateWhitelistRequest,
 };
 

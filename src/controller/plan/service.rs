@@ -2,9 +2,9 @@ use std::collections::BTreeSet;
 
 use super::tags::{Owner, TagDiff, desired_tags, diff_tags};
 use super::{immutable, wire_name};
-use crate::api::VpcEndpointServiceSpec;
-use crate::api::validate::InvalidSpec;
-use crate::cloud::model::{CreateServiceRequest, PortMapping, Service, UpdateServiceRequest};
+use vpcep_api::VpcEndpointServiceSpec;
+use vpcep_api::validate::InvalidSpec;
+use vpcep_cloud::model::{CreateServiceRequest, PortMapping, Service, UpdateServiceRequest};
 
 const KIND: &str = "VpcEndpointService";
 
@@ -137,8 +137,8 @@ pub fn plan_service(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::model::Tag;
     use serde_json::json;
+    use vpcep_cloud::model::Tag;
 
     const ID: &str = "4189d3c2-8882-4871-a3c2-d380272eed83";
 

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
-use crate::api::{OWNER_CLUSTER_TAG, OWNER_UID_TAG};
-use crate::cloud::model::Tag;
+use vpcep_api::{OWNER_CLUSTER_TAG, OWNER_UID_TAG};
+use vpcep_cloud::model::Tag;
 
 /// Who owns a cloud object: the Kubernetes object's uid and the cluster's id. Written as tags on
 /// every object the operator creates, so that an object whose id was lost can be found again.

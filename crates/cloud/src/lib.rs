@@ -1,0 +1,14 @@
+//! The VPCEP API client: wire models, errors, authentication, rate limiting and retries.
+
+pub mod api;
+pub mod auth;
+mod client;
+pub mod config;
+pub mod error;
+mod metrics;
+pub mod model;
+pub mod retry;
+
+pub use client::{ClientBuildError, ClientSettings, VpcepClient};
+pub use error::{CloudError, ErrorKind};
+pub use metrics::CloudMetrics;

@@ -1,0 +1,105 @@
+//! The shared state behind every handler: settings, the store, faults and counters.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use jiff::Timestamp;
+
+use crate::config::Settings;
+use crate::counters::Counters;
+use crate::error::ApiError;
+use crate::faults::FaultBook;
+use crate::persist;
+use crate::state::Store;
+
+pub type AppState = Arc<App>;
+
+pub struct App {
+    pub settings: Settings,
+    /// `http://ADDR` of this server, for links and the token catalogue.
+    pub base_url: String,
+    store: Mutex<Store>,
+    faults: Mutex<FaultBook>,
+    counters: Mutex<Counters>,
+    /// The seed a reset returns the fault dice to.
+    fault_seed: u64,
+    state_file: Option<PathBuf>,
+}
+
+/// A panicking handler must not take the whole simulator down with a poisoned lock.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl App {
+    pub fn new(
+        settings: Settings,
+        base_url: String,
+        store: Store,
+        faults: FaultBook,
+        fault_seed: u64,
+        state_file: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            settings,
+            base_url,
+            store: Mutex::new(store),
+            faults: Mutex::new(faults),
+            counters: Mutex::new(Counters::default()),
+            fault_seed,
+            state_file,
+        }
+    }
+
+    fn save(&self, store: &Store) {
+        if let Some(path) = &self.state_file
+            && let Err(e) = persist::save(path, store)
+        {
+            // The change stands in memory; a broken disk is reported, not turned into API errors.
+            tracing::error!("{e}");
+        }
+    }
+
+    /// Reads the store after applying the transitions due now.
+    pub fn read<R>(&self, f: impl FnOnce(&Store, Timestamp) -> R) -> R {
+        let now = Timestamp::now();
+        let mut store = lock(&self.store);
+        if store.advance(now) {
+            self.save(&store);
+        }
+        f(&store, now)
+    }
+
+    /// Changes the store (after applying due transitions) and saves it when the change succeeds.
+    pub fn write<R>(
+        &self,
+        f: impl FnOnce(&mut Store, Timestamp) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        let now = Timestamp::now();
+        let mut store = lock(&self.store);
+        let advanced = store.advance(now);
+        let result = f(&mut store, now);
+        if advanced || result.is_ok() {
+            self.save(&store);
+        }
+        result
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, FaultBook> {
+        lock(&self.faults)
+    }
+
+    pub fn counters(&self) -> MutexGuard<'_, Counters> {
+        lock(&self.counters)
+    }
+
+    /// Wipes objects, tokens, faults and counters; accounts and public services stay.
+    pub fn reset(&self) {
+        let fresh = Store::new(&self.settings.region);
+        let mut store = lock(&self.store);
+        *store = fresh;
+        self.save(&store);
+        *self.faults() = FaultBook::new(Vec::new(), self.fault_seed);
+        *self.counters() = Counters::default();
+    }
+}

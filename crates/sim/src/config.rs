@@ -1,0 +1,298 @@
+//! Command line (and `VPCEP_SIM_*` environment) configuration of `vpcep-sim`, and the settings
+//! derived from it.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+
+use crate::faults::FaultRule;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "vpcep-sim",
+    version,
+    about = "Local simulator of the VPC Endpoint (VPCEP) API and the IAM token API (see docs/simulator.md)"
+)]
+pub struct SimArgs {
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    #[arg(long, env = "VPCEP_SIM_LISTEN", default_value = "127.0.0.1:8643")]
+    pub listen: SocketAddr,
+
+    /// Region name; also the IAM project name of every account.
+    #[arg(long, env = "VPCEP_SIM_REGION", default_value = "eu-de")]
+    pub region: String,
+
+    /// An account `DOMAIN_NAME:DOMAIN_ID:PROJECT_ID:AK:SK` (repeatable; `;`-separated in the env).
+    #[arg(long = "account", env = "VPCEP_SIM_ACCOUNTS", value_delimiter = ';', value_parser = parse_account)]
+    pub accounts: Vec<Account>,
+
+    /// An IAM user `NAME:PASSWORD:DOMAIN_NAME` for password tokens (repeatable; `;`-separated in the env).
+    #[arg(long = "user", env = "VPCEP_SIM_USERS", value_delimiter = ';', value_parser = parse_user)]
+    pub users: Vec<User>,
+
+    /// How long new services and endpoints stay `creating` (e.g. `0s`, `500ms`, `2s`).
+    #[arg(long, env = "VPCEP_SIM_PROVISION_DELAY", default_value = "2s", value_parser = parse_duration)]
+    pub provision_delay: Duration,
+
+    /// How long deleted services and endpoints stay `deleting` before they are gone.
+    #[arg(long, env = "VPCEP_SIM_DELETE_DELAY", default_value = "2s", value_parser = parse_duration)]
+    pub delete_delay: Duration,
+
+    /// Endpoint services per project.
+    #[arg(long, env = "VPCEP_SIM_QUOTA_SERVICES", default_value_t = 20)]
+    pub quota_services: usize,
+
+    /// Endpoints per project.
+    #[arg(long, env = "VPCEP_SIM_QUOTA_ENDPOINTS", default_value_t = 50)]
+    pub quota_endpoints: usize,
+
+    /// JSON file holding the state; loaded at start, rewritten after every change.
+    #[arg(long, env = "VPCEP_SIM_STATE_FILE")]
+    pub state_file: Option<PathBuf>,
+
+    /// A fault `OPERATION:KIND:VALUE[,option=value...]` (repeatable; `;`-separated in the env),
+    /// e.g. `create_service:error:1.0`, `*:latency:200ms,jitter=50ms`,
+    /// `get_service:throttle:0.5,retry_after=3`, `create_endpoint:drop:1,times=1`.
+    #[arg(long = "fault", env = "VPCEP_SIM_FAULTS", value_delimiter = ';')]
+    pub faults: Vec<FaultRule>,
+
+    /// Seed of the fault dice, for reproducible runs (random when absent).
+    #[arg(long, env = "VPCEP_SIM_FAULT_SEED")]
+    pub fault_seed: Option<u64>,
+}
+
+/// A cloud account: one domain with one project in the simulated region, and one AK/SK pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub domain_name: String,
+    pub domain_id: String,
+    pub project_id: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub password: String,
+    pub domain_name: String,
+}
+
+/// Everything the API needs to know about the configuration, checked for consistency.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub region: String,
+    pub accounts: Vec<Account>,
+    pub users: Vec<User>,
+    pub provision_delay: Duration,
+    pub delete_delay: Duration,
+    pub quota_services: usize,
+    pub quota_endpoints: usize,
+}
+
+impl Settings {
+    pub fn account_by_ak(&self, access_key: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.access_key == access_key)
+    }
+
+    pub fn account_by_domain_name(&self, name: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.domain_name == name)
+    }
+
+    pub fn account_by_domain_id(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.domain_id == id)
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("two accounts share the {what} {value:?}")]
+    DuplicateAccount { what: &'static str, value: String },
+    #[error("user {user:?} names the domain {domain:?}, which no --account has")]
+    UnknownUserDomain { user: String, domain: String },
+    #[error("--region must not be empty")]
+    EmptyRegion,
+}
+
+/// The account used when none is configured; fixed so that a state file stays valid across restarts.
+pub fn default_account() -> Account {
+    Account {
+        domain_name: "sim-domain".into(),
+        domain_id: "5f0d36c2a1b04e5e9a3b8d7c6e2f1a09".into(),
+        project_id: "0c5a4b2e8f1d4c3b9a7e6d5c4b3a2f10".into(),
+        access_key: "SIMDEFAULTACCESSKEY1".into(),
+        secret_key: "simDefaultSecretKey0000000000000000000000".into(),
+    }
+}
+
+impl SimArgs {
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        if self.region.trim().is_empty() {
+            return Err(ConfigError::EmptyRegion);
+        }
+        let accounts = if self.accounts.is_empty() {
+            vec![default_account()]
+        } else {
+            self.accounts.clone()
+        };
+        type Key = fn(&Account) -> &str;
+        let keys: [(&'static str, Key); 4] = [
+            ("domain name", |a| &a.domain_name),
+            ("domain id", |a| &a.domain_id),
+            ("project id", |a| &a.project_id),
+            ("access key", |a| &a.access_key),
+        ];
+        for (what, key) in keys {
+            let mut seen = HashSet::new();
+            for account in &accounts {
+                if !seen.insert(key(account)) {
+                    return Err(ConfigError::DuplicateAccount {
+                        what,
+                        value: key(account).to_string(),
+                    });
+                }
+            }
+        }
+        for user in &self.users {
+            if !accounts.iter().any(|a| a.domain_name == user.domain_name) {
+                return Err(ConfigError::UnknownUserDomain {
+                    user: user.name.clone(),
+                    domain: user.domain_name.clone(),
+                });
+            }
+        }
+        Ok(Settings {
+            region: self.region.clone(),
+            accounts,
+            users: self.users.clone(),
+            provision_delay: self.provision_delay,
+            delete_delay: self.delete_delay,
+            quota_services: self.quota_services,
+            quota_endpoints: self.quota_endpoints,
+        })
+    }
+}
+
+pub fn parse_account(s: &str) -> Result<Account, String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    match parts.as_slice() {
+        [domain_name, domain_id, project_id, access_key, secret_key]
+            if parts.iter().all(|p| !p.is_empty()) =>
+        {
+            Ok(Account {
+                domain_name: domain_name.to_string(),
+                domain_id: domain_id.to_string(),
+                project_id: project_id.to_string(),
+                access_key: access_key.to_string(),
+                secret_key: secret_key.to_string(),
+            })
+        }
+        _ => Err("expected DOMAIN_NAME:DOMAIN_ID:PROJECT_ID:AK:SK, all non-empty".into()),
+    }
+}
+
+/// `NAME:PASSWORD:DOMAIN_NAME`; the password may itself contain `:`.
+pub fn parse_user(s: &str) -> Result<User, String> {
+    let invalid = || "expected NAME:PASSWORD:DOMAIN_NAME, all non-empty".to_string();
+    let (name, rest) = s.split_once(':').ok_or_else(invalid)?;
+    let (password, domain_name) = rest.rsplit_once(':').ok_or_else(invalid)?;
+    if name.is_empty() || password.is_empty() || domain_name.is_empty() {
+        return Err(invalid());
+    }
+    Ok(User {
+        name: name.into(),
+        password: password.into(),
+        domain_name: domain_name.into(),
+    })
+}
+
+/// A number followed by `ms`, `s`, `m` or `h` (`0` alone is also accepted).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .ok_or_else(|| format!("{s:?} has no unit (use ms, s, m or h)"))?;
+    let (number, unit) = s.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} does not start with a number"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("{s:?} has an unknown unit (use ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{s:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("ms").is_err());
+    }
+
+    #[test]
+    fn accounts_and_users() {
+        let a = parse_account("dom:d1:p1:AK:SK").unwrap();
+        assert_eq!(a.domain_id, "d1");
+        assert_eq!(a.secret_key, "SK");
+        assert!(parse_account("dom:d1:p1:AK").is_err());
+        assert!(parse_account("dom:d1::AK:SK").is_err());
+        let u = parse_user("alice:pa:ss:dom").unwrap();
+        assert_eq!(u.password, "pa:ss");
+        assert_eq!(u.domain_name, "dom");
+        assert!(parse_user("alice:dom").is_err());
+    }
+
+    fn args(extra: &[&str]) -> SimArgs {
+        let mut argv = vec!["vpcep-sim"];
+        argv.extend_from_slice(extra);
+        SimArgs::try_parse_from(argv).unwrap()
+    }
+
+    #[test]
+    fn default_account_when_none_given() {
+        let settings = args(&[]).settings().unwrap();
+        assert_eq!(settings.accounts, vec![default_account()]);
+        assert_eq!(settings.region, "eu-de");
+        assert_eq!(settings.quota_services, 20);
+        assert_eq!(settings.quota_endpoints, 50);
+        assert_eq!(settings.provision_delay, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn duplicate_keys_and_unknown_user_domains_are_refused() {
+        let dup = args(&["--account", "a:d1:p1:AK:SK", "--account", "b:d2:p2:AK:SK2"]);
+        assert!(matches!(
+            dup.settings(),
+            Err(ConfigError::DuplicateAccount {
+                what: "access key",
+                ..
+            })
+        ));
+        let user = args(&["--account", "a:d1:p1:AK:SK", "--user", "u:pw:nowhere"]);
+        assert!(matches!(
+            user.settings(),
+            Err(ConfigError::UnknownUserDomain { .. })
+        ));
+    }
+}

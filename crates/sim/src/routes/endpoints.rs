@@ -1,0 +1,160 @@
+//! VPC endpoint calls (vpcep-api.md §5) and the Huawei updates.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::query::{Params, Times, fuzzy, listing};
+use crate::routes::extract::JsonBody;
+use crate::state::Principal;
+use crate::validate;
+use crate::view;
+use crate::wire::{
+    CreateEndpointRequest, EndpointList, EndpointView, RoutetablesResponse, UpdatePolicyRequest,
+    UpdateRoutetablesRequest, UpdateWhitelistRequest,
+};
+
+const MAX_LIMIT: usize = 1000;
+
+pub async fn create(
+    State(app): State<AppState>,
+    who: Principal,
+    JsonBody(req): JsonBody<CreateEndpointRequest>,
+) -> Result<Json<EndpointView>, ApiError> {
+    let new = validate::new_endpoint(req)?;
+    let region = &app.settings.region;
+    app.write(|store, now| {
+        let id = store
+            .create_endpoint(&who, new, &app.settings, now)?
+            .id
+            .clone();
+        view::endpoint_by_id(store, &id, region)
+    })
+    .map(Json)
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    who: Principal,
+    params: Params,
+) -> Result<Json<EndpointList>, ApiError> {
+    let page = listing(&params, MAX_LIMIT)?;
+    let name = params.get("endpoint_service_name");
+    let vpc_id = params.get("vpc_id");
+    let id = params.get("id");
+    let region = &app.settings.region;
+    Ok(Json(app.read(|store, _| {
+        let matching: Vec<_> = store
+            .endpoints
+            .iter()
+            .filter(|e| e.project_id == who.project_id)
+            .filter(|e| id.is_none_or(|id| e.id == id))
+            .filter(|e| vpc_id.is_none_or(|v| e.vpc_id == v))
+            .filter(|e| name.is_none_or(|n| fuzzy(&store.endpoint_service_name(e, region), n)))
+            .collect();
+        let (page, total_count) = page.apply(matching, |e| Times {
+            created: e.created_at,
+            updated: e.updated_at,
+            seq: e.seq,
+        });
+        EndpointList {
+            endpoints: page
+                .into_iter()
+                .map(|e| view::endpoint(store, e, region))
+                .collect(),
+            total_count,
+        }
+    })))
+}
+
+pub async fn get(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<EndpointView>, ApiError> {
+    let region = &app.settings.region;
+    app.read(|store, _| {
+        let e = store.owned_endpoint(&who.project_id, &id)?;
+        Ok(Json(view::endpoint(store, e, region)))
+    })
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    app.write(|store, now| store.delete_endpoint(&who.project_id, &id, &app.settings, now))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn update_whitelist(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(req): JsonBody<UpdateWhitelistRequest>,
+) -> Result<Json<EndpointView>, ApiError> {
+    let whitelist = req
+        .whitelist
+        .as_deref()
+        .map(validate::whitelist)
+        .transpose()?;
+    let region = &app.settings.region;
+    app.write(|store, now| {
+        store.update_whitelist(&who.project_id, &id, whitelist, req.enable_whitelist, now)?;
+        view::endpoint_by_id(store, &id, region)
+    })
+    .map(Json)
+}
+
+pub async fn update_policy(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(req): JsonBody<UpdatePolicyRequest>,
+) -> Result<Json<EndpointView>, ApiError> {
+    let policy =
+        validate::policy(req.policy_statement.as_deref().ok_or_else(|| {
+            ApiError::bad_request("EndPoint.2049", "policy_statement is missing.")
+        })?)?;
+    let region = &app.settings.region;
+    app.write(|store, now| {
+        store.set_policy(&who.project_id, &id, policy, now)?;
+        view::endpoint_by_id(store, &id, region)
+    })
+    .map(Json)
+}
+
+pub async fn delete_policy(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<EndpointView>, ApiError> {
+    let region = &app.settings.region;
+    app.write(|store, now| {
+        store.set_policy(&who.project_id, &id, Vec::new(), now)?;
+        view::endpoint_by_id(store, &id, region)
+    })
+    .map(Json)
+}
+
+pub async fn update_routetables(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(req): JsonBody<UpdateRoutetablesRequest>,
+) -> Result<Json<RoutetablesResponse>, ApiError> {
+    let routetables = validate::routetables(
+        req.routetables
+            .as_deref()
+            .ok_or_else(|| ApiError::bad_request("EndPoint.2002", "routetables is missing."))?,
+    )?;
+    app.write(|store, now| {
+        let e = store.set_routetables(&who.project_id, &id, routetables, now)?;
+        Ok(Json(RoutetablesResponse {
+            routetables: e.routetables.clone(),
+        }))
+    })
+}

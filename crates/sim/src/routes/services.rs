@@ -1,0 +1,172 @@
+//! Endpoint service calls (vpcep-api.md §2) and the Huawei rename.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::query::{Params, Times, fuzzy, listing, status_filter};
+use crate::routes::extract::JsonBody;
+use crate::state::{Principal, ServiceStatus};
+use crate::validate;
+use crate::view;
+use crate::wire::{
+    CreateServiceRequest, PublicServiceList, ServiceBasics, ServiceList, ServiceNameResponse,
+    ServiceView, UpdateServiceNameRequest, UpdateServiceRequest,
+};
+
+const MAX_LIMIT: usize = 1000;
+
+pub async fn create(
+    State(app): State<AppState>,
+    who: Principal,
+    JsonBody(req): JsonBody<CreateServiceRequest>,
+) -> Result<Json<ServiceView>, ApiError> {
+    let new = validate::new_service(req)?;
+    let region = &app.settings.region;
+    app.write(|store, now| {
+        let id = store
+            .create_service(&who, new, &app.settings, now)?
+            .id
+            .clone();
+        view::service_by_id(store, &id, region)
+    })
+    .map(Json)
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    who: Principal,
+    params: Params,
+) -> Result<Json<ServiceList>, ApiError> {
+    let page = listing(&params, MAX_LIMIT)?;
+    let statuses: Vec<&str> = ServiceStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let status = status_filter(&params, &statuses)?;
+    let name = params.get("endpoint_service_name");
+    let id = params.get("id");
+    let region = &app.settings.region;
+    Ok(Json(app.read(|store, _| {
+        let matching: Vec<_> = store
+            .services
+            .iter()
+            .filter(|s| s.project_id == who.project_id && s.public.is_none())
+            .filter(|s| status.is_none_or(|st| s.status.as_str() == st))
+            .filter(|s| id.is_none_or(|id| s.id == id))
+            .filter(|s| name.is_none_or(|n| fuzzy(&s.full_name(region), n)))
+            .collect();
+        let (page, total_count) = page.apply(matching, |s| Times {
+            created: s.created_at,
+            updated: s.updated_at,
+            seq: s.seq,
+        });
+        ServiceList {
+            endpoint_services: page
+                .into_iter()
+                .map(|s| view::service(store, s, region))
+                .collect(),
+            total_count,
+        }
+    })))
+}
+
+pub async fn get(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<ServiceView>, ApiError> {
+    let region = &app.settings.region;
+    app.read(|store, _| {
+        let s = store.owned_service(&who.project_id, &id)?;
+        Ok(Json(view::service(store, s, region)))
+    })
+}
+
+pub async fn update(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(req): JsonBody<UpdateServiceRequest>,
+) -> Result<Json<ServiceView>, ApiError> {
+    let changes = validate::service_changes(req)?;
+    let region = &app.settings.region;
+    app.write(|store, now| {
+        store.update_service(&who.project_id, &id, changes, now)?;
+        view::service_by_id(store, &id, region)
+    })
+    .map(Json)
+}
+
+pub async fn rename(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((_, id)): Path<(String, String)>,
+    JsonBody(req): JsonBody<UpdateServiceNameRequest>,
+) -> Result<Json<ServiceNameResponse>, ApiError> {
+    let name = req
+        .endpoint_service_name
+        .ok_or_else(|| ApiError::bad_request("EndPoint.2002", "endpoint_service_name is empty."))?;
+    let name = validate::service_name(&name)?;
+    let region = &app.settings.region;
+    app.write(|store, now| {
+        let s = store.rename_service(&who.project_id, &id, name, now)?;
+        Ok(Json(ServiceNameResponse {
+            endpoint_service_name: s.full_name(region),
+        }))
+    })
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    who: Principal,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    app.write(|store, now| store.delete_service(&who.project_id, &id, &app.settings, now))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn describe(
+    State(app): State<AppState>,
+    params: Params,
+) -> Result<Json<ServiceBasics>, ApiError> {
+    let region = &app.settings.region;
+    app.read(|store, _| {
+        let s = store.describe(
+            region,
+            params.get("endpoint_service_name"),
+            params.get("id"),
+        )?;
+        Ok(Json(view::basics(s, region)))
+    })
+}
+
+pub async fn list_public(
+    State(app): State<AppState>,
+    params: Params,
+) -> Result<Json<PublicServiceList>, ApiError> {
+    let page = listing(&params, MAX_LIMIT)?;
+    let name = params.get("endpoint_service_name");
+    let id = params.get("id");
+    let region = &app.settings.region;
+    Ok(Json(app.read(|store, _| {
+        let matching: Vec<_> = store
+            .services
+            .iter()
+            .filter(|s| s.public.is_some())
+            .filter(|s| id.is_none_or(|id| s.id == id))
+            .filter(|s| name.is_none_or(|n| fuzzy(&s.full_name(region), n)))
+            .collect();
+        let (page, total_count) = page.apply(matching, |s| Times {
+            created: s.created_at,
+            updated: s.updated_at,
+            seq: s.seq,
+        });
+        PublicServiceList {
+            endpoint_services: page
+                .into_iter()
+                .map(|s| view::public_service(s, region))
+                .collect(),
+            total_count,
+        }
+    })))
+}

@@ -1,0 +1,669 @@
+//! Checks of request bodies against the documented rules, turning wire requests into the
+//! validated inputs of the store. Pure: every error carries the documented code.
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+
+use crate::error::ApiError;
+use crate::state::{NewEndpoint, NewService, ServiceChanges};
+use crate::wire::{
+    CreateEndpointRequest, CreateServiceRequest, PolicyStatement, PolicyStatementInput,
+    PortMapping, PortMappingInput, Tag, TagInput, UpdateServiceRequest,
+};
+
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_KEY: usize = 36;
+pub const MAX_TAG_VALUE: usize = 43;
+pub const MAX_PORTS: usize = 200;
+pub const MAX_DESCRIPTION: usize = 128;
+pub const MAX_SERVICE_NAME: usize = 16;
+pub const MAX_WHITELIST: usize = 20;
+pub const MAX_POLICY_STATEMENTS: usize = 10;
+
+const SERVER_TYPES: [&str; 4] = ["VM", "LB", "VIP", "BMS"];
+const TCP_PROXY: [&str; 5] = ["close", "toa_open", "proxy_open", "open", "proxy_vni"];
+const PROTOCOLS: [&str; 2] = ["TCP", "UDP"];
+
+/// A present, non-empty value, or the given error code.
+fn required<'a>(
+    value: Option<&'a str>,
+    code: &'static str,
+    field: &str,
+) -> Result<&'a str, ApiError> {
+    match value.map(str::trim) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(ApiError::bad_request(code, format!("{field} is empty."))),
+    }
+}
+
+/// IDs are hyphenated UUIDs in the cloud; anything else is refused with the field's code.
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+}
+
+fn uuid_field(value: &str, code: &'static str, field: &str) -> Result<String, ApiError> {
+    if is_uuid(value) {
+        Ok(value.to_string())
+    } else {
+        Err(ApiError::bad_request(
+            code,
+            format!("{field} {value:?} is invalid."),
+        ))
+    }
+}
+
+/// The short name part: at most 16 of `[A-Za-z0-9_-]`; empty means "no name".
+pub fn service_name(name: &str) -> Result<Option<String>, ApiError> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let ok = name.chars().count() <= MAX_SERVICE_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(Some(name.to_string()))
+    } else {
+        Err(ApiError::bad_request(
+            "EndPoint.1003",
+            format!(
+                "Invalid service name {name:?}: at most {MAX_SERVICE_NAME} letters, digits, '_' or '-'."
+            ),
+        ))
+    }
+}
+
+pub fn description(text: &str) -> Result<String, ApiError> {
+    if text.chars().count() > MAX_DESCRIPTION {
+        return Err(ApiError::param(format!(
+            "The description is longer than {MAX_DESCRIPTION} characters."
+        )));
+    }
+    if text.contains(['<', '>']) {
+        return Err(ApiError::param(
+            "The description must not contain '<' or '>'.",
+        ));
+    }
+    Ok(text.to_string())
+}
+
+fn one_of(
+    value: &str,
+    allowed: &[&str],
+    code: &'static str,
+    field: &str,
+) -> Result<String, ApiError> {
+    if allowed.contains(&value) {
+        Ok(value.to_string())
+    } else {
+        Err(ApiError::bad_request(
+            code,
+            format!(
+                "{field} {value:?} is invalid; expected one of {}.",
+                allowed.join(", ")
+            ),
+        ))
+    }
+}
+
+pub fn ports(inputs: &[PortMappingInput]) -> Result<Vec<PortMapping>, ApiError> {
+    if inputs.is_empty() {
+        return Err(ApiError::bad_request(
+            "EndPoint.2028",
+            "The port mappings are empty.",
+        ));
+    }
+    if inputs.len() > MAX_PORTS {
+        return Err(ApiError::bad_request(
+            "EndPoint.3074",
+            format!("At most {MAX_PORTS} port mappings are allowed."),
+        ));
+    }
+    let port = |value: Option<i64>, code: &'static str, field: &str| -> Result<u16, ApiError> {
+        let value = value
+            .ok_or_else(|| ApiError::bad_request("EndPoint.2028", format!("{field} is empty.")))?;
+        u16::try_from(value)
+            .ok()
+            .filter(|p| *p >= 1)
+            .ok_or_else(|| {
+                ApiError::bad_request(code, format!("{field} {value} is not in 1-65535."))
+            })
+    };
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let mapping = PortMapping {
+            client_port: port(input.client_port, "EndPoint.3004", "client_port")?,
+            server_port: port(input.server_port, "EndPoint.3043", "server_port")?,
+            protocol: one_of(
+                input.protocol.as_deref().unwrap_or("TCP"),
+                &PROTOCOLS,
+                "EndPoint.3075",
+                "protocol",
+            )?,
+        };
+        // One endpoint-side port cannot lead to two backends.
+        if !seen.insert((mapping.client_port, mapping.protocol.clone())) {
+            return Err(ApiError::param(format!(
+                "Duplicate port mapping for client_port {} ({}).",
+                mapping.client_port, mapping.protocol
+            )));
+        }
+        out.push(mapping);
+    }
+    Ok(out)
+}
+
+fn tag_chars_ok(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '@')
+}
+
+/// One tag: key 1-36, value 0-43 characters, both letters, digits, `-`, `_`, `@`.
+fn tag(input: &TagInput, value_required: bool) -> Result<Tag, ApiError> {
+    let key = input.key.as_deref().unwrap_or_default();
+    if key.is_empty() {
+        return Err(ApiError::bad_request(
+            "EndPoint.3066",
+            "A tag key is empty.",
+        ));
+    }
+    if key.chars().count() > MAX_TAG_KEY {
+        return Err(ApiError::bad_request(
+            "EndPoint.3072",
+            format!("Tag key {key:?} is longer than {MAX_TAG_KEY} characters."),
+        ));
+    }
+    if !tag_chars_ok(key) {
+        return Err(ApiError::bad_request(
+            "EndPoint.3068",
+            format!(
+                "Tag key {key:?} contains characters other than letters, digits, '-', '_', '@'."
+            ),
+        ));
+    }
+    let value = match input.value.as_deref() {
+        Some(v) => v,
+        None if value_required => {
+            return Err(ApiError::param(format!("Tag {key:?} has no value.")));
+        }
+        None => "",
+    };
+    if value.chars().count() > MAX_TAG_VALUE {
+        return Err(ApiError::bad_request(
+            "EndPoint.3073",
+            format!("Tag value of {key:?} is longer than {MAX_TAG_VALUE} characters."),
+        ));
+    }
+    if !tag_chars_ok(value) {
+        return Err(ApiError::bad_request(
+            "EndPoint.3068",
+            format!(
+                "Tag value of {key:?} contains characters other than letters, digits, '-', '_', '@'."
+            ),
+        ));
+    }
+    Ok(Tag {
+        key: key.to_string(),
+        value: value.to_string(),
+    })
+}
+
+/// A list of tags with unique keys; `value_required` for the tag API's `create`.
+pub fn tags(inputs: &[TagInput], value_required: bool) -> Result<Vec<Tag>, ApiError> {
+    let tags = inputs
+        .iter()
+        .map(|t| tag(t, value_required))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut keys = HashSet::new();
+    if let Some(dup) = tags.iter().find(|t| !keys.insert(t.key.as_str())) {
+        return Err(ApiError::bad_request(
+            "EndPoint.3067",
+            format!("Tag key {:?} is given twice.", dup.key),
+        ));
+    }
+    check_tag_count(tags.len())?;
+    Ok(tags)
+}
+
+pub fn check_tag_count(count: usize) -> Result<(), ApiError> {
+    if count > MAX_TAGS {
+        Err(ApiError::bad_request(
+            "EndPoint.3069",
+            format!("At most {MAX_TAGS} tags are allowed per resource."),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Tag keys for deletion: only the key is required.
+pub fn tag_keys(inputs: &[TagInput]) -> Result<Vec<(String, Option<String>)>, ApiError> {
+    inputs
+        .iter()
+        .map(|t| {
+            let key = required(t.key.as_deref(), "EndPoint.3066", "tag key")?;
+            Ok((key.to_string(), t.value.clone()))
+        })
+        .collect()
+}
+
+pub fn new_service(req: CreateServiceRequest) -> Result<NewService, ApiError> {
+    let port_id = required(req.port_id.as_deref(), "EndPoint.2002", "port_id")?;
+    let port_id = uuid_field(port_id, "EndPoint.3003", "port_id")?;
+    let vpc_id = required(req.vpc_id.as_deref(), "EndPoint.2011", "vpc_id")?;
+    let vpc_id = uuid_field(vpc_id, "EndPoint.0020", "vpc_id")?;
+    let server_type = required(req.server_type.as_deref(), "EndPoint.2002", "server_type")?;
+    let server_type = one_of(server_type, &SERVER_TYPES, "EndPoint.3021", "server_type")?;
+    let ports = ports(req.ports.as_deref().unwrap_or_default())?;
+    let service_type = req.service_type.as_deref().unwrap_or("interface");
+    if service_type != "interface" {
+        return Err(ApiError::param(format!(
+            "service_type {service_type:?} is invalid; only \"interface\" services can be created."
+        )));
+    }
+    let vip_port_id = req
+        .vip_port_id
+        .as_deref()
+        .map(|v| uuid_field(v, "EndPoint.3051", "vip_port_id"))
+        .transpose()?;
+    Ok(NewService {
+        name: service_name(req.service_name.as_deref().unwrap_or_default())?,
+        port_id,
+        vip_port_id,
+        pool_id: req.pool_id,
+        vpc_id,
+        server_type,
+        service_type: service_type.to_string(),
+        approval_enabled: req.approval_enabled.unwrap_or(true),
+        tcp_proxy: one_of(
+            req.tcp_proxy.as_deref().unwrap_or("close"),
+            &TCP_PROXY,
+            "EndPoint.0002",
+            "tcp_proxy",
+        )?,
+        description: description(req.description.as_deref().unwrap_or_default())?,
+        ports,
+        tags: tags(req.tags.as_deref().unwrap_or_default(), false)?,
+    })
+}
+
+pub fn service_changes(req: UpdateServiceRequest) -> Result<ServiceChanges, ApiError> {
+    Ok(ServiceChanges {
+        approval_enabled: req.approval_enabled,
+        name: req.service_name.as_deref().map(service_name).transpose()?,
+        ports: req.ports.as_deref().map(ports).transpose()?,
+        port_id: req
+            .port_id
+            .as_deref()
+            .map(|v| uuid_field(v, "EndPoint.3003", "port_id"))
+            .transpose()?,
+        vip_port_id: req
+            .vip_port_id
+            .as_deref()
+            .map(|v| uuid_field(v, "EndPoint.3051", "vip_port_id"))
+            .transpose()?,
+        tcp_proxy: req
+            .tcp_proxy
+            .as_deref()
+            .map(|v| one_of(v, &TCP_PROXY, "EndPoint.0002", "tcp_proxy"))
+            .transpose()?,
+        description: req.description.as_deref().map(description).transpose()?,
+    })
+}
+
+/// IPv4 addresses or CIDR blocks, at most 20, no repeats.
+pub fn whitelist(entries: &[String]) -> Result<Vec<String>, ApiError> {
+    if entries.len() > MAX_WHITELIST {
+        return Err(ApiError::bad_request(
+            "EndPoint.2045",
+            format!("At most {MAX_WHITELIST} whitelist entries are allowed."),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for entry in entries {
+        let valid = match entry.split_once('/') {
+            Some((ip, prefix)) => {
+                ip.parse::<Ipv4Addr>().is_ok()
+                    && prefix.parse::<u8>().is_ok_and(|p| p <= 32)
+                    && !prefix.starts_with('+')
+            }
+            None => entry.parse::<Ipv4Addr>().is_ok(),
+        };
+        if !valid || !seen.insert(entry.as_str()) {
+            return Err(ApiError::bad_request(
+                "EndPoint.2044",
+                format!("Whitelist entry {entry:?} is not a unique IPv4 address or CIDR block."),
+            ));
+        }
+    }
+    Ok(entries.to_vec())
+}
+
+pub fn policy(inputs: &[PolicyStatementInput]) -> Result<Vec<PolicyStatement>, ApiError> {
+    let invalid =
+        |why: &str| ApiError::bad_request("EndPoint.2048", format!("Invalid policy: {why}."));
+    if inputs.len() > MAX_POLICY_STATEMENTS {
+        return Err(invalid("more than 10 statements"));
+    }
+    inputs
+        .iter()
+        .map(|s| {
+            let effect = s.effect.as_deref().unwrap_or_default();
+            if effect != "Allow" && effect != "Deny" {
+                return Err(invalid("Effect must be Allow or Deny"));
+            }
+            let list = |v: &Option<Vec<String>>, name: &str| match v {
+                Some(items) if !items.is_empty() && items.iter().all(|i| !i.is_empty()) => {
+                    Ok(items.clone())
+                }
+                _ => Err(invalid(&format!("{name} must be a non-empty list"))),
+            };
+            Ok(PolicyStatement {
+                effect: effect.to_string(),
+                action: list(&s.action, "Action")?,
+                resource: list(&s.resource, "Resource")?,
+            })
+        })
+        .collect()
+}
+
+pub fn routetables(ids: &[String]) -> Result<Vec<String>, ApiError> {
+    ids.iter()
+        .map(|id| uuid_field(id, "EndPoint.1019", "route table id"))
+        .collect()
+}
+
+/// The default OBS policy of a gateway endpoint.
+pub fn default_gateway_policy() -> Vec<PolicyStatement> {
+    vec![PolicyStatement {
+        effect: "Allow".into(),
+        action: vec!["obs:*:*".into()],
+        resource: vec!["obs:*:*:*:*/*".into(), "obs:*:*:*:*".into()],
+    }]
+}
+
+pub fn new_endpoint(req: CreateEndpointRequest) -> Result<NewEndpoint, ApiError> {
+    let service_id = required(
+        req.endpoint_service_id.as_deref(),
+        "EndPoint.2029",
+        "endpoint_service_id",
+    )?;
+    let service_id = uuid_field(service_id, "EndPoint.3062", "endpoint_service_id")?;
+    let vpc_id = required(req.vpc_id.as_deref(), "EndPoint.2011", "vpc_id")?;
+    let vpc_id = uuid_field(vpc_id, "EndPoint.0020", "vpc_id")?;
+    let subnet_id = req
+        .subnet_id
+        .as_deref()
+        .map(|s| {
+            let s = required(Some(s), "EndPoint.2010", "subnet_id")?;
+            uuid_field(s, "EndPoint.0023", "subnet_id")
+        })
+        .transpose()?;
+    let port_ip = req
+        .port_ip
+        .as_deref()
+        .map(|ip| {
+            ip.parse::<Ipv4Addr>().map_err(|_| {
+                ApiError::bad_request(
+                    "EndPoint.2041",
+                    format!("port_ip {ip:?} is not an IPv4 address."),
+                )
+            })
+        })
+        .transpose()?;
+    Ok(NewEndpoint {
+        service_id,
+        vpc_id,
+        subnet_id,
+        port_ip,
+        enable_dns: req.enable_dns.unwrap_or(false),
+        whitelist: whitelist(req.whitelist.as_deref().unwrap_or_default())?,
+        enable_whitelist: req.enable_whitelist.unwrap_or(false),
+        routetables: req.routetables.as_deref().map(routetables).transpose()?,
+        policy_statement: req.policy_statement.as_deref().map(policy).transpose()?,
+        specification_name: req.specification_name.unwrap_or_else(|| "default".into()),
+        description: description(req.description.as_deref().unwrap_or_default())?,
+        tags: tags(req.tags.as_deref().unwrap_or_default(), false)?,
+    })
+}
+
+/// `iam:domain::<1-64 of [A-Za-z0-9*]>` or `*`; with type `orgPath`,
+/// `organizations:orgPath::<1-1024 of [A-Za-z0-9/-*?]>`.
+pub fn permission(value: &str, permission_type: &str) -> Result<String, ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "EndPoint.3002",
+            format!("Permission {value:?} is invalid for type {permission_type}."),
+        )
+    };
+    let valid = match permission_type {
+        "domainId" => {
+            value == "*"
+                || value.strip_prefix("iam:domain::").is_some_and(|id| {
+                    (1..=64).contains(&id.len())
+                        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '*')
+                })
+        }
+        "orgPath" => value
+            .strip_prefix("organizations:orgPath::")
+            .is_some_and(|p| {
+                (1..=1024).contains(&p.len())
+                    && p.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/-*?".contains(c))
+            }),
+        _ => false,
+    };
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err(invalid())
+    }
+}
+
+pub fn permission_type(value: Option<&str>) -> Result<String, ApiError> {
+    match value.unwrap_or("domainId") {
+        t @ ("domainId" | "orgPath") => Ok(t.to_string()),
+        other => Err(ApiError::param(format!(
+            "permission_type {other:?} is invalid; expected domainId or orgPath."
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UUID: &str = "4189d3c2-8882-4871-a3c2-d380272eed83";
+
+    fn port(c: i64, s: i64) -> PortMappingInput {
+        PortMappingInput {
+            client_port: Some(c),
+            server_port: Some(s),
+            protocol: None,
+        }
+    }
+
+    fn service_req() -> CreateServiceRequest {
+        CreateServiceRequest {
+            port_id: Some(UUID.into()),
+            vpc_id: Some(UUID.into()),
+            server_type: Some("VM".into()),
+            ports: Some(vec![port(8080, 90), port(8081, 80)]),
+            ..Default::default()
+        }
+    }
+
+    fn code<T: std::fmt::Debug>(r: Result<T, ApiError>) -> &'static str {
+        r.unwrap_err().code
+    }
+
+    #[test]
+    fn service_defaults() {
+        let s = new_service(service_req()).unwrap();
+        assert!(s.approval_enabled);
+        assert_eq!(s.service_type, "interface");
+        assert_eq!(s.tcp_proxy, "close");
+        assert_eq!(s.ports[0].protocol, "TCP");
+        assert_eq!(s.name, None);
+    }
+
+    #[test]
+    fn service_required_fields() {
+        let mut r = service_req();
+        r.port_id = None;
+        assert_eq!(code(new_service(r)), "EndPoint.2002");
+        let mut r = service_req();
+        r.vpc_id = Some(String::new());
+        assert_eq!(code(new_service(r)), "EndPoint.2011");
+        let mut r = service_req();
+        r.vpc_id = Some("vpc-1".into());
+        assert_eq!(code(new_service(r)), "EndPoint.0020");
+        let mut r = service_req();
+        r.server_type = Some("ECS".into());
+        assert_eq!(code(new_service(r)), "EndPoint.3021");
+        let mut r = service_req();
+        r.ports = None;
+        assert_eq!(code(new_service(r)), "EndPoint.2028");
+        let mut r = service_req();
+        r.service_type = Some("gateway".into());
+        assert_eq!(code(new_service(r)), "EndPoint.0002");
+    }
+
+    #[test]
+    fn port_rules() {
+        assert_eq!(code(ports(&[port(0, 80)])), "EndPoint.3004");
+        assert_eq!(code(ports(&[port(80, 65536)])), "EndPoint.3043");
+        assert_eq!(code(ports(&[port(80, 80), port(80, 81)])), "EndPoint.0002");
+        let mut udp = port(80, 80);
+        udp.protocol = Some("UDP".into());
+        assert!(ports(&[port(80, 80), udp]).is_ok());
+        let mut bad = port(80, 80);
+        bad.protocol = Some("ICMP".into());
+        assert_eq!(code(ports(&[bad])), "EndPoint.3075");
+        let many: Vec<_> = (1..=201).map(|p| port(p, p)).collect();
+        assert_eq!(code(ports(&many)), "EndPoint.3074");
+    }
+
+    #[test]
+    fn service_name_rules() {
+        assert_eq!(service_name("my_svc-1"), Ok(Some("my_svc-1".into())));
+        assert_eq!(service_name(""), Ok(None));
+        assert_eq!(code(service_name("seventeen-chars-x")), "EndPoint.1003");
+        assert_eq!(code(service_name("a.b")), "EndPoint.1003");
+    }
+
+    #[test]
+    fn description_rules() {
+        assert!(description(&"x".repeat(128)).is_ok());
+        assert_eq!(code(description(&"x".repeat(129))), "EndPoint.0002");
+        assert_eq!(code(description("a <b>")), "EndPoint.0002");
+    }
+
+    fn t(k: &str, v: Option<&str>) -> TagInput {
+        TagInput {
+            key: Some(k.into()),
+            value: v.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn tag_rules() {
+        assert!(tags(&[t("owner", Some("team-a@x_1"))], true).is_ok());
+        assert_eq!(code(tags(&[t("", Some("v"))], true)), "EndPoint.3066");
+        assert_eq!(
+            code(tags(&[t("a", Some("v")), t("a", Some("w"))], true)),
+            "EndPoint.3067"
+        );
+        assert_eq!(code(tags(&[t("a.b", Some("v"))], true)), "EndPoint.3068");
+        assert_eq!(code(tags(&[t("a", Some("v/w"))], true)), "EndPoint.3068");
+        assert_eq!(
+            code(tags(&[t(&"k".repeat(37), Some("v"))], true)),
+            "EndPoint.3072"
+        );
+        assert_eq!(
+            code(tags(&[t("k", Some(&"v".repeat(44)))], true)),
+            "EndPoint.3073"
+        );
+        assert_eq!(code(tags(&[t("k", None)], true)), "EndPoint.0002");
+        assert!(tags(&[t("k", None)], false).is_ok());
+        let many: Vec<_> = (0..21).map(|i| t(&format!("k{i}"), Some("v"))).collect();
+        assert_eq!(code(tags(&many, true)), "EndPoint.3069");
+    }
+
+    #[test]
+    fn whitelist_rules() {
+        assert!(whitelist(&["10.0.0.1".into(), "192.168.0.0/16".into()]).is_ok());
+        assert_eq!(code(whitelist(&["10.0.0.256".into()])), "EndPoint.2044");
+        assert_eq!(code(whitelist(&["10.0.0.0/33".into()])), "EndPoint.2044");
+        assert_eq!(code(whitelist(&["::1".into()])), "EndPoint.2044");
+        assert_eq!(
+            code(whitelist(&["10.0.0.1".into(), "10.0.0.1".into()])),
+            "EndPoint.2044"
+        );
+        let many: Vec<String> = (0..21).map(|i| format!("10.0.0.{i}")).collect();
+        assert_eq!(code(whitelist(&many)), "EndPoint.2045");
+    }
+
+    #[test]
+    fn permission_rules() {
+        assert!(permission("*", "domainId").is_ok());
+        assert!(permission("iam:domain::*", "domainId").is_ok());
+        assert!(permission("iam:domain::5fc973eea581490997e82ea11a1d0101", "domainId").is_ok());
+        assert_eq!(
+            code(permission("iam:domain::", "domainId")),
+            "EndPoint.3002"
+        );
+        assert_eq!(code(permission("domain::abc", "domainId")), "EndPoint.3002");
+        assert_eq!(
+            code(permission("iam:domain::a-b", "domainId")),
+            "EndPoint.3002"
+        );
+        assert!(permission("organizations:orgPath::o-1/r-2", "orgPath").is_ok());
+        assert_eq!(code(permission_type(Some("group"))), "EndPoint.0002");
+    }
+
+    #[test]
+    fn endpoint_rules() {
+        let req = || CreateEndpointRequest {
+            endpoint_service_id: Some(UUID.into()),
+            vpc_id: Some(UUID.into()),
+            subnet_id: Some(UUID.into()),
+            ..Default::default()
+        };
+        let e = new_endpoint(req()).unwrap();
+        assert_eq!(e.specification_name, "default");
+        assert!(!e.enable_dns);
+        let mut r = req();
+        r.endpoint_service_id = None;
+        assert_eq!(code(new_endpoint(r)), "EndPoint.2029");
+        let mut r = req();
+        r.endpoint_service_id = Some("x".into());
+        assert_eq!(code(new_endpoint(r)), "EndPoint.3062");
+        let mut r = req();
+        r.subnet_id = Some("".into());
+        assert_eq!(code(new_endpoint(r)), "EndPoint.2010");
+        let mut r = req();
+        r.port_ip = Some("10.1.1".into());
+        assert_eq!(code(new_endpoint(r)), "EndPoint.2041");
+        let mut r = req();
+        r.routetables = Some(vec!["rt".into()]);
+        assert_eq!(code(new_endpoint(r)), "EndPoint.1019");
+    }
+
+    #[test]
+    fn policy_rules() {
+        let s = |e: &str, a: Option<Vec<String>>| PolicyStatementInput {
+            effect: Some(e.into()),
+            action: a,
+            resource: Some(vec!["obs:*:*:*:*".into()]),
+        };
+        assert!(policy(&[s("Allow", Some(vec!["obs:*:*".into()]))]).is_ok());
+        assert_eq!(
+            code(policy(&[s("Permit", Some(vec!["x".into()]))])),
+            "EndPoint.2048"
+        );
+        assert_eq!(code(policy(&[s("Deny", Some(vec![]))])), "EndPoint.2048");
+        assert_eq!(code(policy(&[s("Deny", None)])), "EndPoint.2048");
+    }
+}
