@@ -4,7 +4,7 @@
 
 mod backoff;
 mod clients;
-mod cloud_object;
+pub mod cloud_object;
 pub mod conditions;
 mod connections;
 mod context;

@@ -6,14 +6,27 @@
 use std::time::Duration;
 
 use clap::Parser;
+use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::oneshot;
+use vpcep_cloud::auth::{AkSk, Credentials};
+use vpcep_cloud::config::CloudConfig;
+use vpcep_cloud::{ClientSettings, VpcepClient};
 
 /// The default account of a simulator started without `--account`.
 pub const DOMAIN_ID: &str = "5f0d36c2a1b04e5e9a3b8d7c6e2f1a09";
 pub const PROJECT_ID: &str = "0c5a4b2e8f1d4c3b9a7e6d5c4b3a2f10";
 pub const ACCESS_KEY: &str = "SIMDEFAULTACCESSKEY1";
 pub const SECRET_KEY: &str = "simDefaultSecretKey0000000000000000000000";
+
+/// AK/SK credentials without a security token.
+pub fn aksk(access_key: &str, secret_key: &str) -> Credentials {
+    Credentials::AkSk(AkSk {
+        access_key: access_key.into(),
+        secret_key: SecretString::from(secret_key),
+        security_token: None,
+    })
+}
 
 pub struct Sim {
     stop: Option<oneshot::Sender<()>>,
@@ -60,6 +73,31 @@ impl Sim {
             thread: Some(thread),
             url,
         }
+    }
+
+    /// A client of the simulator as an account sees it (region `eu-de`).
+    pub fn client_as(
+        &self,
+        credentials: Credentials,
+        project_id: &str,
+        settings: ClientSettings,
+    ) -> VpcepClient {
+        let config = CloudConfig {
+            endpoint: self.url.clone(),
+            region: "eu-de".into(),
+            project_id: project_id.into(),
+            credentials,
+        };
+        VpcepClient::new(&config, settings).expect("a client of the simulator")
+    }
+
+    /// A client of the default account, with default settings.
+    pub fn owner_client(&self) -> VpcepClient {
+        self.client_as(
+            aksk(ACCESS_KEY, SECRET_KEY),
+            PROJECT_ID,
+            ClientSettings::default(),
+        )
     }
 
     async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
