@@ -3,16 +3,15 @@
 //! during convergence and during deletion. Needs a real API server in `KUBECONFIG`, like the other
 //! end-to-end tests. The run's operator watches only its namespaces (`--scope namespaces`).
 
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/sim.rs"]
-mod sim;
+mod support;
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::cluster;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 /// Fixed, so that a failure can be repeated with `scripts/chaos.sh --short --seed 20261203`.
@@ -26,16 +25,10 @@ const CHECKS: [&str; 4] = [
 ];
 
 #[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn short_chaos_run_keeps_one_cloud_object_per_object_and_leaves_nothing_behind() {
     let kubeconfig = cluster::kubeconfig();
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_vpcep-operator"))
-        .parent()
-        .expect("the binaries' directory");
-    assert!(
-        bin_dir.join("vpcep-sim").exists(),
-        "vpcep-sim is not next to vpcep-operator in {}",
-        bin_dir.display()
-    );
+    let bin_dir = cluster::bin_dir();
     let run_dir = Path::new(REPO).join("target/chaos-test");
     let _ = std::fs::remove_dir_all(&run_dir);
 

@@ -1,71 +1,32 @@
 //! The operator's own VPCEP client against `vpcep-sim`: every operation once, end to end,
 //! over AK/SK and over IAM tokens, plus its retry behaviour under injected faults.
 
-#[path = "support/sim.rs"]
-mod sim;
+mod support;
 
 use std::time::Duration;
 
 use secrecy::SecretString;
-use sim::Sim;
+use support::fixtures::{CONSUMER_VPC, PORT, SUBNET, VPC, wait_for_async};
+use support::sim::{self, Sim, aksk};
 use vpcep_cloud::api::{self, PageParams};
-use vpcep_cloud::auth::{AkSk, Credentials, PasswordAuth};
-use vpcep_cloud::config::CloudConfig;
+use vpcep_cloud::auth::{Credentials, PasswordAuth};
 use vpcep_cloud::model::*;
 use vpcep_cloud::{ClientSettings, ErrorKind, VpcepClient};
 
-const VPC: &str = "0d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a01";
-const PORT: &str = "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02";
 const GATED_PORT: &str = "8f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a07";
-const CONSUMER_VPC: &str = "3a9e6c55-1f0d-4d2b-b7c4-8e5f2a6d1b03";
-const SUBNET: &str = "5c1d8e22-7a3b-4f6c-9e0d-1b2a3c4d5e04";
 const ROUTE_TABLE: &str = "9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c05";
 /// A second account: consumer of the first account's services.
 const OTHER: &str = "other:aaaabbbbccccdddd0000111122223333:ffff0000eeee1111dddd2222cccc3333:OTHERACCESSKEY000001:otherSecretKey";
 const OTHER_DOMAIN: &str = "aaaabbbbccccdddd0000111122223333";
 
-fn client(
-    sim: &Sim,
-    credentials: Credentials,
-    project: &str,
-    settings: ClientSettings,
-) -> VpcepClient {
-    let config = CloudConfig {
-        endpoint: sim.url.clone(),
-        region: "eu-de".into(),
-        project_id: project.into(),
-        credentials,
-    };
-    VpcepClient::new(&config, settings).unwrap()
-}
-
-fn aksk(ak: &str, sk: &str) -> Credentials {
-    Credentials::AkSk(AkSk {
-        access_key: ak.into(),
-        secret_key: SecretString::from(sk),
-        security_token: None,
-    })
-}
-
-fn owner_client(sim: &Sim) -> VpcepClient {
-    client(
-        sim,
-        aksk(sim::ACCESS_KEY, sim::SECRET_KEY),
-        sim::PROJECT_ID,
-        ClientSettings::default(),
-    )
-}
-
 /// Polls until `done` holds for the fetched value (the simulator's state machines are timed).
-async fn wait_for<T>(what: &str, fetch: impl AsyncFn() -> T, done: impl Fn(&T) -> bool) -> T {
-    for _ in 0..200 {
-        let v = fetch().await;
-        if done(&v) {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
+async fn wait_for<T: std::fmt::Debug>(
+    what: &str,
+    fetch: impl AsyncFn() -> T,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let (timeout, every) = (Duration::from_secs(10), Duration::from_millis(50));
+    wait_for_async(what, timeout, every, fetch, done).await
 }
 
 fn service_request(name: &str, port_id: &str, approval: bool) -> CreateServiceRequest {
@@ -145,7 +106,7 @@ async fn every_operation_round_trips() {
         "--account",
         OTHER,
     ]);
-    let c = owner_client(&sim);
+    let c = sim.owner_client();
     let page = PageParams {
         limit: 100,
         offset: 0,
@@ -309,8 +270,7 @@ async fn every_operation_round_trips() {
     assert_eq!(tags, vec!["vpcep-operator-uid"]);
 
     // Permissions: a consumer account is refused until whitelisted.
-    let consumer = client(
-        &sim,
+    let consumer = sim.client_as(
         aksk("OTHERACCESSKEY000001", "otherSecretKey"),
         "ffff0000eeee1111dddd2222cccc3333",
         ClientSettings::default(),
@@ -505,8 +465,7 @@ async fn every_operation_round_trips() {
         .unwrap();
 
     // Pagination follows offset until total_count.
-    let small = client(
-        &sim,
+    let small = sim.client_as(
         aksk(sim::ACCESS_KEY, sim::SECRET_KEY),
         sim::PROJECT_ID,
         ClientSettings {
@@ -561,8 +520,7 @@ async fn iam_password_tokens() {
             iam_endpoint: format!("{}/v3", sim.url),
         })
     };
-    let c = client(
-        &sim,
+    let c = sim.client_as(
         password("s3cret-pass"),
         sim::PROJECT_ID,
         ClientSettings::default(),
@@ -583,8 +541,7 @@ async fn iam_password_tokens() {
     // The cached token serves later calls too.
     c.execute(api::get_quotas(None)).await.unwrap();
 
-    let wrong = client(
-        &sim,
+    let wrong = sim.client_as(
         password("Xq7-bogus-pw"),
         sim::PROJECT_ID,
         ClientSettings::default(),
@@ -600,8 +557,7 @@ async fn iam_password_tokens() {
 #[tokio::test]
 async fn refused_signatures_and_projects() {
     let sim = Sim::start(&[]);
-    let bad_sk = client(
-        &sim,
+    let bad_sk = sim.client_as(
         aksk(sim::ACCESS_KEY, "not-the-secret"),
         sim::PROJECT_ID,
         ClientSettings::default(),
@@ -614,8 +570,7 @@ async fn refused_signatures_and_projects() {
             .kind(),
         ErrorKind::Unauthorized
     );
-    let foreign = client(
-        &sim,
+    let foreign = sim.client_as(
         aksk(sim::ACCESS_KEY, sim::SECRET_KEY),
         "ffff0000eeee1111dddd2222cccc3333",
         ClientSettings::default(),
@@ -637,7 +592,7 @@ fn counter(counters: &serde_json::Value, op: &str) -> u64 {
 #[tokio::test]
 async fn reads_are_retried_creates_are_not() {
     let sim = Sim::start(&["--provision-delay", "0s"]);
-    let c = owner_client(&sim);
+    let c = sim.owner_client();
     let svc = c
         .execute(api::create_service(&service_request("web", PORT, false)))
         .await
@@ -710,7 +665,7 @@ async fn reads_are_retried_creates_are_not() {
 #[tokio::test]
 async fn a_long_retry_after_is_handed_back_to_the_caller() {
     let sim = Sim::start(&[]);
-    let c = owner_client(&sim);
+    let c = sim.owner_client();
     sim.post(
         "faults",
         serde_json::json!({"operation": "get_quotas", "kind": "throttle", "retry_after": 120}),
@@ -735,12 +690,7 @@ async fn a_refused_token_is_fetched_again_once() {
         domain_name: "sim-domain".into(),
         iam_endpoint: format!("{}/v3", sim.url),
     });
-    let c = client(
-        &sim,
-        credentials,
-        sim::PROJECT_ID,
-        ClientSettings::default(),
-    );
+    let c = sim.client_as(credentials, sim::PROJECT_ID, ClientSettings::default());
     c.execute(api::get_quotas(None)).await.unwrap();
     c.execute(api::get_quotas(None)).await.unwrap();
     assert_eq!(

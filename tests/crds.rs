@@ -1,15 +1,14 @@
 //! The CRDs: checked-in files match the generator, CEL rules accept and refuse what they should
 //! (through kube's client-side CEL evaluation), and the OpenAPI constraints refuse bad samples.
 
-#[path = "support/openapi.rs"]
-mod openapi;
-
-use std::process::Command;
+mod support;
 
 use kube::CustomResourceExt;
 use kube::core::cel::Validator;
-use openapi::violations;
 use serde_json::{Value, json};
+use support::cluster::operator_command;
+use support::fixtures::success_stdout;
+use support::openapi::violations;
 use vpcep_api::{VpcEndpoint, VpcEndpointService};
 
 fn schema<K: CustomResourceExt>() -> Value {
@@ -25,17 +24,8 @@ fn schema<K: CustomResourceExt>() -> Value {
 }
 
 fn crds_output(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_vpcep-operator"))
-        .arg("crds")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let out = operator_command().arg("crds").args(args).output().unwrap();
+    success_stdout("vpcep-operator crds", out)
 }
 
 fn checked_in(dir: &str) -> String {

@@ -2,91 +2,39 @@
 //! vpcep-sim, driven with kubectl as a user would. Each test has its own namespace, simulator
 //! and operator. Out-of-band changes go through the VPCEP API, as the cloud console would.
 
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/sim.rs"]
-mod sim;
+mod support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use cluster::{Env, OperatorArgs};
-use secrecy::SecretString;
 use serde_json::Value;
-use vpcep_cloud::api::{self, PageParams};
-use vpcep_cloud::auth::{AkSk, Credentials};
-use vpcep_cloud::config::CloudConfig;
+use support::cluster::{self, Env, OperatorArgs};
+use support::fixtures::{
+    self, CONSUMER_VPC, VPC, cloud_objects, endpoint_yaml, poll_async, str_at, tag,
+};
+use support::sim;
+use vpcep_cloud::api;
 use vpcep_cloud::model::*;
-use vpcep_cloud::{ClientSettings, VpcepClient};
 
 const FAST: &[&str] = &["--provision-delay", "500ms", "--delete-delay", "500ms"];
-const VPC: &str = "0d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a01";
-const VPC2: &str = "3a9e6c55-1f0d-4d2b-b7c4-8e5f2a6d1b03";
-const SUBNET: &str = "5c1d8e22-7a3b-4f6c-9e0d-1b2a3c4d5e04";
 
-/// The cloud as its owner sees it, outside the operator.
-fn cloud(env: &Env) -> VpcepClient {
-    let config = CloudConfig {
-        endpoint: env.sim.url.clone(),
-        region: "eu-de".into(),
-        project_id: sim::PROJECT_ID.into(),
-        credentials: Credentials::AkSk(AkSk {
-            access_key: sim::ACCESS_KEY.into(),
-            secret_key: SecretString::from(sim::SECRET_KEY),
-            security_token: None,
-        }),
-    };
-    VpcepClient::new(&config, ClientSettings::default()).unwrap()
-}
-
-const ALL: PageParams = PageParams {
-    limit: 1000,
-    offset: 0,
-};
-
-/// The user's (non-public) services and endpoints in the simulator.
-async fn cloud_objects(c: &VpcepClient) -> (Vec<Service>, Vec<Endpoint>) {
-    let services = c
-        .execute(api::list_services(&ServiceQuery::default(), ALL))
-        .await
-        .unwrap()
-        .endpoint_services;
-    let endpoints = c
-        .execute(api::list_endpoints(&EndpointQuery::default(), ALL))
-        .await
-        .unwrap()
-        .endpoints;
-    (services, endpoints)
-}
-
+/// A service on backend port `port`, serving 8080 on port 80.
 fn service_yaml(name: &str, port: &str, extra: &str) -> String {
-    format!(
-        "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpointService\nmetadata:\n  name: {name}\nspec:\n  vpcId: {VPC}\n  portId: {port}\n  serverType: VM\n  ports:\n  - {{clientPort: 8080, serverPort: 80}}\n{extra}"
-    )
-}
-
-fn endpoint_yaml(name: &str, target: &str, extra: &str) -> String {
-    format!(
-        "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpoint\nmetadata:\n  name: {name}\nspec:\n  {target}\n  vpcId: {VPC2}\n  subnetId: {SUBNET}\n{extra}"
-    )
-}
-
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    path.iter()
-        .fold(v, |v, k| &v[*k])
-        .as_str()
-        .unwrap_or_default()
+    fixtures::service_yaml(name, port, (8080, 80), extra)
 }
 
 fn uid(obj: &Value) -> String {
     str_at(obj, &["metadata", "uid"]).to_string()
 }
 
-fn tag<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
-    tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
+/// The status describes the object's latest generation, and the cloud matches it.
+fn generation_synced(o: &Value) -> bool {
+    o["status"]["observedGeneration"] == o["metadata"]["generation"]
+        && Env::condition(o, "Synced").is_some_and(|(s, _, _)| s == "True")
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn cross_vpc_example_becomes_ready_with_ip_and_dns() {
     let env = Env::start("cross-vpc", FAST, OperatorArgs::default());
     env.kubectl(&["apply", "-f", "examples/cross-vpc.yaml"]);
@@ -116,7 +64,7 @@ async fn cross_vpc_example_becomes_ready_with_ip_and_dns() {
     );
 
     // Exactly one cloud object per Kubernetes object, carrying its owner tags.
-    let (services, endpoints) = cloud_objects(&cloud(&env)).await;
+    let (services, endpoints) = cloud_objects(&env.sim.owner_client()).await;
     assert_eq!(services.len(), 1);
     assert_eq!(endpoints.len(), 1);
     assert_eq!(
@@ -147,6 +95,7 @@ async fn cross_vpc_example_becomes_ready_with_ip_and_dns() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn approval_enabled_service_leaves_the_endpoint_pending_until_accepted() {
     let env = Env::start("approval", FAST, OperatorArgs::default());
     env.apply_ok(&service_yaml(
@@ -169,7 +118,7 @@ async fn approval_enabled_service_leaves_the_endpoint_pending_until_accepted() {
     assert!(message.contains("accept"), "{message}");
 
     // The service owner accepts it out of band.
-    let c = cloud(&env);
+    let c = env.sim.owner_client();
     let svc_id = str_at(&env.get("vpcesvc/gated"), &["status", "id"]).to_string();
     let ep_id = str_at(&pending, &["status", "id"]).to_string();
     c.execute(api::connection_action(
@@ -187,6 +136,7 @@ async fn approval_enabled_service_leaves_the_endpoint_pending_until_accepted() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn spec_changes_are_applied_in_place() {
     let env = Env::start("update", FAST, OperatorArgs::default());
     let port = "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02";
@@ -196,7 +146,7 @@ async fn spec_changes_are_applied_in_place() {
         &["vpcesvc/web", "vpce/web".replace("web", "client").as_str()],
         "90s",
     );
-    let c = cloud(&env);
+    let c = env.sim.owner_client();
     let (before_svc, before_ep) = cloud_objects(&c).await;
 
     env.apply_ok(&format!(
@@ -208,24 +158,10 @@ async fn spec_changes_are_applied_in_place() {
         "serviceRef: {name: web}",
         "  whitelist: [10.0.0.0/24]\n  enableWhitelist: true\n  tags: {app: shop}\n",
     ));
-    env.wait_for(
-        "vpcesvc/web",
-        Duration::from_secs(60),
-        "generation 2 synced",
-        |o| {
-            o["status"]["observedGeneration"] == o["metadata"]["generation"]
-                && Env::condition(o, "Synced").is_some_and(|(s, _, _)| s == "True")
-        },
-    );
-    env.wait_for(
-        "vpce/client",
-        Duration::from_secs(60),
-        "generation 2 synced",
-        |o| {
-            o["status"]["observedGeneration"] == o["metadata"]["generation"]
-                && Env::condition(o, "Synced").is_some_and(|(s, _, _)| s == "True")
-        },
-    );
+    for object in ["vpcesvc/web", "vpce/client"] {
+        let timeout = Duration::from_secs(60);
+        env.wait_for(object, timeout, "generation 2 synced", generation_synced);
+    }
 
     let (after_svc, after_ep) = cloud_objects(&c).await;
     assert_eq!((after_svc.len(), after_ep.len()), (1, 1));
@@ -254,6 +190,7 @@ async fn spec_changes_are_applied_in_place() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn drift_is_corrected_within_one_resync() {
     let env = Env::start(
         "drift",
@@ -270,7 +207,7 @@ async fn drift_is_corrected_within_one_resync() {
     ));
     env.apply_ok(&endpoint_yaml("client", "serviceRef: {name: web}", ""));
     env.wait_ready(&["vpcesvc/web", "vpce/client"], "90s");
-    let c = cloud(&env);
+    let c = env.sim.owner_client();
     let svc_id = str_at(&env.get("vpcesvc/web"), &["status", "id"]).to_string();
     let ep_id = str_at(&env.get("vpce/client"), &["status", "id"]).to_string();
 
@@ -297,19 +234,18 @@ async fn drift_is_corrected_within_one_resync() {
     ))
     .await
     .unwrap();
-    let mut restored = false;
-    for _ in 0..50 {
-        let s = c.execute(api::get_service(&svc_id)).await.unwrap();
-        if s.description.as_deref() == Some("declared")
-            && tag(&s.tags, "vpcep-operator-uid").is_some()
-        {
-            restored = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let restored = poll_async(
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        async || c.execute(api::get_service(&svc_id)).await.unwrap(),
+        |s| {
+            s.description.as_deref() == Some("declared")
+                && tag(&s.tags, "vpcep-operator-uid").is_some()
+        },
+    )
+    .await;
     assert!(
-        restored,
+        restored.is_ok(),
         "the description and owner tag were not set back within 10 s (resync 3 s)"
     );
 
@@ -341,6 +277,7 @@ async fn drift_is_corrected_within_one_resync() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn deletion_leaves_the_cloud_empty_and_orphan_leaves_it() {
     let env = Env::start("delete", FAST, OperatorArgs::default());
     env.apply_ok(&service_yaml(
@@ -355,7 +292,7 @@ async fn deletion_leaves_the_cloud_empty_and_orphan_leaves_it() {
         "  deletionPolicy: Orphan\n",
     ));
     env.wait_ready(&["vpcesvc/web", "vpce/client", "vpcesvc/kept"], "90s");
-    let c = cloud(&env);
+    let c = env.sim.owner_client();
     let kept_id = str_at(&env.get("vpcesvc/kept"), &["status", "id"]).to_string();
 
     // Deleting the service first is blocked, with the connected endpoint named.
@@ -391,9 +328,10 @@ async fn deletion_leaves_the_cloud_empty_and_orphan_leaves_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn an_existing_cloud_object_is_adopted_not_duplicated() {
     let env = Env::start("adopt", FAST, OperatorArgs::default());
-    let c = cloud(&env);
+    let c = env.sim.owner_client();
     let existing = c
         .execute(api::create_service(&CreateServiceRequest {
             port_id: "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02".into(),
@@ -452,6 +390,7 @@ async fn an_existing_cloud_object_is_adopted_not_duplicated() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn invalid_objects_are_refused_or_reported() {
     let env = Env::start("invalid", FAST, OperatorArgs::default());
     // The schema refuses what the API would refuse.
@@ -499,7 +438,7 @@ async fn invalid_objects_are_refused_or_reported() {
     let port = "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02";
     env.apply_ok(&service_yaml("web", port, ""));
     env.wait_ready(&["vpcesvc/web"], "60s");
-    let c = cloud(&env);
+    let c = env.sim.owner_client();
     let before = cloud_objects(&c).await.0;
     env.apply_ok(
         &service_yaml("web", port, "").replace(VPC, "9d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a09"),
@@ -535,6 +474,7 @@ async fn invalid_objects_are_refused_or_reported() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn a_bad_secret_is_a_condition_and_a_fixed_one_is_picked_up() {
     let env = Env::start("secret", FAST, OperatorArgs::default());
     env.apply_ok(&service_yaml(
@@ -560,12 +500,7 @@ async fn a_bad_secret_is_a_condition_and_a_fixed_one_is_picked_up() {
 
     // Wrong secret key: the cloud refuses the signature.
     let secret = |sk: &str| {
-        format!(
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: otc\nstringData:\n  region: eu-de\n  projectId: {}\n  endpoint: {}\n  accessKey: {}\n  secretKey: {sk}\n",
-            sim::PROJECT_ID,
-            env.sim.url,
-            sim::ACCESS_KEY
-        )
+        fixtures::credentials_secret("otc", &env.sim.url, sim::PROJECT_ID, sim::ACCESS_KEY, sk)
     };
     env.apply_ok(&secret("definitely-not-the-key"));
     let refused = env.wait_for(
@@ -620,7 +555,7 @@ fn fleet_names(n: usize) -> Vec<String> {
 
 /// Every Kubernetes object has exactly one cloud object, carrying its uid.
 async fn exactly_one_cloud_object_each(env: &Env, n: usize) {
-    let (services, endpoints) = cloud_objects(&cloud(env)).await;
+    let (services, endpoints) = cloud_objects(&env.sim.owner_client()).await;
     for (kind, tags) in [
         (
             "vpcesvc",
@@ -651,6 +586,7 @@ async fn exactly_one_cloud_object_each(env: &Env, n: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn server_errors_and_lost_answers_end_with_one_object_each() {
     let args = [
         FAST,
@@ -689,6 +625,7 @@ async fn server_errors_and_lost_answers_end_with_one_object_each() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn killing_the_operator_during_creates_loses_and_duplicates_nothing() {
     // Slow creates, so that the kills land while calls are in flight.
     let args = [
@@ -704,12 +641,14 @@ async fn killing_the_operator_during_creates_loses_and_duplicates_nothing() {
     let mut env = Env::start("sigkill", &args, OperatorArgs::default());
     env.apply_ok(&fleet(4));
     for op in ["create_service", "create_endpoint"] {
-        for _ in 0..300 {
-            if env.sim.get("counters").await[op].as_u64().unwrap_or(0) >= 1 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        // The kill comes after 15 s at the latest, whether or not a create was sent by then.
+        let _ = poll_async(
+            Duration::from_secs(15),
+            Duration::from_millis(50),
+            async || env.sim.get("counters").await[op].as_u64().unwrap_or(0),
+            |&creates| creates >= 1,
+        )
+        .await;
         env.kill_operator();
         env.start_operator();
     }
@@ -722,9 +661,10 @@ async fn killing_the_operator_during_creates_loses_and_duplicates_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn endpoints_to_public_services_by_name_and_by_id() {
     let env = Env::start("public", FAST, OperatorArgs::default());
-    let c = cloud(&env);
+    let c = env.sim.owner_client();
     let dns = c
         .execute(api::describe_service_by_name("com.t-systems.otc.eu-de.dns"))
         .await
@@ -733,7 +673,7 @@ async fn endpoints_to_public_services_by_name_and_by_id() {
     let rt2 = "1e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c06";
     let gateway = |tables: &str| {
         format!(
-            "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpoint\nmetadata:\n  name: obs\nspec:\n  serviceName: com.t-systems.otc.eu-de.obs\n  vpcId: {VPC2}\n  routeTables: [{tables}]\n"
+            "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpoint\nmetadata:\n  name: obs\nspec:\n  serviceName: com.t-systems.otc.eu-de.obs\n  vpcId: {CONSUMER_VPC}\n  routeTables: [{tables}]\n"
         )
     };
     env.apply_ok(&gateway(rt1));
@@ -766,14 +706,12 @@ async fn endpoints_to_public_services_by_name_and_by_id() {
     // Route tables change in place.
     let id = str_at(&obs, &["status", "id"]).to_string();
     env.apply_ok(&gateway(&format!("{rt1}, {rt2}")));
+    let timeout = Duration::from_secs(60);
     env.wait_for(
         "vpce/obs",
-        Duration::from_secs(60),
+        timeout,
         "generation 2 synced",
-        |o| {
-            o["status"]["observedGeneration"] == o["metadata"]["generation"]
-                && Env::condition(o, "Synced").is_some_and(|(s, _, _)| s == "True")
-        },
+        generation_synced,
     );
     let cloud_ep = c.execute(api::get_endpoint(&id)).await.unwrap();
     assert_eq!(
@@ -797,14 +735,12 @@ async fn endpoints_to_public_services_by_name_and_by_id() {
 }
 
 #[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn the_operator_refuses_to_start_without_credentials() {
     cluster::kubectl(&["version", "--request-timeout=5s"]);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vpcep-operator"))
+    let out = cluster::operator_command()
         .args(["run", "--region", "eu-de", "--project-id", "p"])
-        .env(
-            "KUBECONFIG",
-            std::env::var("KUBECONFIG").unwrap_or_default(),
-        )
+        .env("KUBECONFIG", cluster::kubeconfig())
         .env_remove("VPCEP_ACCESS_KEY")
         .env_remove("VPCEP_SECRET_KEY")
         .env_remove("VPCEP_USERNAME")

@@ -3,18 +3,17 @@
 //! operator binary, authenticated as the install's ServiceAccount, takes the examples to Ready
 //! without a single Forbidden. The same for the single-namespace variant deploy/namespaced/.
 
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/sim.rs"]
-mod sim;
+mod support;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cluster::{Env, kubectl, kubectl_raw, log_dir};
 use serde_json::{Value, json};
+use support::cluster::{Env, kubectl, kubectl_raw, log_dir};
+use support::fixtures::{credentials_secret, wait_for};
+use support::sim;
 
 const SYSTEM_NS: &str = "vpcep-system";
 const ACCOUNT: &str = "vpcep-operator";
@@ -203,18 +202,6 @@ fn assert_rows(rows: &[Row]) {
     );
 }
 
-/// Polls `get` until it returns `Some` or `timeout` passes.
-fn poll<T>(what: &str, timeout: Duration, get: impl Fn() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = get() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// A kubeconfig for the test's API server that authenticates as a ServiceAccount. The token
 /// comes from a Secret of type service-account-token that the token controller fills in: 1.20
 /// makes one for every ServiceAccount by itself, 1.24+ only on request, so the test asks for one
@@ -243,9 +230,10 @@ impl ServiceAccountLogin {
             secret,
             kubeconfig: log_dir().join(format!("{namespace}-{account}.kubeconfig")),
         };
-        let token = poll(
+        let token = wait_for(
             "the token controller to fill in the token Secret",
             Duration::from_secs(60),
+            Duration::from_millis(200),
             || {
                 let (_, token, _) = kubectl_raw(
                     &[
@@ -259,8 +247,9 @@ impl ServiceAccountLogin {
                     ],
                     None,
                 );
-                (!token.is_empty()).then_some(token)
+                token
             },
+            |token| !token.is_empty(),
         );
         // The admin's server and CA, with the ServiceAccount's token instead of the admin's.
         let admin: Value = serde_json::from_str(&kubectl(&[
@@ -353,19 +342,8 @@ fn examples_live_and_die_as(env: &mut Env, login: &ServiceAccountLogin) {
     }
 }
 
-/// A service with a credentials Secret of its own, which the operator reads.
-const OWN_CREDENTIALS: &str = "apiVersion: v1
-kind: Secret
-metadata:
-  name: cloud
-stringData:
-  region: eu-de
-  projectId: PROJECT_ID
-  endpoint: ENDPOINT
-  accessKey: ACCESS_KEY
-  secretKey: SECRET_KEY
----
-apiVersion: vpcep.io/v1alpha1
+/// A service with a credentials Secret of its own (named `cloud`), which the operator reads.
+const OWN_CREDENTIALS: &str = "apiVersion: vpcep.io/v1alpha1
 kind: VpcEndpointService
 metadata:
   name: own-credentials
@@ -388,13 +366,14 @@ fn examples_live_and_die(env: &Env) {
     for example in examples {
         env.kubectl(&["apply", "-f", example]);
     }
-    env.apply_ok(
-        &OWN_CREDENTIALS
-            .replace("PROJECT_ID", sim::PROJECT_ID)
-            .replace("ENDPOINT", &env.sim.url)
-            .replace("ACCESS_KEY", sim::ACCESS_KEY)
-            .replace("SECRET_KEY", sim::SECRET_KEY),
+    let secret = credentials_secret(
+        "cloud",
+        &env.sim.url,
+        sim::PROJECT_ID,
+        sim::ACCESS_KEY,
+        sim::SECRET_KEY,
     );
+    env.apply_ok(&format!("{secret}---\n{OWN_CREDENTIALS}"));
     env.wait_ready(
         &[
             "vpcesvc/web",
@@ -456,6 +435,7 @@ fn examples_live_and_die(env: &Env) {
 }
 
 #[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn base_applies_and_a_second_apply_changes_nothing() {
     install_base();
     let out = kubectl(&["apply", "-k", "deploy/"]);
@@ -559,6 +539,7 @@ fn base_applies_and_a_second_apply_changes_nothing() {
 }
 
 #[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn base_grants_the_readme_table_and_nothing_more() {
     install_base();
     let sa = user(SYSTEM_NS, ACCOUNT);
@@ -587,6 +568,7 @@ fn base_grants_the_readme_table_and_nothing_more() {
 /// install's objects on a shared cluster, against this test's simulator. The ClusterRoleBinding
 /// is its only grant there; the all-namespaces scope is checked by can-i above.
 #[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn operator_as_the_base_service_account_runs_the_examples() {
     install_base();
     let mut env = Env::without_operator("deploy-sa", SIM_ARGS);
@@ -597,6 +579,7 @@ fn operator_as_the_base_service_account_runs_the_examples() {
 /// deploy/namespaced/ installed as its comments tell users to: a kustomization of their own with
 /// `namespace:` and `nameSuffix:` (so that it also lives next to the base install).
 #[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn namespaced_overlay_grants_only_its_namespace_and_suffices() {
     let mut env = Env::without_operator("deploy-ns", SIM_ARGS);
     let ns = env.ns.clone();

@@ -2,26 +2,19 @@
 //! publishing in the cluster, default tags. Real kube-apiserver, operator binary, vpcep-sim with
 //! several accounts; the other accounts act out of band through the VPCEP API.
 
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/sim.rs"]
-mod sim;
+mod support;
 
 use std::time::Duration;
 
-use cluster::{Env, OperatorArgs};
-use secrecy::SecretString;
 use serde_json::Value;
+use support::cluster::{Env, OperatorArgs};
+use support::fixtures::{
+    self, CONSUMER_VPC, PORT, SUBNET, poll_async, str_at, tag, wait_for_async,
+};
+use support::sim;
 use vpcep_cloud::api::{self, PageParams};
-use vpcep_cloud::auth::{AkSk, Credentials};
-use vpcep_cloud::config::CloudConfig;
 use vpcep_cloud::model::*;
 use vpcep_cloud::{ClientSettings, ErrorKind, VpcepClient};
-
-const VPC: &str = "0d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a01";
-const VPC2: &str = "3a9e6c55-1f0d-4d2b-b7c4-8e5f2a6d1b03";
-const SUBNET: &str = "5c1d8e22-7a3b-4f6c-9e0d-1b2a3c4d5e04";
-const PORT: &str = "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02";
 
 /// A consumer account of the simulator.
 struct Account {
@@ -73,36 +66,20 @@ fn start(name: &str, args: OperatorArgs) -> Env {
 }
 
 fn client(env: &Env, a: &Account) -> VpcepClient {
-    let config = CloudConfig {
-        endpoint: env.sim.url.clone(),
-        region: "eu-de".into(),
-        project_id: a.project_id.into(),
-        credentials: Credentials::AkSk(AkSk {
-            access_key: a.ak.into(),
-            secret_key: SecretString::from(a.sk),
-            security_token: None,
-        }),
-    };
-    VpcepClient::new(&config, ClientSettings::default()).unwrap()
+    let credentials = sim::aksk(a.ak, a.sk);
+    env.sim
+        .client_as(credentials, a.project_id, ClientSettings::default())
 }
 
+/// A database service with approval on (`extra` may turn it off: the later line wins).
 fn service_yaml(name: &str, extra: &str) -> String {
-    format!(
-        "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpointService\nmetadata:\n  name: {name}\nspec:\n  vpcId: {VPC}\n  portId: {PORT}\n  serverType: VM\n  approvalEnabled: true\n  ports:\n  - {{clientPort: 5432, serverPort: 5432}}\n{extra}"
-    )
+    let extra = format!("  approvalEnabled: true\n{extra}");
+    fixtures::service_yaml(name, PORT, (5432, 5432), &extra)
 }
 
+/// An endpoint with DNS on.
 fn endpoint_yaml(name: &str, target: &str, extra: &str) -> String {
-    format!(
-        "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpoint\nmetadata:\n  name: {name}\nspec:\n  {target}\n  vpcId: {VPC2}\n  subnetId: {SUBNET}\n  enableDns: true\n{extra}"
-    )
-}
-
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    path.iter()
-        .fold(v, |v, k| &v[*k])
-        .as_str()
-        .unwrap_or_default()
+    fixtures::endpoint_yaml(name, target, &format!("  enableDns: true\n{extra}"))
 }
 
 fn service_id(env: &Env, name: &str) -> String {
@@ -113,7 +90,7 @@ fn service_id(env: &Env, name: &str) -> String {
 async fn foreign_endpoint(env: &Env, a: &Account, service: &str) -> Endpoint {
     let req = CreateEndpointRequest {
         endpoint_service_id: service.into(),
-        vpc_id: VPC2.into(),
+        vpc_id: CONSUMER_VPC.into(),
         subnet_id: Some(SUBNET.into()),
         ..Default::default()
     };
@@ -125,14 +102,14 @@ async fn foreign_endpoint(env: &Env, a: &Account, service: &str) -> Endpoint {
 
 async fn wait_endpoint(env: &Env, a: &Account, id: &str, status: &str) -> Endpoint {
     let c = client(env, a);
-    for _ in 0..150 {
-        let ep = c.execute(api::get_endpoint(id)).await.unwrap();
-        if ep.status == status {
-            return ep;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("endpoint {id} never became {status}");
+    wait_for_async(
+        &format!("endpoint {id} to become {status}"),
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        async || c.execute(api::get_endpoint(id)).await.unwrap(),
+        |ep| ep.status == status,
+    )
+    .await
 }
 
 /// The status entry of a connection: (status, decidedBy).
@@ -150,6 +127,7 @@ fn connection(svc: &Value, endpoint_id: &str) -> Option<(String, String)> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn permissions_are_a_set_and_gate_other_accounts() {
     let env = start(
         "permissions",
@@ -165,7 +143,7 @@ async fn permissions_are_a_set_and_gate_other_accounts() {
     // Bob's endpoint is refused while Bob is not whitelisted.
     let req = CreateEndpointRequest {
         endpoint_service_id: id.clone(),
-        vpc_id: VPC2.into(),
+        vpc_id: CONSUMER_VPC.into(),
         subnet_id: Some(SUBNET.into()),
         ..Default::default()
     };
@@ -201,13 +179,15 @@ async fn permissions_are_a_set_and_gate_other_accounts() {
         p
     };
     let wanted = |p: &[&String]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    for _ in 0..100 {
-        if permissions().await == wanted(&[&bob, &eve]) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(permissions().await, wanted(&[&bob, &eve]));
+    // The permissions after at most 20 s: once they are as wanted, or the last seen.
+    let settled = async |want: Vec<String>| {
+        let (every, timeout) = (Duration::from_millis(200), Duration::from_secs(20));
+        poll_async(timeout, every, &permissions, |p| *p == want).await
+    };
+    let both = settled(wanted(&[&bob, &eve]))
+        .await
+        .unwrap_or_else(|last| last);
+    assert_eq!(both, wanted(&[&bob, &eve]));
     let created = client(&env, &BOB)
         .execute(api::create_endpoint(&req))
         .await
@@ -238,30 +218,20 @@ async fn permissions_are_a_set_and_gate_other_accounts() {
         ))
         .await
         .unwrap();
-    let mut restored = false;
-    for _ in 0..100 {
-        if permissions().await == wanted(&[&bob]) {
-            restored = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let restored = settled(wanted(&[&bob])).await;
     assert!(
-        restored,
-        "permissions end as declared: {:?}",
-        permissions().await
+        restored.is_ok(),
+        "permissions end as declared: {restored:?}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn a_cluster_endpoint_of_another_account_needs_the_permission() {
     let env = start("cross-account", OperatorArgs::default());
     env.apply_ok(&service_yaml("db", "  approvalEnabled: false\n"));
     env.wait_ready(&["vpcesvc/db"], "60s");
-    let secret = format!(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: bob\nstringData:\n  region: eu-de\n  projectId: {}\n  endpoint: {}\n  accessKey: {}\n  secretKey: {}\n",
-        BOB.project_id, env.sim.url, BOB.ak, BOB.sk
-    );
+    let secret = fixtures::credentials_secret("bob", &env.sim.url, BOB.project_id, BOB.ak, BOB.sk);
     env.apply_ok(&secret);
     env.apply_ok(&endpoint_yaml(
         "bob",
@@ -295,6 +265,7 @@ async fn a_cluster_endpoint_of_another_account_needs_the_permission() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn acceptance_policies_do_what_they_say() {
     // Endpoints of other accounts wake nothing in the cluster: a short poll and resync find them.
     let env = start(
@@ -388,6 +359,7 @@ async fn acceptance_policies_do_what_they_say() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn a_cluster_endpoint_is_ready_within_seconds_of_acceptance() {
     let env = start("cluster-accept", OperatorArgs::default());
     env.apply_ok(&service_yaml(
@@ -409,6 +381,7 @@ async fn a_cluster_endpoint_is_ready_within_seconds_of_acceptance() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn force_delete_rejects_the_endpoints_and_empties_the_cloud() {
     let env = start("force-delete", OperatorArgs::default());
     env.apply_ok(&service_yaml(
@@ -459,6 +432,7 @@ async fn force_delete_rejects_the_endpoints_and_empties_the_cloud() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn published_service_slice_and_config_map_follow_the_endpoint() {
     let env = start("publish", OperatorArgs::default());
     // Someone else's ConfigMap with the name the spec asks for.
@@ -557,6 +531,7 @@ async fn published_service_slice_and_config_map_follow_the_endpoint() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn default_tags_go_under_the_objects_own() {
     let env = start(
         "default-tags",
@@ -579,18 +554,11 @@ async fn default_tags_go_under_the_objects_own() {
         .execute(api::get_service(&service_id(&env, "db")))
         .await
         .unwrap();
-    let tag = |k: &str| {
-        cloud
-            .tags
-            .iter()
-            .find(|t| t.key == k)
-            .map(|t| t.value.clone())
-    };
-    assert_eq!(tag("team").as_deref(), Some("platform"));
+    assert_eq!(tag(&cloud.tags, "team"), Some("platform"));
     assert_eq!(
-        tag("env").as_deref(),
+        tag(&cloud.tags, "env"),
         Some("prod"),
         "the object's own tag wins"
     );
-    assert!(tag("vpcep-operator-uid").is_some());
+    assert!(tag(&cloud.tags, "vpcep-operator-uid").is_some());
 }

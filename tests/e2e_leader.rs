@@ -2,14 +2,12 @@
 //! a follower takes over when the leader dies, and a leader stopped with SIGTERM hands the Lease
 //! over at once. Also what `/metrics`, `/healthz` and `/readyz` report.
 
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/sim.rs"]
-mod sim;
+mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cluster::{Env, Operator, OperatorArgs, kubectl_raw, metric};
+use support::cluster::{Env, Operator, OperatorArgs, kubectl_raw, metric};
+use support::fixtures::{endpoint_yaml, wait_for};
 
 const LEASE_DURATION: Duration = Duration::from_secs(5);
 
@@ -32,18 +30,13 @@ fn holder(lease: &str) -> Option<String> {
 }
 
 fn wait_holder(lease: &str, want: &str, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let now = holder(lease);
-        if now.as_deref() == Some(want) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "lease {lease} is held by {now:?}, not {want:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(
+        &format!("lease {lease} to be held by {want:?}"),
+        timeout,
+        Duration::from_millis(100),
+        || holder(lease),
+        |now| now.as_deref() == Some(want),
+    );
 }
 
 fn replica(env: &mut Env, lease: &str, name: &str) -> Operator {
@@ -68,6 +61,7 @@ fn cloud_calls(op: &Operator) -> f64 {
 }
 
 #[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn one_replica_reconciles_and_another_takes_over() {
     let lease = format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     // The Env's own operator is not started with leader election; both replicas are extra.
@@ -141,6 +135,7 @@ fn one_replica_reconciles_and_another_takes_over() {
 }
 
 #[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn metrics_report_reconciles_cloud_calls_and_objects() {
     let env = Env::start(
         "metrics",
@@ -212,9 +207,7 @@ fn metrics_report_reconciles_cloud_calls_and_objects() {
     assert_eq!(value("vpcep_leader", &[]), 1.0, "{text}");
 
     // A failure is counted by its reason: an endpoint whose service does not exist yet.
-    env.apply_ok(
-        "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpoint\nmetadata: {name: orphan}\nspec:\n  serviceRef: {name: missing}\n  vpcId: 3a9e6c55-1f0d-4d2b-b7c4-8e5f2a6d1b03\n  subnetId: 5c1d8e22-7a3b-4f6c-9e0d-1b2a3c4d5e04\n",
-    );
+    env.apply_ok(&endpoint_yaml("orphan", "serviceRef: {name: missing}", ""));
     env.wait_for(
         "vpce/orphan",
         Duration::from_secs(30),

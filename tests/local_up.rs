@@ -3,17 +3,15 @@
 //! says it runs, `down` stops the simulator and the operator, deletes the namespace, and leaves
 //! the control plane running (local-up did not start it).
 
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/sim.rs"]
-mod sim;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cluster::{free_port, kubeconfig, kubectl, kubectl_raw};
 use serde_json::Value;
+use support::cluster::{Env, bin_dir, free_port, kubeconfig, kubectl, kubectl_raw};
+use support::fixtures::wait_for;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const NAMESPACE: &str = "vpcep-demo";
@@ -65,18 +63,10 @@ impl LocalUp {
     /// inside `cargo test`, that build was seen to recompile dependencies and to wait for the
     /// target dir's lock for minutes.
     fn run(&self, cmd: &str) -> Output {
-        let bin_dir = Path::new(env!("CARGO_BIN_EXE_vpcep-operator"))
-            .parent()
-            .expect("the binaries are in a directory");
-        assert!(
-            bin_dir.join("vpcep-sim").is_file(),
-            "vpcep-sim is not next to vpcep-operator in {}",
-            bin_dir.display()
-        );
         Command::new(Path::new(REPO).join("scripts/local-up.sh"))
             .arg(cmd)
             .env("KUBECONFIG", kubeconfig())
-            .env("VPCEP_LOCAL_BIN_DIR", bin_dir)
+            .env("VPCEP_LOCAL_BIN_DIR", bin_dir())
             .env("VPCEP_LOCAL_DIR", &self.dir)
             .env("VPCEP_LOCAL_SIM_PORT", self.sim_port.to_string())
             .env("VPCEP_LOCAL_METRICS_PORT", self.metrics_port.to_string())
@@ -131,23 +121,11 @@ fn get(object: &str) -> Value {
 }
 
 fn ready(obj: &Value) -> bool {
-    obj["status"]["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-}
-
-/// Polls `check` until it holds or `timeout` passes.
-fn wait_until(timeout: Duration, what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    Env::condition(obj, "Ready").is_some_and(|(status, _, _)| status == "True")
 }
 
 #[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn local_up_brings_the_example_to_ready_and_down_stops_it() {
     let (ok, _, err) = kubectl_raw(&["get", "--raw", "/readyz", "--request-timeout=5s"], None);
     assert!(ok, "the API server in KUBECONFIG does not answer: {err}");
@@ -214,9 +192,13 @@ fn local_up_brings_the_example_to_ready_and_down_stops_it() {
     let down = local.run("down");
     local.down = true;
     assert!(down.status.success(), "down:\n{}", text(&down));
-    wait_until(Duration::from_secs(10), "sim and operator exit", || {
-        !alive(sim_pid) && !alive(operator_pid)
-    });
+    wait_for(
+        "sim and operator to exit",
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        || (alive(sim_pid), alive(operator_pid)),
+        |&running| running == (false, false),
+    );
     let (_, ns, _) = kubectl_raw(&["get", "namespace", NAMESPACE, "-o", "name"], None);
     assert!(
         ns.trim().is_empty(),

@@ -1,18 +1,21 @@
 //! The client's AK/SK signatures equal those of the official Huawei Cloud Python SDK signer on
 //! generated requests (odd characters in paths and queries, bodies, ports, every method).
-//! Needs the project's Python venv (`scripts/python-env.sh`); without it the test fails.
+//! Needs the project's Python venv (`scripts/python-env.sh`): plain `cargo test` reports the test
+//! ignored, `scripts/test.sh` runs it, and without the venv it fails.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod support;
+
+use std::process::Command;
 
 use jiff::Timestamp;
 use secrecy::SecretString;
 use serde_json::json;
+use support::fixtures::{run_with_input, success_stdout};
+use support::sim::client_at;
+use vpcep_cloud::ClientSettings;
 use vpcep_cloud::api::{self, PageParams};
 use vpcep_cloud::auth::{self, AkSk, Credentials};
-use vpcep_cloud::config::CloudConfig;
 use vpcep_cloud::model::*;
-use vpcep_cloud::{ClientSettings, VpcepClient};
 
 fn python() -> String {
     std::env::var("VPCEP_PYTHON")
@@ -20,6 +23,7 @@ fn python() -> String {
 }
 
 #[test]
+#[ignore = "needs the Python venv of scripts/python-env.sh: run scripts/test.sh"]
 fn signatures_match_the_official_python_signer() {
     let key = AkSk {
         access_key: "QTWAOYTTINDUT2QVKYUC".into(),
@@ -57,13 +61,12 @@ fn signatures_match_the_official_python_signer() {
         "http://127.0.0.1:8643",
         "https://vpcep.eu-de.otc.t-systems.com",
     ] {
-        let config = CloudConfig {
-            endpoint: endpoint.into(),
-            region: "eu-de".into(),
-            project_id: "0123456789abcdef0123456789abcdef".into(),
-            credentials: Credentials::AkSk(key.clone()),
-        };
-        let client = VpcepClient::new(&config, ClientSettings::default()).unwrap();
+        let client = client_at(
+            endpoint,
+            Credentials::AkSk(key.clone()),
+            "0123456789abcdef0123456789abcdef",
+            ClientSettings::default(),
+        );
         let requests = [
             client.build_request(&api::list_versions()),
             client.build_request(&api::list_services(&query, page)),
@@ -120,35 +123,15 @@ fn signatures_match_the_official_python_signer() {
             ours.push(header("authorization").unwrap());
         }
 
-        let mut child = Command::new(python())
-            .arg(format!(
+        let out = run_with_input(
+            Command::new(python()).arg(format!(
                 "{}/tests/python/sign.py",
                 env!("CARGO_MANIFEST_DIR")
-            ))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run {} (create the venv with scripts/python-env.sh): {e}",
-                    python()
-                )
-            });
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(cases.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "the Python signer failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            )),
+            &cases,
+            "create the venv with scripts/python-env.sh",
         );
-        let theirs: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
+        let theirs: Vec<String> = success_stdout("the Python signer", out)
             .lines()
             .map(str::to_owned)
             .collect();

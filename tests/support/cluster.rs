@@ -1,16 +1,15 @@
 //! End-to-end fixtures: the real kube-apiserver of `scripts/control-plane.sh` (through
-// Each test crate includes this module and uses a different part of it.
-#![allow(dead_code)]
 //! `KUBECONFIG`), `kubectl` as users run it, and the operator binary as a child process.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
+use super::fixtures::{poll, run_with_input};
 use super::sim::{self, Sim};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
@@ -22,24 +21,39 @@ pub fn kubeconfig() -> String {
     })
 }
 
+/// The operator binary of this build, to be given its arguments. Every test starts the operator
+/// through this: [`Env`] for a running operator, the tests of its command line directly.
+pub fn operator_command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vpcep-operator"))
+}
+
+/// The directory of the binaries of this build, for the scripts that a test runs
+/// (`scripts/chaos.sh`, `scripts/local-up.sh`): `vpcep-operator` and `vpcep-sim`. The simulator is
+/// another package of the workspace, so `cargo test` of the operator does not build it: the test
+/// fails here unless `cargo build --bins` (as scripts/test.sh runs) did.
+pub fn bin_dir() -> &'static Path {
+    let dir = Path::new(env!("CARGO_BIN_EXE_vpcep-operator"))
+        .parent()
+        .expect("the binaries' directory");
+    assert!(
+        dir.join("vpcep-sim").is_file(),
+        "vpcep-sim is not next to vpcep-operator in {}: build it first with `cargo build --bins` \
+         (scripts/test.sh does)",
+        dir.display()
+    );
+    dir
+}
+
 /// Runs kubectl; returns (success, stdout, stderr).
 pub fn kubectl_raw(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    use std::io::Write;
-    let mut child = Command::new("kubectl")
-        .args(args)
-        .env("KUBECONFIG", kubeconfig())
-        .current_dir(REPO)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl runs");
-    let mut input = child.stdin.take().expect("piped stdin");
-    input
-        .write_all(stdin.unwrap_or("").as_bytes())
-        .expect("kubectl stdin");
-    drop(input);
-    let out = child.wait_with_output().expect("kubectl finishes");
+    let out = run_with_input(
+        Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", kubeconfig())
+            .current_dir(REPO),
+        stdin.unwrap_or(""),
+        "kubectl must be on PATH",
+    );
     let stderr: String = String::from_utf8_lossy(&out.stderr)
         .lines()
         .filter(|l| !l.contains("version difference between client"))
@@ -171,7 +185,7 @@ impl Env {
         let log = self.operator_log();
         let log_file = File::create(&log).expect("operator log file");
         let metrics_port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_vpcep-operator"))
+        let child = operator_command()
             .arg("run")
             .args(args)
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
@@ -271,22 +285,21 @@ impl Env {
         what: &str,
         check: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
+        let get = || {
             let (ok, out, _) = kubectl_raw(&["-n", &self.ns, "get", object, "-o", "json"], None);
-            if ok
-                && let Ok(v) = serde_json::from_str::<Value>(&out)
-                && check(&v)
-            {
-                return v;
-            }
-            assert!(
-                Instant::now() < deadline,
+            ok.then(|| serde_json::from_str::<Value>(&out).ok())
+                .flatten()
+        };
+        poll(timeout, Duration::from_millis(200), get, |v| {
+            v.as_ref().is_some_and(&check)
+        })
+        .unwrap_or_else(|_| {
+            panic!(
                 "timed out waiting for {object}: {what}\n{}",
                 self.describe(&[object])
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+            )
+        })
+        .expect("a JSON object")
     }
 
     /// The condition `type_` of an object: (status, reason, message).
@@ -363,21 +376,19 @@ impl Operator {
 
     /// Polls `path` until it answers `status`, for up to `timeout`.
     pub fn wait_http(&self, path: &str, status: u16, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let answer = self.http_get(path);
-            if let Some((s, body)) = &answer
-                && *s == status
-            {
-                return body.clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{path} of the operator on port {} did not answer {status}: {answer:?}\n{}",
+        let answer = poll(
+            timeout,
+            Duration::from_millis(100),
+            || self.http_get(path),
+            |answer| answer.as_ref().is_some_and(|(s, _)| *s == status),
+        );
+        match answer {
+            Ok(Some((_, body))) => body,
+            last => panic!(
+                "{path} of the operator on port {} did not answer {status}: {last:?}\n{}",
                 self.metrics_port,
                 self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(100));
+            ),
         }
     }
 

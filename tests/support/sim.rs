@@ -28,6 +28,23 @@ pub fn aksk(access_key: &str, secret_key: &str) -> Credentials {
     })
 }
 
+/// A client of the VPCEP API at `endpoint` in region `eu-de`: of a simulator (through
+/// [`Sim::client_as`]), or of any address for tests that only build requests.
+pub fn client_at(
+    endpoint: &str,
+    credentials: Credentials,
+    project_id: &str,
+    settings: ClientSettings,
+) -> VpcepClient {
+    let config = CloudConfig {
+        endpoint: endpoint.into(),
+        region: "eu-de".into(),
+        project_id: project_id.into(),
+        credentials,
+    };
+    VpcepClient::new(&config, settings).expect("a VPCEP client")
+}
+
 pub struct Sim {
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -82,13 +99,7 @@ impl Sim {
         project_id: &str,
         settings: ClientSettings,
     ) -> VpcepClient {
-        let config = CloudConfig {
-            endpoint: self.url.clone(),
-            region: "eu-de".into(),
-            project_id: project_id.into(),
-            credentials,
-        };
-        VpcepClient::new(&config, settings).expect("a client of the simulator")
+        client_at(&self.url, credentials, project_id, settings)
     }
 
     /// A client of the default account, with default settings.
