@@ -18,17 +18,22 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 
 from harness import (
     REPO,
     SIM_ACCOUNT,
     HarnessError,
+    Operator,
+    Process,
+    Sim,
+    answers,
+    binary,
     free_port,
     install_crds,
     is_ready,
     kubectl,
+    wait_until,
 )
 from harness import http_json as http
 
@@ -62,58 +67,9 @@ def parse_args():
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def wait_until(what, check, timeout, interval=0.2):
-    """Polls check() until it returns a true value; returns it (BenchError on timeout)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
 def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-class Process:
-    """A child process with its output in a log file."""
-
-    def __init__(self, name, argv, log_dir, env=None):
-        self.name = name
-        self.log = os.path.join(log_dir, f"{name}.log")
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-            )
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def usage(self):
-        """(peak RSS in MiB, CPU seconds) of the process so far, from /proc."""
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return hwm / 1024, (int(fields[11]) + int(fields[12])) / ticks
-
-    def stop(self):
-        if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def tail(self, lines=30):
-        with open(self.log, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
 
 
 # --- the workload -----------------------------------------------------------------------------
@@ -172,65 +128,50 @@ class Bench:
         self.children = []
         self.operator = None
 
-    def spawn(self, name, argv, env=None):
-        p = Process(name, argv, self.out, env)
-        self.children.append(p)
-        return p
+    def log(self, name):
+        return os.path.join(self.out, f"{name}.log")
+
+    def spawn(self, process):
+        """Records a child, which cleanup() stops. The children have sessions of their own:
+        Ctrl-C reaches the bench, which stops them."""
+        self.children.append(process)
+        return process
 
     # simulator
 
     def start_sim(self):
-        port = free_port()
         delay = self.args.provision_delay
-        self.sim_url = f"http://127.0.0.1:{port}"
-        self.sim = self.spawn("vpcep-sim", [
-            os.path.join(self.args.bin_dir, "vpcep-sim"), "--listen", f"127.0.0.1:{port}",
+        self.sim = self.spawn(Sim(binary(self.args.bin_dir, "vpcep-sim"), [
             "--provision-delay", delay, "--delete-delay", delay,
             "--quota-services", str(self.args.services),
             "--quota-endpoints", str(self.args.endpoints),
-        ])
-        wait_until("the simulator", lambda: self.sim_answers(), 60)
+        ], self.log("vpcep-sim"), new_session=True, timeout=60))
+        self.sim_url = self.sim.url
         self.sim_reset()
-
-    def sim_answers(self):
-        if not self.sim.alive():
-            raise BenchError(f"the simulator exited:\n{self.sim.tail()}")
-        try:
-            http("GET", self.sim_url + "/_sim/counters", timeout=2)
-            return True
-        except (OSError, HarnessError):
-            return False
 
     def sim_reset(self):
         """An empty cloud whose every call takes the configured latency."""
-        http("POST", self.sim_url + "/_sim/reset")
+        self.sim.control("POST", "/reset")
         latency = {"operation": "*", "kind": "latency", "latency_ms": self.args.latency_ms}
-        http("PUT", self.sim_url + "/_sim/faults", {"faults": [latency]})
+        self.sim.control("PUT", "/faults", {"faults": [latency]})
 
     def counters(self):
-        return http("GET", self.sim_url + "/_sim/counters")
+        return self.sim.counters()
 
     def zero_counters(self):
-        http("DELETE", self.sim_url + "/_sim/counters")
+        self.sim.control("DELETE", "/counters")
 
     def sim_state(self):
-        return http("GET", self.sim_url + "/_sim/state")
+        return self.sim.state()
 
     # Kubernetes
 
     def start_proxy(self):
         port = free_port()
         self.kube = f"http://127.0.0.1:{port}"
-        self.proxy = self.spawn("kubectl-proxy", ["kubectl", "proxy", f"--port={port}"])
-
-        def answers():
-            try:
-                http("GET", self.kube + "/version", timeout=2)
-                return True
-            except (OSError, HarnessError):
-                return False
-
-        wait_until("kubectl proxy", answers, 30)
+        self.proxy = self.spawn(Process(["kubectl", "proxy", f"--port={port}"],
+                                        self.log("kubectl-proxy"), new_session=True))
+        wait_until(lambda: answers(self.kube + "/version"), 30, what="kubectl proxy")
 
     def check_cluster_is_ours(self):
         """The bench's operator reconciles every namespace: other objects would skew it."""
@@ -256,35 +197,20 @@ class Bench:
     # operator
 
     def start_operator(self, run):
-        port = free_port()
-        env = dict(os.environ, VPCEP_ENDPOINT=self.sim_url, **SIM_ACCOUNT)
-        env.setdefault("RUST_LOG", "info")
         a = self.args
-        self.operator = self.spawn(f"operator-{run}", [
-            os.path.join(a.bin_dir, "vpcep-operator"), "run",
-            "--metrics-addr", f"127.0.0.1:{port}", "--cluster-id", "bench",
+        self.operator = self.spawn(Operator(binary(a.bin_dir, "vpcep-operator"), [
+            "--cluster-id", "bench",
             "--concurrency", str(a.concurrency), "--rate-limit", str(a.rate_limit),
             "--rate-burst", str(a.rate_burst), "--resync-period", f"{a.resync}s",
-        ], env)
-
-        def ready():
-            if not self.operator.alive():
-                raise BenchError(f"the operator exited:\n{self.operator.tail()}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2)
-                return True
-            except OSError:
-                return False
-
-        wait_until("the operator's /readyz", ready, 60)
+        ], self.log(f"operator-{run}"), self.sim_url, new_session=True))
+        self.operator.wait_ready(60)
 
     def wait_all_ready(self, started):
         def done():
-            if not self.operator.alive():
-                raise BenchError(f"the operator exited:\n{self.operator.tail()}")
+            self.operator.check_alive("the operator")
             return self.ready_count() == self.objects
 
-        wait_until(f"{self.objects} objects Ready", done, self.args.timeout, interval=0.25)
+        wait_until(done, self.args.timeout, 0.25, f"{self.objects} objects Ready")
         return time.monotonic() - started
 
     # phases
@@ -308,11 +234,10 @@ class Bench:
                 "--wait=false")
 
         def gone():
-            if not self.operator.alive():
-                raise BenchError(f"the operator exited:\n{self.operator.tail()}")
+            self.operator.check_alive("the operator")
             return not self.listed("vpcendpoints") and not self.listed("vpcendpointservices")
 
-        wait_until("the deletion of every object", gone, self.args.timeout, interval=0.5)
+        wait_until(gone, self.args.timeout, 0.5, "the deletion of every object")
         seconds = time.monotonic() - started
         state = self.sim_state()
         left = [s for s in state["services"] if not s.get("public")] + state["endpoints"]
@@ -348,7 +273,7 @@ class Bench:
         targets = list(ids.values())[: self.args.changes]
         changed_at = {}
         for n, sid in enumerate(targets):
-            http("PATCH", f"{self.sim_url}/_sim/services/{sid}", {"description": f"drift{n}"})
+            self.sim.control("PATCH", f"/services/{sid}", {"description": f"drift{n}"})
             changed_at[sid] = time.monotonic()
         fixed = {}
 
@@ -359,7 +284,7 @@ class Bench:
                     fixed[sid] = now - changed_at[sid]
             return len(fixed) == len(targets)
 
-        wait_until("the correction of every drift", all_fixed, 3 * self.args.resync + 60, 0.25)
+        wait_until(all_fixed, 3 * self.args.resync + 60, 0.25, "the correction of every drift")
         return list(fixed.values())
 
     def spec_changes(self, ids):
@@ -374,8 +299,8 @@ class Bench:
             started = time.monotonic()
             http("PATCH", url, {"spec": {"description": want}},
                  content_type="application/merge-patch+json")
-            wait_until(f"spec change {n}", lambda: self.cloud_descriptions().get(sid) == want,
-                       60, interval=0.02)
+            wait_until(lambda: self.cloud_descriptions().get(sid) == want, 60, 0.02,
+                       f"spec change {n}")
             latencies.append(time.monotonic() - started)
         return latencies
 

@@ -31,16 +31,9 @@ import time
 import uuid
 from collections import Counter, defaultdict
 
-from harness import (
-    REPO,
-    SIM_ACCOUNT,
-    free_port,
-    http_json,
-    install_crds,
-    is_ready,
-    kubectl,
-    kubectl_json,
-)
+import harness
+from harness import REPO, binary, install_crds, is_ready, kubectl, kubectl_json, wait_until
+
 OWNER_UID_TAG = "vpcep-operator-uid"
 OWNER_CLUSTER_TAG = "vpcep-operator-cluster"
 RUN_LABEL = "chaos.vpcep.io/run"
@@ -62,65 +55,25 @@ def plural(n, word):
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-class Timeout(Exception):
-    pass
-
-
-# ---------------------------------------------------------------------------------------------
-# kubectl and the simulator's control API
-
-
 # ---------------------------------------------------------------------------------------------
 # Processes
 
 
-class Sim:
-    def __init__(self, bin_dir, run_dir, seed):
-        self.log_path = os.path.join(run_dir, "sim.log")
-        self.out_path = os.path.join(run_dir, "sim.out")
-        port = int(os.environ.get("VPCEP_CHAOS_SIM_PORT", "0"))
-        args = [
-            os.path.join(bin_dir, "vpcep-sim"),
-            "--listen", f"127.0.0.1:{port}",
-            "--provision-delay", "1s",
-            "--delete-delay", "1s",
-            "--quota-services", "100000",
-            "--quota-endpoints", "100000",
-            "--fault-seed", str(seed),
-        ]
-        for f in FAULTS:
-            args += ["--fault", f]
-        self.args = args
-        env = dict(os.environ, RUST_LOG=os.environ.get("VPCEP_CHAOS_SIM_LOG", "warn"))
-        with open(self.out_path, "w") as out, open(self.log_path, "w") as err:
-            self.proc = subprocess.Popen(
-                args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env
-            )
-        self.url = None
-        deadline = time.monotonic() + 30
-        while self.url is None:
-            with open(self.out_path) as f:
-                for line in f:
-                    if line.startswith("listening on "):
-                        self.url = line.split()[-1].strip()
-            if self.url:
-                break
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"vpcep-sim exited ({self.proc.returncode}); see {self.log_path}")
-            if time.monotonic() > deadline:
-                raise Timeout("vpcep-sim did not print its address within 30 s")
-            time.sleep(0.05)
-
-    def state(self):
-        return http_json("GET", self.url + "/_sim/state")
-
-    def counters(self):
-        return http_json("GET", self.url + "/_sim/counters/detail")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+def start_sim(bin_dir, run_dir, seed):
+    """vpcep-sim with the run's faults, seeded; its log in sim.log."""
+    port = os.environ.get("VPCEP_CHAOS_SIM_PORT", "0")
+    args = [
+        "--listen", f"127.0.0.1:{port}",
+        "--provision-delay", "1s",
+        "--delete-delay", "1s",
+        "--quota-services", "100000",
+        "--quota-endpoints", "100000",
+        "--fault-seed", str(seed),
+    ]
+    for f in FAULTS:
+        args += ["--fault", f]
+    env = dict(os.environ, RUST_LOG=os.environ.get("VPCEP_CHAOS_SIM_LOG", "warn"))
+    return harness.Sim(binary(bin_dir, "vpcep-sim"), args, os.path.join(run_dir, "sim.log"), env)
 
 
 class Operator:
@@ -129,33 +82,26 @@ class Operator:
     SIGKILL to every process at once and starts them again at once."""
 
     def __init__(self, bin_dir, run_dir, sim_url, cluster_id, extra, namespaces=None):
-        self.bin = os.path.join(bin_dir, "vpcep-operator")
+        self.bin = binary(bin_dir, "vpcep-operator")
         self.run_dir = run_dir
-        self.env = dict(os.environ, VPCEP_ENDPOINT=sim_url, **SIM_ACCOUNT)
-        self.env.setdefault("RUST_LOG", "info,vpcep_operator=debug")
+        self.sim_url = sim_url
         self.cluster_id = cluster_id
         self.extra = extra
         self.scopes = namespaces or [None]
         self.procs = {}
         self.starts = 0
         self.crashes = []  # exits the run did not cause: (start number, namespace, exit code)
-        self.logs = {}
 
     def _spawn(self, scope):
         name = f"operator-{self.starts:02d}" + (f"-{scope}" if scope else "") + ".log"
-        path = os.path.join(self.run_dir, name)
-        self.logs[scope] = path
         fixed = os.environ.get("VPCEP_CHAOS_METRICS_PORT") if scope is None else None
-        port = int(fixed) if fixed else free_port()
-        args = [self.bin, "run", "--metrics-addr", f"127.0.0.1:{port}",
-                "--cluster-id", self.cluster_id, *self.extra]
+        args = ["--cluster-id", self.cluster_id, *self.extra]
         if scope:
             args += ["--namespace", scope]
-        with open(path, "w") as err:
-            self.procs[scope] = subprocess.Popen(
-                args, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
-                env=self.env,
-            )
+        self.procs[scope] = harness.Operator(
+            self.bin, args, os.path.join(self.run_dir, name), self.sim_url,
+            metrics_port=int(fixed) if fixed else None, log_level="info,vpcep_operator=debug",
+        )
 
     def start(self):
         self.starts += 1
@@ -166,7 +112,7 @@ class Operator:
     def watch(self):
         """Restarts a process that exited on its own (and records that)."""
         for scope, proc in list(self.procs.items()):
-            if proc.poll() is not None:
+            if not proc.alive():
                 self.crashes.append((self.starts, scope, proc.returncode))
                 log(f"!! the operator{' of ' + scope if scope else ''} (start {self.starts}) "
                     f"exited on its own with {proc.returncode}; restarting")
@@ -175,26 +121,23 @@ class Operator:
     def kill(self):
         """SIGKILL, then start again at once."""
         self.watch()
+        # Every process gets its SIGKILL before the first exit is reaped.
         for proc in self.procs.values():
-            proc.send_signal(signal.SIGKILL)
-        for proc in self.procs.values():
-            proc.wait()
+            proc.signal(signal.SIGKILL)
+        self.stop()
         self.start()
 
     def stop(self):
         for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            proc.kill()
 
     def log_tail(self, lines=30):
         """The last warnings and errors of the current process(es) (else the last lines)."""
         out = []
-        for path in self.logs.values():
-            with open(path, errors="replace") as f:
-                all_lines = f.readlines()
+        for proc in self.procs.values():
+            all_lines = proc.output().splitlines(keepends=True)
             bad = [l for l in all_lines if '"level":"WARN"' in l or '"level":"ERROR"' in l]
-            out.append(f"({path})\n" + "".join((bad or all_lines)[-lines:]))
+            out.append(f"({proc.log})\n" + "".join((bad or all_lines)[-lines:]))
         return "\n".join(out)
 
 
@@ -357,14 +300,12 @@ class Run:
             raise RuntimeError(f"the API server in KUBECONFIG does not answer: {err}")
         install_crds()
         for ns in namespaces:
-            deadline = time.monotonic() + 180
-            while True:
+            # The namespace controller finishing an earlier run's cleanup.
+            def settled():
                 rc, out, _ = kubectl("get", "namespace", ns, "-o", "jsonpath={.status.phase}", check=False)
-                if rc != 0 or out != "Terminating":
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"namespace {ns} of an earlier run is still terminating after 180 s")
-                time.sleep(1)  # the namespace controller of an earlier run's cleanup
+                return (rc, out) if rc != 0 or out != "Terminating" else None
+
+            rc, _ = wait_until(settled, 180, 1, f"namespace {ns} of an earlier run to finish terminating")
             if rc != 0:
                 kubectl("create", "namespace", ns)
 
@@ -378,7 +319,7 @@ class Run:
                     "left from an earlier run? delete the namespaces")
             raise RuntimeError(f"the cluster already holds VPCEP objects ({hint}): "
                                + ", ".join(names[:10]) + (" ..." if len(names) > 10 else ""))
-        self.sim = Sim(o.bin_dir, o.run_dir, o.seed)
+        self.sim = start_sim(o.bin_dir, o.run_dir, o.seed)
         log(f"vpcep-sim at {self.sim.url} with faults {' '.join(FAULTS)} (fault seed {o.seed})")
         self.operator = Operator(
             o.bin_dir, o.run_dir, self.sim.url, f"chaos-{o.seed}",
@@ -435,9 +376,9 @@ class Run:
         # (A restarted operator first looks at every object once, so calls right after the last
         # kill are expected; a hot loop shows as calls that go on.)
         since_start = time.monotonic() - self.operator.started_at
-        before = {k: v["total"] for k, v in self.sim.counters().items()}
+        before = {k: v["total"] for k, v in self.sim.counters(detail=True).items()}
         time.sleep(o.idle_window)
-        idle = Counter({k: v["total"] - before.get(k, 0) for k, v in self.sim.counters().items()})
+        idle = Counter({k: v["total"] - before.get(k, 0) for k, v in self.sim.counters(detail=True).items()})
         idle = +idle
         idle_calls = (f"{sum(idle.values())} in {o.idle_window:.0f} s after "
                       + ("all Ready " if converged else "the timeout ")
@@ -465,7 +406,7 @@ class Run:
 
         # --- deletion, with the remaining kills
         kubectl("delete", KINDS, "-A", "-l", f"{RUN_LABEL}={run_id}", "--wait=false")
-        log(f"deleted all objects (kubectl delete --wait=false)")
+        log("deleted all objects (kubectl delete --wait=false)")
         left = {}
 
         def all_gone():
@@ -505,7 +446,7 @@ class Run:
                                for s, ns, c in self.operator.crashes))
 
         # --- summary
-        counters = self.sim.counters()
+        counters = self.sim.counters(detail=True)
         with open(os.path.join(o.run_dir, "sim-counters.json"), "w") as f:
             json.dump(counters, f, indent=1)
         outcomes = Counter()
@@ -548,7 +489,7 @@ class Run:
             op.stop()
         sim = getattr(self, "sim", None)
         if sim is not None:
-            sim.stop()
+            sim.kill()
         try:
             # With the operator gone, finalizers that are left would hold the namespaces forever.
             leftover = list_objects(run_id)
@@ -613,7 +554,7 @@ def main(argv):
         ok = run.main()
     except KeyboardInterrupt:
         log("interrupted")
-    except (RuntimeError, Timeout, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
+    except (RuntimeError, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
         print(f"FAIL run: {type(e).__name__}: {e}", flush=True)
         op = getattr(run, "operator", None)
         if op is not None:

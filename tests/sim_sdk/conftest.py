@@ -4,9 +4,15 @@ The simulator binary is started once per session (override its path with VPCEP_S
 between tests through its /_sim control API.
 """
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from helpers import ALICE, BOB, Sim, client_for
+# scripts/harness.py: the launcher of the simulator that the benchmark and the chaos run use too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from helpers import ALICE, BOB, Sim, client_for  # noqa: E402 (after the path)
 
 
 @pytest.fixture(scope="session")

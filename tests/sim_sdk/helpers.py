@@ -1,9 +1,9 @@
-"""Helpers shared by the simulator tests: polling, ids, raw signed requests, SDK shortcuts."""
+"""Helpers shared by the simulator tests: the simulator, polling, ids, raw signed requests, SDK
+shortcuts. The simulator's launcher and the polling loop are those of scripts/harness.py (which
+conftest.py puts on sys.path)."""
 
 import json
 import os
-import subprocess
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,8 @@ from huaweicloudsdkvpcep.v1 import (
     VpcepClient,
 )
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+
+import harness
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,16 +51,15 @@ USER = ("operator", "s3cret:pw", ALICE.domain_name)
 
 
 def sim_binary():
-    return os.environ.get("VPCEP_SIM_BIN", str(REPO / "target" / "debug" / "vpcep-sim"))
+    return os.environ.get("VPCEP_SIM_BIN") or harness.binary(REPO / "target" / "debug", "vpcep-sim")
 
 
-class Sim:
-    """A running simulator process."""
+class Sim(harness.Sim):
+    """The simulator of these tests: Alice's and Bob's accounts, a user, small quotas and quick
+    state changes, plus `extra_args`; its log in target/`log_name`."""
 
     def __init__(self, *extra_args, log_name="vpcep-sim.log"):
         args = [
-            sim_binary(),
-            "--listen", "127.0.0.1:0",
             "--region", REGION,
             "--provision-delay", "300ms",
             "--delete-delay", "300ms",
@@ -70,37 +71,7 @@ class Sim:
             "--fault-seed", "7",
             *extra_args,
         ]
-        self.log = open(REPO / "target" / log_name, "ab")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.url = None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            if line.startswith("listening on "):
-                self.url = line.split()[-1]
-                break
-        if self.url is None:
-            self.stop()
-            raise RuntimeError(f"vpcep-sim did not start; see {self.log.name}")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.log.close()
-
-    def control(self, method, path, body=None):
-        r = requests.request(method, f"{self.url}/_sim{path}", json=body, timeout=10)
-        r.raise_for_status()
-        return r.json() if r.content else None
-
-    def state(self):
-        return self.control("GET", "/state")
-
-    def counters(self):
-        return self.control("GET", "/counters")
+        super().__init__(sim_binary(), args, REPO / "target" / log_name)
 
 
 def client_for(sim, account, project_id=None, sk=None):
@@ -113,14 +84,7 @@ def client_for(sim, account, project_id=None, sk=None):
 
 def wait_until(probe, timeout=10.0, interval=0.05, what="condition"):
     """Polls `probe` until it returns a truthy value, which is returned."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+    return harness.wait_until(probe, timeout, interval, what, error=AssertionError)
 
 
 def new_id():
