@@ -127,7 +127,7 @@ async fn wait_endpoint(env: &Env, a: &Account, id: &str, status: &str) -> Endpoi
     let c = client(env, a);
     for _ in 0..150 {
         let ep = c.execute(api::get_endpoint(id)).await.unwrap();
-        if ep.status == status {
+        if ep.status.as_str() == status {
             return ep;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -349,7 +349,7 @@ async fn acceptance_policies_do_what_they_say() {
             .await
             .unwrap()
             .status,
-        "pendingAcceptance"
+        EndpointStatus::PendingAcceptance
     );
 
     // AcceptListed: by domain, by endpoint id, and the rest rejected.

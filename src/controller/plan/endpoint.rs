@@ -5,7 +5,8 @@ use super::{immutable, wire_name};
 use vpcep_api::VpcEndpointSpec;
 use vpcep_api::validate::InvalidSpec;
 use vpcep_cloud::model::{
-    CreateEndpointRequest, Endpoint, PolicyStatement, UpdateWhitelistRequest,
+    CreateEndpointRequest, Endpoint, EndpointStatus, PolicyStatement, ServiceType,
+    UpdateWhitelistRequest,
 };
 
 const KIND: &str = "VpcEndpoint";
@@ -106,7 +107,7 @@ pub fn plan_endpoint(
     {
         problems.push(immutable("subnetId", have, want, KIND));
     }
-    let interface = cloud.service_type != "gateway";
+    let interface = cloud.service_type != ServiceType::Gateway;
     if interface && cloud.enable_dns != spec.enable_dns {
         problems.push(immutable(
             "enableDns",
@@ -123,7 +124,7 @@ pub fn plan_endpoint(
     if !problems.is_empty() {
         return Err(InvalidSpec { problems });
     }
-    if matches!(cloud.status.as_str(), "creating" | "deleting" | "failed") {
+    if cloud.status.is_transitional() || cloud.status == EndpointStatus::Failed {
         return Ok(EndpointPlan::default());
     }
 
@@ -187,12 +188,11 @@ mod tests {
         Endpoint {
             id: "e1".into(),
             service_type: if spec.subnet_id.is_some() {
-                "interface"
+                ServiceType::Interface
             } else {
-                "gateway"
-            }
-            .into(),
-            status: "accepted".into(),
+                ServiceType::Gateway
+            },
+            status: EndpointStatus::Accepted,
             endpoint_service_id: SVC.into(),
             vpc_id: req.vpc_id,
             subnet_id: req.subnet_id,
@@ -306,9 +306,13 @@ mod tests {
     fn changes_wait_while_the_endpoint_is_busy() {
         let old = spec(json!({}));
         let new = spec(json!({"tags": {"a": "b"}}));
-        for status in ["creating", "deleting", "failed"] {
+        for status in [
+            EndpointStatus::Creating,
+            EndpointStatus::Deleting,
+            EndpointStatus::Failed,
+        ] {
             let mut c = cloud(&old);
-            c.status = status.into();
+            c.status = status.clone();
             assert_eq!(
                 plan_endpoint(&new, Some(SVC), &owner(), &c),
                 Ok(EndpointPlan::default()),
@@ -316,7 +320,7 @@ mod tests {
             );
         }
         let mut c = cloud(&old);
-        c.status = "pendingAcceptance".into();
+        c.status = EndpointStatus::PendingAcceptance;
         assert_eq!(
             plan_endpoint(&new, Some(SVC), &owner(), &c)
                 .unwrap()

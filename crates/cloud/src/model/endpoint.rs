@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::common::{ErrorDetail, Tag, int_or_string, one_or_many};
+use super::states::{EndpointStatus, ServiceType};
 
 /// A gateway endpoint policy statement; the API capitalises its keys.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -43,9 +44,8 @@ pub struct CreateEndpointRequest {
 #[serde(default)]
 pub struct Endpoint {
     pub id: String,
-    pub service_type: String,
-    /// pendingAcceptance, creating, accepted, rejected, failed or deleting.
-    pub status: String,
+    pub service_type: ServiceType,
+    pub status: EndpointStatus,
     /// An array since 2023; older responses send one string.
     #[serde(deserialize_with = "one_or_many")]
     pub active_status: Vec<String>,
