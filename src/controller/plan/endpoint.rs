@@ -40,6 +40,7 @@ pub fn create_endpoint_request(
         enable_whitelist: spec.enable_whitelist.then_some(true),
         routetables: spec.route_tables.clone(),
         policy_statement: wire_policy(spec),
+        specification_name: spec.specification_name.clone(),
         description: spec.description.clone(),
         tags: desired_tags(spec.tags.as_ref(), owner),
     }
@@ -120,6 +121,11 @@ pub fn plan_endpoint(
         && want != have
     {
         problems.push(immutable("portIp", have, want, KIND));
+    }
+    if let (Some(want), Some(have)) = (&spec.specification_name, &cloud.specification_name)
+        && want != have
+    {
+        problems.push(immutable("specificationName", have, want, KIND));
     }
     if !problems.is_empty() {
         return Err(InvalidSpec { problems });
@@ -203,6 +209,7 @@ mod tests {
             routetables: req.routetables.unwrap_or_default(),
             policy_statement: req.policy_statement.unwrap_or_default(),
             tags: req.tags,
+            specification_name: Some(req.specification_name.unwrap_or("default".into())),
             ..Default::default()
         }
     }
@@ -218,6 +225,15 @@ mod tests {
         assert_eq!(req.enable_whitelist, Some(true));
         assert_eq!(req.port_ip.as_deref(), Some("10.0.0.5"));
         assert_eq!(req.tags.len(), 3);
+        assert_eq!(req.specification_name, None);
+        let sized = spec(json!({"specificationName": "default"}));
+        let req = create_endpoint_request(&sized, SVC, &owner());
+        assert_eq!(req.specification_name.as_deref(), Some("default"));
+        assert_eq!(
+            plan_endpoint(&sized, Some(SVC), &owner(), &cloud(&sized)),
+            Ok(EndpointPlan::default()),
+            "the cloud's specification matches the spec's"
+        );
         let gw = spec(
             json!({"subnetId": null, "enableDns": false, "routeTables": ["r1"], "policyStatement": [{"effect": "Allow", "action": ["obs:*:*"], "resource": ["obs:*:*:*:*"]}]}),
         );
@@ -285,7 +301,7 @@ mod tests {
         c.subnet_id = Some("other-subnet".into());
         c.enable_dns = false;
         c.ip = Some("10.0.0.9".into());
-        let moved = spec(json!({"portIp": "10.0.0.5"}));
+        let moved = spec(json!({"portIp": "10.0.0.5", "specificationName": "large"}));
         let err = plan_endpoint(&moved, Some("another-service"), &owner(), &c).unwrap_err();
         let text = err.to_string();
         for field in [
@@ -294,6 +310,7 @@ mod tests {
             "subnetId",
             "enableDns",
             "portIp",
+            "specificationName",
         ] {
             assert!(
                 text.contains(&format!("{field} cannot change")),

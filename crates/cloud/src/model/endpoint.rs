@@ -34,6 +34,8 @@ pub struct CreateEndpointRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_statement: Option<Vec<PolicyStatement>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub specification_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
