@@ -267,6 +267,7 @@ for_both_kinds!(
     external_id_annotation_naming_nothing_is_an_invalid_spec,
     lost_create_answer_is_recovered_by_the_owner_tags,
     duplicates_from_lost_answers_keep_the_oldest_and_delete_the_rest,
+    a_duplicate_still_deleting_comes_back_but_is_not_deleted_again,
     deletion_is_requested_once_then_waited_for_until_gone,
     leftovers_are_looked_for_only_once_the_recorded_object_is_gone,
 );
@@ -516,6 +517,61 @@ async fn duplicates_from_lost_answers_keep_the_oldest_and_delete_the_rest<K: Kin
         .map(|(id, _)| id)
         .collect();
     assert_eq!(left, vec![oldest]);
+}
+
+/// The cloud keeps listing a duplicate while it is `deleting`: the next pass gets it back as a
+/// duplicate again (the controller calls `request_delete` on every duplicate of every pass), and
+/// that sends no second DELETE.
+async fn a_duplicate_still_deleting_comes_back_but_is_not_deleted_again<K: Kind>() {
+    let cloud = Cloud::start("1s").await;
+    let owner = owner(15);
+    cloud.lose_create_answers::<K>(2).await;
+    for _ in 0..2 {
+        K::create(&cloud, &owner)
+            .await
+            .expect_err("the answer is lost");
+    }
+    let (located, duplicates) = locate::<K>(&cloud.client, None, None, &owner, true)
+        .await
+        .expect("located");
+    let Found::Recovered(kept) = found(&located) else {
+        panic!("expected Recovered, got {:?}", found(&located));
+    };
+    assert_eq!(duplicates.len(), 1);
+    let duplicate = duplicates[0].id().to_string();
+    assert_eq!(
+        request_delete(&cloud.client, &duplicates[0])
+            .await
+            .expect("requested"),
+        Deletion::InProgress
+    );
+    cloud.calls().await;
+
+    let (located, duplicates) = locate::<K>(&cloud.client, None, None, &owner, true)
+        .await
+        .expect("located");
+
+    assert_eq!(found(&located), Found::Recovered(kept.clone()));
+    assert_eq!(ids(&duplicates), vec![duplicate.clone()]);
+    assert_eq!(status(&duplicates[0]), "deleting");
+    assert_eq!(
+        request_delete(&cloud.client, &duplicates[0])
+            .await
+            .expect("requested"),
+        Deletion::InProgress
+    );
+    assert_eq!(
+        cloud.calls().await,
+        calls(&[("query_resources", 1), (K::GET, 2)]),
+        "no second DELETE"
+    );
+
+    cloud.wait_until_gone::<K>(&duplicate).await;
+    let (located, duplicates) = locate::<K>(&cloud.client, None, None, &owner, true)
+        .await
+        .expect("located");
+    assert_eq!(found(&located), Found::Recovered(kept));
+    assert!(duplicates.is_empty());
 }
 
 /// A deletion over several passes: the first sends DELETE and the object turns `deleting`; a pass
