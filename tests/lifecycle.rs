@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sim::Sim;
 use vpcep_api::{EXTERNAL_ID_ANNOTATION, OWNER_UID_TAG, VpcEndpointServiceSpec, VpcEndpointSpec};
-use vpcep_cloud::model::{Endpoint, Service};
+use vpcep_cloud::model::{Endpoint, EndpointStatus, Service, ServiceStatus};
 use vpcep_cloud::{ClientSettings, CloudError, ErrorKind, VpcepClient, api};
 use vpcep_operator::controller::Error;
 use vpcep_operator::controller::cloud_object::{
@@ -67,11 +67,6 @@ fn fresh_port_id() -> String {
 fn endpoint_spec() -> VpcEndpointSpec {
     serde_json::from_value(json!({"vpcId": CONSUMER_VPC, "subnetId": SUBNET}))
         .expect("a valid endpoint spec")
-}
-
-/// The status as the API spells it. The one place to adapt when statuses become enums.
-fn status<T: CloudObject>(obj: &T) -> String {
-    obj.status().to_string()
 }
 
 fn ids<T: CloudObject>(objs: &[T]) -> Vec<String> {
@@ -553,7 +548,7 @@ async fn a_duplicate_still_deleting_comes_back_but_is_not_deleted_again<K: Kind>
 
     assert_eq!(found(&located), Found::Recovered(kept.clone()));
     assert_eq!(ids(&duplicates), vec![duplicate.clone()]);
-    assert_eq!(status(&duplicates[0]), "deleting");
+    assert!(duplicates[0].is_deleting());
     assert_eq!(
         request_delete(&cloud.client, &duplicates[0])
             .await
@@ -603,7 +598,7 @@ async fn deletion_is_requested_once_then_waited_for_until_gone<K: Kind>() {
         .await
         .expect("remaining");
     assert_eq!(ids(&left), vec![id.clone()]);
-    assert_eq!(status(&left[0]), "deleting");
+    assert!(left[0].is_deleting());
     assert_eq!(cloud.calls().await, calls(&[(K::GET, 1)]));
 
     assert_eq!(
@@ -720,8 +715,8 @@ async fn deleting_a_service_in_use_by_a_connected_endpoint_is_blocked() {
     let service = cloud.service.clone();
     let endpoint = Endpoint::create(&cloud, &owner(14)).await.expect("created");
     assert_eq!(
-        status(&cloud.get::<Endpoint>(&endpoint.id).await),
-        "accepted"
+        cloud.get::<Endpoint>(&endpoint.id).await.status,
+        EndpointStatus::Accepted
     );
     cloud.calls().await;
 
@@ -742,8 +737,8 @@ async fn deleting_a_service_in_use_by_a_connected_endpoint_is_blocked() {
     );
     assert_eq!(cloud.calls().await, calls(&[("delete_service", 1)]));
     assert_eq!(
-        status(&cloud.get::<Service>(&service.id).await),
-        "available"
+        cloud.get::<Service>(&service.id).await.status,
+        ServiceStatus::Available
     );
 
     assert_eq!(
