@@ -16,24 +16,13 @@ use super::plan::{create_endpoint_request, plan_endpoint, requeue, status};
 use super::publish;
 use super::session::{Reconciled, Session};
 use vpcep_api::validate::{self, InvalidSpec};
-use vpcep_api::{
-    CredentialsSecretRef, DeletionPolicy, VpcEndpoint, VpcEndpointService, VpcEndpointSpec,
-    VpcEndpointStatus,
-};
+use vpcep_api::{VpcEndpoint, VpcEndpointService, VpcEndpointSpec, VpcEndpointStatus};
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api;
 use vpcep_cloud::model::{Endpoint, ServiceStatus, ServiceType};
 
 impl Reconciled for VpcEndpoint {
     type Cloud = Endpoint;
-
-    fn credentials(&self) -> Option<&CredentialsSecretRef> {
-        self.spec.credentials_secret_ref.as_ref()
-    }
-
-    fn deletion_policy(&self) -> DeletionPolicy {
-        self.spec.deletion_policy
-    }
 
     fn record(status: &mut VpcEndpointStatus, cloud: &Endpoint) -> Verdict {
         status::record_endpoint(status, cloud)

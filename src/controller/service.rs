@@ -16,23 +16,13 @@ use super::plan::acceptance::{self, Decision};
 use super::plan::requeue;
 use super::plan::{connections, create_service_request, permissions, plan_service, status};
 use super::session::{Reconciled, Session};
-use vpcep_api::{
-    CredentialsSecretRef, DeletionPolicy, VpcEndpointService, VpcEndpointServiceStatus, validate,
-};
+use vpcep_api::{VpcEndpointService, VpcEndpointServiceStatus, validate};
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api;
 use vpcep_cloud::model::{Connection, ConnectionQuery, Service, ServiceStatus};
 
 impl Reconciled for VpcEndpointService {
     type Cloud = Service;
-
-    fn credentials(&self) -> Option<&CredentialsSecretRef> {
-        self.spec.credentials_secret_ref.as_ref()
-    }
-
-    fn deletion_policy(&self) -> DeletionPolicy {
-        self.spec.deletion_policy
-    }
 
     fn record(status: &mut VpcEndpointServiceStatus, cloud: &Service) -> Verdict {
         status::record_service(status, cloud)

@@ -57,6 +57,8 @@ pub trait Managed:
 {
     type Status: ManagedStatus;
     fn status(&self) -> Option<&Self::Status>;
+    fn credentials(&self) -> Option<&CredentialsSecretRef>;
+    fn deletion_policy(&self) -> DeletionPolicy;
 }
 
 macro_rules! managed {
@@ -83,6 +85,12 @@ macro_rules! managed {
             fn status(&self) -> Option<&$status> {
                 self.status.as_ref()
             }
+            fn credentials(&self) -> Option<&CredentialsSecretRef> {
+                self.spec.credentials_secret_ref.as_ref()
+            }
+            fn deletion_policy(&self) -> DeletionPolicy {
+                self.spec.deletion_policy
+            }
         }
     };
 }
@@ -92,8 +100,6 @@ managed!(VpcEndpoint, VpcEndpointStatus);
 /// What a kind adds to the shared life cycle.
 pub trait Reconciled: Managed {
     type Cloud: CloudObject;
-    fn credentials(&self) -> Option<&CredentialsSecretRef>;
-    fn deletion_policy(&self) -> DeletionPolicy;
     /// Copies what the cloud reports into the status; returns the `Ready` verdict.
     fn record(status: &mut Self::Status, cloud: &Self::Cloud) -> Verdict;
 }

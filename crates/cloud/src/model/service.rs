@@ -101,7 +101,7 @@ pub struct ServiceQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<ServiceStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -175,7 +175,7 @@ pub struct ConnectionQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marker_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<EndpointStatus>,
 }
 
 /// Accept (`receive`) or reject an endpoint.
