@@ -1,4 +1,4 @@
-//! Each operation against vpcep-api.md: method, path, query and body field names, and the
+//! Each operation against the API reference: method, path, query and body field names, and the
 //! documented example answers decoding into the models.
 
 use reqwest::Method;
