@@ -21,8 +21,9 @@ use tokio::sync::Semaphore;
 
 use vpcep_api::{VpcEndpoint, VpcEndpointService};
 use vpcep_cloud::config::CloudSettings;
+use vpcep_cloud::model::{EndpointStatus, ServiceStatus};
 use vpcep_cloud::{ClientSettings, VpcepClient, api};
-use vpcep_operator::controller::SHORT_REQUEUE;
+use vpcep_operator::controller::plan::requeue::SHORT_REQUEUE;
 use vpcep_operator::controller::plan::{Owner, create_endpoint_request, create_service_request};
 
 #[derive(Parser)]
@@ -141,9 +142,9 @@ async fn service_and_endpoints(
         tokio::time::sleep(SHORT_REQUEUE).await;
         let _slot = limits.0.acquire().await?;
         let now = client.execute(api::get_service(&created.id)).await?;
-        match now.status.as_str() {
-            "available" => break,
-            "creating" => {}
+        match now.status {
+            ServiceStatus::Available => break,
+            ServiceStatus::Creating => {}
             other => return Err(format!("service {} is {other}", created.id).into()),
         }
     }
@@ -157,9 +158,9 @@ async fn service_and_endpoints(
             tokio::time::sleep(SHORT_REQUEUE).await;
             let _slot = limits.1.acquire().await?;
             let now = client.execute(api::get_endpoint(&created.id)).await?;
-            match now.status.as_str() {
-                "accepted" => return Ok::<(), Failure>(()),
-                "creating" => {}
+            match now.status {
+                EndpointStatus::Accepted => return Ok::<(), Failure>(()),
+                EndpointStatus::Creating => {}
                 other => return Err(format!("endpoint {} is {other}", created.id).into()),
             }
         }

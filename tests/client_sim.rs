@@ -61,7 +61,10 @@ async fn available(c: &VpcepClient, id: &str) -> Service {
     wait_for(
         "service available",
         async || c.execute(api::get_service(id)).await,
-        |r| r.as_ref().is_ok_and(|s| s.status == "available"),
+        |r| {
+            r.as_ref()
+                .is_ok_and(|s| s.status == ServiceStatus::Available)
+        },
     )
     .await
     .unwrap()
@@ -71,7 +74,7 @@ async fn endpoint_in(c: &VpcepClient, id: &str, status: &str) -> Endpoint {
     wait_for(
         status,
         async || c.execute(api::get_endpoint(id)).await,
-        |r| r.as_ref().is_ok_and(|e| e.status == status),
+        |r| r.as_ref().is_ok_and(|e| e.status.as_str() == status),
     )
     .await
     .unwrap()
@@ -143,7 +146,7 @@ async fn every_operation_round_trips() {
         .execute(api::create_service(&service_request("web", PORT, false)))
         .await
         .unwrap();
-    assert_eq!(created.status, "creating");
+    assert_eq!(created.status, ServiceStatus::Creating);
     assert_eq!(created.service_name, format!("eu-de.web.{}", created.id));
     let svc = available(&c, &created.id).await;
     assert_eq!(svc.ports.len(), 2);
@@ -201,7 +204,7 @@ async fn every_operation_round_trips() {
     let obs = public
         .endpoint_services
         .iter()
-        .find(|s| s.service_type == "gateway")
+        .find(|s| s.service_type == ServiceType::Gateway)
         .expect("a public OBS gateway service")
         .clone();
 
@@ -342,7 +345,7 @@ async fn every_operation_round_trips() {
         }))
         .await
         .unwrap();
-    assert_eq!(ep.status, "creating");
+    assert_eq!(ep.status, EndpointStatus::Creating);
     let ep = endpoint_in(&c, &ep.id, "accepted").await;
     assert!(ep.ip.is_some() && !ep.dns_names.is_empty(), "{ep:?}");
     assert!(ep.marker_id.is_some());

@@ -107,7 +107,7 @@ async fn wait_endpoint(env: &Env, a: &Account, id: &str, status: &str) -> Endpoi
         Duration::from_secs(30),
         Duration::from_millis(200),
         async || c.execute(api::get_endpoint(id)).await.unwrap(),
-        |ep| ep.status == status,
+        |ep| ep.status.as_str() == status,
     )
     .await
 }
@@ -320,7 +320,7 @@ async fn acceptance_policies_do_what_they_say() {
             .await
             .unwrap()
             .status,
-        "pendingAcceptance"
+        EndpointStatus::PendingAcceptance
     );
 
     // AcceptListed: by domain, by endpoint id, and the rest rejected.

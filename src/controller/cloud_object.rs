@@ -7,7 +7,9 @@ use super::error::Error;
 use super::plan::Owner;
 use vpcep_api::validate::InvalidSpec;
 use vpcep_cloud::api::{self, ApiRequest};
-use vpcep_cloud::model::{Endpoint, ResourceQueryRequest, ResourceType, Service};
+use vpcep_cloud::model::{
+    Endpoint, EndpointStatus, ResourceQueryRequest, ResourceType, Service, ServiceStatus,
+};
 use vpcep_cloud::{CloudError, ErrorKind, VpcepClient};
 
 pub trait CloudObject: DeserializeOwned + Send + 'static {
@@ -17,7 +19,8 @@ pub trait CloudObject: DeserializeOwned + Send + 'static {
     fn get(id: &str) -> ApiRequest<Self>;
     fn delete(id: &str) -> ApiRequest<IgnoredAny>;
     fn id(&self) -> &str;
-    fn status(&self) -> &str;
+    /// Whether the cloud is deleting it already (a second DELETE would be refused).
+    fn is_deleting(&self) -> bool;
     fn created_at(&self) -> &str;
 }
 
@@ -33,8 +36,8 @@ impl CloudObject for Service {
     fn id(&self) -> &str {
         &self.id
     }
-    fn status(&self) -> &str {
-        &self.status
+    fn is_deleting(&self) -> bool {
+        self.status == ServiceStatus::Deleting
     }
     fn created_at(&self) -> &str {
         &self.created_at
@@ -53,8 +56,8 @@ impl CloudObject for Endpoint {
     fn id(&self) -> &str {
         &self.id
     }
-    fn status(&self) -> &str {
-        &self.status
+    fn is_deleting(&self) -> bool {
+        self.status == EndpointStatus::Deleting
     }
     fn created_at(&self) -> &str {
         &self.created_at
@@ -164,7 +167,7 @@ pub async fn request_delete<T: CloudObject>(
     client: &VpcepClient,
     obj: &T,
 ) -> Result<Deletion, Error> {
-    if obj.status() != "deleting" {
+    if !obj.is_deleting() {
         match client.execute(T::delete(obj.id())).await {
             Ok(_) => {}
             Err(e) if e.is_not_found() => return Ok(Deletion::Gone),

@@ -9,16 +9,79 @@ pub const SYNCED: &str = "Synced";
 /// Endpoints with `spec.publish`: whether the Service and ConfigMap are in place.
 pub const PUBLISHED: &str = "Published";
 
+macro_rules! reasons {
+    ($($(#[$meta:meta])* $variant:ident,)+) => {
+        /// The reason of a condition: a short CamelCase word that tools (Argo CD's health check in
+        /// deploy/argocd/health.lua, alerts) match on, and the label of the failure metric.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Reason {
+            $($(#[$meta])* $variant,)+
+        }
+
+        impl Reason {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Reason::$variant => stringify!($variant),)+
+                }
+            }
+
+            /// The reason a stored condition carries, if it is one of ours.
+            pub fn parse(reason: &str) -> Option<Reason> {
+                match reason {
+                    $(stringify!($variant) => Some(Reason::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+reasons! {
+    // Ready, from the cloud status.
+    Available,
+    Accepted,
+    Creating,
+    PendingAcceptance,
+    Rejected,
+    Failed,
+    Deleting,
+    /// The cloud reports a status this operator does not know.
+    Unknown,
+    // Synced: success, or the category of the error (see error.rs).
+    ReconcileSuccess,
+    InvalidSpec,
+    CredentialsError,
+    Throttled,
+    CloudRejected,
+    QuotaExceeded,
+    Forbidden,
+    Conflict,
+    NotFound,
+    CloudError,
+    DependencyNotReady,
+    DeletionBlocked,
+    KubernetesError,
+    // Published.
+    Published,
+    NotPublished,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One condition's content, before timestamps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub status: bool,
-    pub reason: &'static str,
+    pub reason: Reason,
     pub message: String,
 }
 
 impl Verdict {
-    pub fn yes(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn yes(reason: Reason, message: impl Into<String>) -> Self {
         Verdict {
             status: true,
             reason,
@@ -26,7 +89,7 @@ impl Verdict {
         }
     }
 
-    pub fn no(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn no(reason: Reason, message: impl Into<String>) -> Self {
         Verdict {
             status: false,
             reason,
@@ -51,7 +114,7 @@ pub fn set(
     let new = Condition {
         type_: type_.to_string(),
         status,
-        reason: verdict.reason.to_string(),
+        reason: verdict.reason.as_str().to_string(),
         message: verdict.message,
         observed_generation: generation,
         last_transition_time,
@@ -78,50 +141,9 @@ pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
     get(conditions, type_).is_some_and(|c| c.status == "True")
 }
 
-/// `Ready` of an endpoint service from its cloud status.
-pub fn service_ready(cloud_status: &str, errors: &str) -> Verdict {
-    match cloud_status {
-        "available" => Verdict::yes("Available", "the endpoint service is available"),
-        "creating" => Verdict::no("Creating", "the cloud is creating the endpoint service"),
-        "deleting" => Verdict::no("Deleting", "the cloud is deleting the endpoint service"),
-        "failed" => Verdict::no(
-            "Failed",
-            format!(
-                "the cloud could not create the endpoint service{errors}; fix the spec (e.g. portId, vpcId) or delete the object"
-            ),
-        ),
-        other => Verdict::no(
-            "Unknown",
-            format!("the cloud reports the unknown status {other:?}"),
-        ),
-    }
-}
-
-/// `Ready` of an endpoint from its cloud status.
-pub fn endpoint_ready(cloud_status: &str, errors: &str) -> Verdict {
-    match cloud_status {
-        "accepted" => Verdict::yes("Accepted", "the endpoint is connected and usable"),
-        "creating" => Verdict::no("Creating", "the cloud is creating the endpoint"),
-        "pendingAcceptance" => Verdict::no(
-            "PendingAcceptance",
-            "the endpoint waits for the service owner to accept the connection",
-        ),
-        "rejected" => Verdict::no(
-            "Rejected",
-            "the service owner rejected the connection; ask them to accept it, or delete the object",
-        ),
-        "deleting" => Verdict::no("Deleting", "the cloud is deleting the endpoint"),
-        "failed" => Verdict::no(
-            "Failed",
-            format!(
-                "the cloud could not create the endpoint{errors}; fix the spec (e.g. subnetId, portIp) or delete the object"
-            ),
-        ),
-        other => Verdict::no(
-            "Unknown",
-            format!("the cloud reports the unknown status {other:?}"),
-        ),
-    }
+/// The reason of condition `type_`, if present and one of ours.
+pub fn reason(conditions: &[Condition], type_: &str) -> Option<Reason> {
+    get(conditions, type_).and_then(|c| Reason::parse(&c.reason))
 }
 
 #[cfg(test)]
@@ -138,14 +160,14 @@ mod tests {
         set(
             &mut cs,
             READY,
-            Verdict::no("Creating", "a"),
+            Verdict::no(Reason::Creating, "a"),
             Some(1),
             t("2026-01-01T00:00:00Z"),
         );
         set(
             &mut cs,
             READY,
-            Verdict::no("PendingAcceptance", "b"),
+            Verdict::no(Reason::PendingAcceptance, "b"),
             Some(2),
             t("2026-01-01T00:01:00Z"),
         );
@@ -156,7 +178,7 @@ mod tests {
         set(
             &mut cs,
             READY,
-            Verdict::yes("Accepted", "c"),
+            Verdict::yes(Reason::Accepted, "c"),
             Some(2),
             t("2026-01-01T00:02:00Z"),
         );
@@ -171,14 +193,14 @@ mod tests {
         set(
             &mut cs,
             SYNCED,
-            Verdict::yes("ReconcileSuccess", ""),
+            Verdict::yes(Reason::ReconcileSuccess, ""),
             None,
             t("2026-01-01T00:00:00Z"),
         );
         set(
             &mut cs,
             READY,
-            Verdict::yes("Available", ""),
+            Verdict::yes(Reason::Available, ""),
             None,
             t("2026-01-01T00:00:00Z"),
         );
@@ -190,25 +212,18 @@ mod tests {
     }
 
     #[test]
-    fn ready_follows_the_cloud_status() {
-        assert!(service_ready("available", "").status);
-        assert_eq!(service_ready("creating", "").reason, "Creating");
-        assert!(
-            service_ready("failed", ": EndPoint.3008 port not found")
-                .message
-                .contains("EndPoint.3008")
+    fn reasons_read_back_as_written() {
+        let mut cs = Vec::new();
+        set(
+            &mut cs,
+            READY,
+            Verdict::no(Reason::Deleting, "d"),
+            None,
+            t("2026-01-01T00:00:00Z"),
         );
-        assert!(endpoint_ready("accepted", "").status);
-        for (s, reason) in [
-            ("pendingAcceptance", "PendingAcceptance"),
-            ("rejected", "Rejected"),
-            ("failed", "Failed"),
-            ("deleting", "Deleting"),
-            ("creating", "Creating"),
-        ] {
-            let v = endpoint_ready(s, "");
-            assert!(!v.status);
-            assert_eq!(v.reason, reason);
-        }
+        assert_eq!(cs[0].reason, "Deleting");
+        assert_eq!(reason(&cs, READY), Some(Reason::Deleting));
+        assert_eq!(reason(&cs, SYNCED), None);
+        assert_eq!(Reason::parse("SomethingElse"), None);
     }
 }

@@ -12,8 +12,9 @@ use kube::core::ApiResource;
 
 use super::backoff::Failures;
 use super::clients::CloudClients;
-use super::conditions;
+use super::conditions::{self, Reason};
 use super::error::Error;
+use super::plan::requeue::LastMatch;
 use super::publish;
 use crate::telemetry::Metrics;
 use vpcep_api::VpcEndpoint;
@@ -87,13 +88,13 @@ impl Context {
         self.synced.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The time left until the next resync, if the object matched the cloud at this generation
-    /// less than a resync period ago: then a reconcile needs no cloud call.
-    pub fn fresh_for(&self, uid: &str, generation: Option<i64>) -> Option<Duration> {
-        let (at, seen) = *self.synced().get(uid)?;
-        (seen == generation)
-            .then(|| self.resync.checked_sub(at.elapsed()))
-            .flatten()
+    /// When the object last matched the cloud, if this process saw it do so.
+    pub fn last_match(&self, uid: &str) -> Option<LastMatch> {
+        let (at, generation) = *self.synced().get(uid)?;
+        Some(LastMatch {
+            ago: at.elapsed(),
+            generation,
+        })
     }
 
     pub fn mark_synced(&self, uid: &str, generation: Option<i64>) {
@@ -155,8 +156,8 @@ impl Context {
             .filter(|ep| {
                 ep.status.as_ref().is_some_and(|st| {
                     st.service_id.as_deref() == Some(service_id)
-                        && conditions::get(&st.conditions, conditions::READY)
-                            .is_none_or(|c| c.reason != "Deleting")
+                        && conditions::reason(&st.conditions, conditions::READY)
+                            != Some(Reason::Deleting)
                 })
             })
             .map(|ep| ep.name_any())

@@ -1,59 +1,31 @@
-//! Reconciler of `VpcEndpoint`: what is particular to endpoints (resolving the target service,
-//! the create call, the Huawei update APIs, the acceptance states).
+//! Reconciler of `VpcEndpoint`. `apply` reads top to bottom as the pipeline: resolve the target
+//! service → validate → observe the cloud → plan (pure, `plan/`) → act (`act.rs`) → record the
+//! status and publish it to the namespace; `cleanup` deletes the cloud endpoint.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
+use super::act;
 use super::conditions::{self, Verdict};
 use super::context::Context;
 use super::error::Error;
-use super::lifecycle::{self, Reconciled};
-use super::plan::{EndpointPlan, create_endpoint_request, plan_endpoint};
-use super::service::SHORT_REQUEUE;
-use super::session::Session;
-use super::{apply_tags, publish};
+use super::lifecycle;
+use super::plan::{create_endpoint_request, plan_endpoint, requeue, status};
+use super::publish;
+use super::session::{Reconciled, Session};
 use vpcep_api::validate::{self, InvalidSpec};
-use vpcep_api::{
-    CredentialsSecretRef, DeletionPolicy, VpcEndpoint, VpcEndpointService, VpcEndpointSpec,
-    VpcEndpointStatus,
-};
+use vpcep_api::{VpcEndpoint, VpcEndpointService, VpcEndpointSpec, VpcEndpointStatus};
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api;
-use vpcep_cloud::model::{Endpoint, ResourceType};
-
-/// How often an endpoint waiting for acceptance is looked at again.
-const PENDING_REQUEUE: Duration = Duration::from_secs(15);
+use vpcep_cloud::model::{Endpoint, ServiceStatus, ServiceType};
 
 impl Reconciled for VpcEndpoint {
     type Cloud = Endpoint;
 
-    fn credentials(&self) -> Option<&CredentialsSecretRef> {
-        self.spec.credentials_secret_ref.as_ref()
-    }
-
-    fn deletion_policy(&self) -> DeletionPolicy {
-        self.spec.deletion_policy
-    }
-
-    fn record(st: &mut VpcEndpointStatus, cloud: &Endpoint) -> Verdict {
-        st.id = Some(cloud.id.clone());
-        st.service_id = Some(cloud.endpoint_service_id.clone()).filter(|v| !v.is_empty());
-        st.service_name = Some(cloud.endpoint_service_name.clone()).filter(|v| !v.is_empty());
-        st.service_type = Some(cloud.service_type.clone()).filter(|v| !v.is_empty());
-        st.status = Some(cloud.status.clone());
-        st.active_status = cloud.active_status.clone();
-        st.ip = cloud.ip.clone().filter(|v| !v.is_empty());
-        st.dns_names = cloud.dns_names.clone();
-        st.marker_id = cloud.marker_id;
-        let errors: String = cloud
-            .error
-            .iter()
-            .map(|e| format!(": {} {}", e.error_code, e.error_message))
-            .collect();
-        conditions::endpoint_ready(&cloud.status, &errors)
+    fn record(status: &mut VpcEndpointStatus, cloud: &Endpoint) -> Verdict {
+        status::record_endpoint(status, cloud)
     }
 }
 
@@ -61,13 +33,55 @@ pub async fn reconcile(obj: Arc<VpcEndpoint>, ctx: Arc<Context>) -> Result<Actio
     lifecycle::reconcile(obj, ctx, |s| Box::pin(apply(s)), |s| Box::pin(cleanup(s))).await
 }
 
+async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
+    // Validate, and resolve the target service where that needs no cloud call.
+    let mut spec = s.obj().spec.clone();
+    spec.tags = s.ctx().with_default_tags(spec.tags.as_ref());
+    validate::endpoint_spec(&spec)?;
+    let target = referenced_service(s).await?;
+    let service_id = target
+        .as_ref()
+        .and_then(|t| t.status.as_ref()?.id.clone())
+        .or_else(|| spec.service_id.clone());
+    if let Some(wait) = s.fresh()
+        && (service_id.is_none() || service_id == s.status().service_id)
+    {
+        publish(s, target.as_ref()).await?;
+        return Ok(Action::requeue(wait));
+    }
+
+    // Observe (creating the endpoint when there is none).
+    let client = s.client().await?;
+    let owner = s.owner();
+    let mut cloud = match s.find(&client).await? {
+        Some(c) => c,
+        None => {
+            let target = resolve_for_create(&spec, service_id.clone(), &client).await?;
+            let request = api::create_endpoint(&create_endpoint_request(&spec, &target, &owner));
+            s.create(client.execute(request)).await?
+        }
+    };
+    s.record(&cloud);
+
+    // Plan and act.
+    let plan = plan_endpoint(&spec, service_id.as_deref(), &owner, &cloud)?;
+    let changed = act::endpoint(&client, &cloud.id, &plan).await?;
+    if !changed.is_empty() {
+        s.changed(&cloud.id, &changed).await;
+        cloud = client.execute(api::get_endpoint(&cloud.id)).await?;
+        s.record(&cloud);
+    }
+    publish(s, target.as_ref()).await?;
+    Ok(s.requeue(requeue::after_endpoint(&cloud.status)))
+}
+
 /// The VpcEndpointService of `serviceRef`, once it is available in the cloud.
 async fn referenced_service(s: &Session<VpcEndpoint>) -> Result<Option<VpcEndpointService>, Error> {
-    let Some(r) = &s.obj.spec.service_ref else {
+    let Some(r) = &s.obj().spec.service_ref else {
         return Ok(None);
     };
-    let ns = s.obj.namespace().unwrap_or_default();
-    let api: Api<VpcEndpointService> = Api::namespaced(s.ctx.kube.clone(), &ns);
+    let ns = s.obj().namespace().unwrap_or_default();
+    let api: Api<VpcEndpointService> = Api::namespaced(s.ctx().kube.clone(), &ns);
     let target = api.get_opt(&r.name).await?.ok_or_else(|| {
         Error::DependencyNotReady(format!(
             "the VpcEndpointService {ns}/{} does not exist",
@@ -75,9 +89,10 @@ async fn referenced_service(s: &Session<VpcEndpoint>) -> Result<Option<VpcEndpoi
         ))
     })?;
     let status = target.status.as_ref();
-    if status.and_then(|st| st.id.as_ref()).is_none()
-        || status.and_then(|st| st.status.as_deref()) != Some("available")
-    {
+    let available = status
+        .and_then(|st| st.status.as_deref())
+        .is_some_and(|st| ServiceStatus::from(st) == ServiceStatus::Available);
+    if status.and_then(|st| st.id.as_ref()).is_none() || !available {
         return Err(Error::DependencyNotReady(format!(
             "waiting for the VpcEndpointService {ns}/{} to become available in the cloud",
             r.name
@@ -118,7 +133,7 @@ async fn resolve_for_create(
                 e.into()
             }
         })?;
-    if found.service_type == "interface" && spec.subnet_id.is_none() {
+    if found.service_type == ServiceType::Interface && spec.subnet_id.is_none() {
         return Err(invalid(format!(
             "{name} is an interface service: set subnetId"
         )));
@@ -126,90 +141,15 @@ async fn resolve_for_create(
     Ok(found.id)
 }
 
-async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
-    let mut spec = s.obj.spec.clone();
-    spec.tags = s.ctx.with_default_tags(spec.tags.as_ref());
-    validate::endpoint_spec(&spec)?;
-    let target = referenced_service(s).await?;
-    // The target service id when it is known without a cloud call (`serviceRef`, `serviceId`).
-    let service_id = target
-        .as_ref()
-        .and_then(|t| t.status.as_ref()?.id.clone())
-        .or_else(|| spec.service_id.clone());
-    if let Some(wait) = s.fresh()
-        && (service_id.is_none() || service_id == s.status.service_id)
-    {
-        publish(s, target.as_ref()).await?;
-        return Ok(Action::requeue(wait));
-    }
-    let client = s.client().await?;
-    let owner = s.owner();
-    let mut cloud = match s.find(&client).await? {
-        Some(c) => c,
-        None => {
-            let target = resolve_for_create(&spec, service_id.clone(), &client).await?;
-            let request = api::create_endpoint(&create_endpoint_request(&spec, &target, &owner));
-            s.create(client.execute(request)).await?
-        }
-    };
-    s.record(&cloud);
-
-    let plan = plan_endpoint(&spec, service_id.as_deref(), &owner, &cloud)?;
-    if !plan.is_empty() {
-        apply_plan(s, &client, &cloud, &plan).await?;
-        cloud = client.execute(api::get_endpoint(&cloud.id)).await?;
-        s.record(&cloud);
-    }
-    publish(s, target.as_ref()).await?;
-    Ok(match cloud.status.as_str() {
-        "accepted" => s.requeue(true, None),
-        "creating" | "deleting" => s.requeue(false, Some(SHORT_REQUEUE)),
-        "pendingAcceptance" => s.requeue(false, Some(PENDING_REQUEUE)),
-        _ => s.requeue(false, None),
-    })
-}
-
 /// Publishes what the status records (no cloud call) and sets the `Published` condition.
 async fn publish(
     s: &mut Session<VpcEndpoint>,
     target: Option<&VpcEndpointService>,
 ) -> Result<(), Error> {
-    let slices = s.ctx.endpoint_slices().await?.clone();
-    let verdict = publish::publish(&s.ctx.kube, &slices, &s.obj, &s.status, target).await?;
+    let ctx = s.ctx().clone();
+    let slices = ctx.endpoint_slices().await?;
+    let verdict = publish::publish(&ctx.kube, slices, s.obj(), s.status(), target).await?;
     s.set_condition(conditions::PUBLISHED, verdict);
-    Ok(())
-}
-
-async fn apply_plan(
-    s: &Session<VpcEndpoint>,
-    client: &VpcepClient,
-    cloud: &Endpoint,
-    plan: &EndpointPlan,
-) -> Result<(), Error> {
-    let mut changed = Vec::new();
-    if let Some(whitelist) = &plan.whitelist {
-        client
-            .execute(api::update_endpoint_whitelist(&cloud.id, whitelist))
-            .await?;
-        changed.push("whitelist");
-    }
-    if let Some(tables) = &plan.routetables {
-        client
-            .execute(api::update_endpoint_routetables(&cloud.id, tables.clone()))
-            .await?;
-        changed.push("route tables");
-    }
-    if let Some(policy) = &plan.policy {
-        client
-            .execute(api::update_endpoint_policy(&cloud.id, policy.clone()))
-            .await?;
-        changed.push("policy");
-    }
-    if !plan.tags.is_empty() {
-        apply_tags(client, ResourceType::Endpoint, &cloud.id, &plan.tags).await?;
-        changed.push("tags");
-    }
-    s.changed(&cloud.id, &changed).await;
     Ok(())
 }
 

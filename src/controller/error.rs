@@ -1,10 +1,20 @@
 //! Reconcile errors. Each has a short category used as the `Synced` condition reason, the event
 //! reason and the metric label; the message carries the cause for a person.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
 use vpcep_api::validate::InvalidSpec;
 use vpcep_cloud::{CloudError, ErrorKind};
+
+use super::backoff;
+use super::conditions::Reason;
+use super::context::Context;
+use super::plan::requeue::SHORT_REQUEUE;
+use super::session::Managed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -31,6 +41,18 @@ pub enum Error {
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
 }
 
+/// A finalizer patch that lost a race: the object changed under it (422: the JSON patch's test
+/// of the finalizer list failed; 409) or is already gone (404).
+fn finalizer_race(e: &kube::runtime::finalizer::Error<Error>) -> bool {
+    use kube::runtime::finalizer::Error as F;
+    match e {
+        F::AddFinalizer(kube::Error::Api(a)) | F::RemoveFinalizer(kube::Error::Api(a)) => {
+            matches!(a.code, 404 | 409 | 422)
+        }
+        _ => false,
+    }
+}
+
 impl From<kube::runtime::finalizer::Error<Error>> for Error {
     /// The apply and cleanup errors are ours; keep them as they are.
     fn from(e: kube::runtime::finalizer::Error<Error>) -> Self {
@@ -44,26 +66,26 @@ impl From<kube::runtime::finalizer::Error<Error>> for Error {
 
 impl Error {
     /// Condition reason, event reason and metric label.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            Error::InvalidSpec(_) => "InvalidSpec",
+            Error::InvalidSpec(_) => Reason::InvalidSpec,
             Error::Cloud(e) => match e.kind() {
-                ErrorKind::Unauthorized => "CredentialsError",
-                ErrorKind::Throttled => "Throttled",
-                ErrorKind::InvalidArgument => "CloudRejected",
-                ErrorKind::QuotaExceeded => "QuotaExceeded",
-                ErrorKind::Forbidden => "Forbidden",
-                ErrorKind::Conflict => "Conflict",
-                ErrorKind::NotFound => "NotFound",
+                ErrorKind::Unauthorized => Reason::CredentialsError,
+                ErrorKind::Throttled => Reason::Throttled,
+                ErrorKind::InvalidArgument => Reason::CloudRejected,
+                ErrorKind::QuotaExceeded => Reason::QuotaExceeded,
+                ErrorKind::Forbidden => Reason::Forbidden,
+                ErrorKind::Conflict => Reason::Conflict,
+                ErrorKind::NotFound => Reason::NotFound,
                 ErrorKind::ServerError | ErrorKind::Transport | ErrorKind::InvalidResponse => {
-                    "CloudError"
+                    Reason::CloudError
                 }
             },
-            Error::Credentials(_) => "CredentialsError",
-            Error::DependencyNotReady(_) => "DependencyNotReady",
-            Error::DeletionBlocked(_) => "DeletionBlocked",
-            Error::Deleting(_) => "Deleting",
-            Error::Kube(_) | Error::Finalizer(_) => "KubernetesError",
+            Error::Credentials(_) => Reason::CredentialsError,
+            Error::DependencyNotReady(_) => Reason::DependencyNotReady,
+            Error::DeletionBlocked(_) => Reason::DeletionBlocked,
+            Error::Deleting(_) => Reason::Deleting,
+            Error::Kube(_) | Error::Finalizer(_) => Reason::KubernetesError,
         }
     }
 
@@ -79,6 +101,18 @@ impl Error {
         }
     }
 
+    /// Whether a person should look at it: not a wait for something that comes by itself (the
+    /// referenced service, a deletion under way), nor a lost race of kube-runtime's finalizer
+    /// patch with another writer (422) or with the object's removal (404), which the next pass
+    /// settles. Only failures raise Warning events, warning logs and the failure metric.
+    pub fn is_failure(&self) -> bool {
+        match self {
+            Error::DependencyNotReady(_) | Error::Deleting(_) => false,
+            Error::Finalizer(e) => !finalizer_race(e),
+            _ => true,
+        }
+    }
+
     /// A wait the cloud asked for.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -86,6 +120,31 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// Requeue after a failed reconcile: soon and growing for transient failures, slowly for those
+/// that wait on a person (invalid spec, credentials, quota); never a tight loop. Only failures
+/// (see [`Error::is_failure`]) are counted and logged as warnings.
+pub fn error_policy<K: Managed>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
+    if let Error::Deleting(_) = err {
+        return Action::requeue(SHORT_REQUEUE);
+    }
+    let failures = ctx.failures.record(&obj.uid().unwrap_or_default());
+    let (base, cap) = if err.is_transient() {
+        (Duration::from_secs(1), Duration::from_secs(300))
+    } else {
+        (Duration::from_secs(30), Duration::from_secs(600))
+    };
+    let delay = backoff::delay(failures, base, cap, rand::random())
+        .max(err.retry_after().unwrap_or_default());
+    let object = ObjectRef::from_obj(&*obj);
+    if err.is_failure() {
+        ctx.metrics.failure(&K::kind(&()), err.reason().as_str());
+        tracing::warn!(%object, reason = %err.reason(), error = %err, ?delay, "reconcile failed");
+    } else {
+        tracing::debug!(%object, reason = %err.reason(), error = %err, ?delay, "waiting");
+    }
+    Action::requeue(delay)
 }
 
 #[cfg(test)]
@@ -124,7 +183,11 @@ mod tests {
                 false,
             ),
         ] {
-            assert_eq!((e.reason(), e.is_transient()), (reason, transient), "{e}");
+            assert_eq!(
+                (e.reason().as_str(), e.is_transient()),
+                (reason, transient),
+                "{e}"
+            );
         }
     }
 
@@ -132,6 +195,25 @@ mod tests {
     fn finalizer_errors_unwrap_to_ours() {
         let e: Error =
             kube::runtime::finalizer::Error::CleanupFailed(Error::Deleting("x".into())).into();
-        assert_eq!(e.reason(), "Deleting");
+        assert_eq!(e.reason(), Reason::Deleting);
+        assert!(!e.is_failure());
+    }
+
+    #[test]
+    fn waits_and_finalizer_races_are_not_failures() {
+        assert!(!Error::DependencyNotReady("x".into()).is_failure());
+        let api = |code| {
+            kube::Error::Api(
+                kube::core::Status::failure("m", "r")
+                    .with_code(code)
+                    .boxed(),
+            )
+        };
+        use kube::runtime::finalizer::Error as F;
+        for e in [F::AddFinalizer(api(422)), F::RemoveFinalizer(api(404))] {
+            assert!(!Error::from(e).is_failure());
+        }
+        assert!(Error::from(F::AddFinalizer(api(403))).is_failure());
+        assert!(Error::Credentials("x".into()).is_failure());
     }
 }

@@ -9,10 +9,11 @@ use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::{Value, json};
 
-use super::conditions::Verdict;
+use super::conditions::{Reason, Verdict};
 use super::error::Error;
 use super::session::MANAGER;
 use vpcep_api::{Protocol, Publish, VpcEndpoint, VpcEndpointService, VpcEndpointStatus};
+use vpcep_cloud::model::EndpointStatus;
 
 /// Label on every published object: the VpcEndpoint it belongs to.
 const ENDPOINT_LABEL: &str = "vpcep.io/endpoint";
@@ -97,7 +98,10 @@ pub fn slice_manifest(
     ports: &[Port],
     status: &VpcEndpointStatus,
 ) -> Value {
-    let ready = status.status.as_deref() == Some("accepted");
+    let ready = status
+        .status
+        .as_deref()
+        .is_some_and(|s| EndpointStatus::from(s) == EndpointStatus::Accepted);
     let endpoints: Vec<Value> = status
         .ip
         .iter()
@@ -255,11 +259,11 @@ pub async fn publish(
     }
     Ok(Some(if problems.is_empty() {
         Verdict::yes(
-            "Published",
+            Reason::Published,
             format!("published as {}", published.join(" and ")),
         )
     } else {
-        Verdict::no("NotPublished", problems.join("; "))
+        Verdict::no(Reason::NotPublished, problems.join("; "))
     }))
 }
 

@@ -1,51 +1,31 @@
-//! Reconciler of `VpcEndpointService`: what is particular to services (the create call, the
-//! settings update, connections in status, deletion blocked by connected endpoints).
+//! Reconciler of `VpcEndpointService`. `apply` reads top to bottom as the pipeline: validate →
+//! observe the cloud → plan (pure, `plan/`) → act (`act.rs`) → record the status; `cleanup`
+//! deletes the cloud service once no endpoint holds on to it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
 
-use super::apply_tags;
-use super::conditions::{self, Verdict};
+use super::act;
+use super::conditions::Verdict;
 use super::context::Context;
 use super::error::Error;
-use super::lifecycle::{self, Reconciled};
-use super::plan::acceptance;
-use super::plan::{ServicePlan, create_service_request, plan_service};
-use super::session::Session;
-use super::{connections, permissions};
-use vpcep_api::{
-    CredentialsSecretRef, DeletionPolicy, VpcEndpointService, VpcEndpointServiceStatus, validate,
-};
+use super::lifecycle;
+use super::plan::acceptance::{self, Decision};
+use super::plan::requeue;
+use super::plan::{connections, create_service_request, permissions, plan_service, status};
+use super::session::{Reconciled, Session};
+use vpcep_api::{VpcEndpointService, VpcEndpointServiceStatus, validate};
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api;
-use vpcep_cloud::model::{ResourceType, Service};
-
-/// How often an object in a transitional cloud state is looked at again.
-pub const SHORT_REQUEUE: Duration = Duration::from_secs(2);
+use vpcep_cloud::model::{Connection, ConnectionQuery, Service, ServiceStatus};
 
 impl Reconciled for VpcEndpointService {
     type Cloud = Service;
 
-    fn credentials(&self) -> Option<&CredentialsSecretRef> {
-        self.spec.credentials_secret_ref.as_ref()
-    }
-
-    fn deletion_policy(&self) -> DeletionPolicy {
-        self.spec.deletion_policy
-    }
-
     fn record(status: &mut VpcEndpointServiceStatus, cloud: &Service) -> Verdict {
-        status.id = Some(cloud.id.clone());
-        status.service_name = Some(cloud.service_name.clone()).filter(|n| !n.is_empty());
-        status.status = Some(cloud.status.clone());
-        let errors: String = cloud
-            .error
-            .iter()
-            .map(|e| format!(": {} {}", e.error_code, e.error_message))
-            .collect();
-        conditions::service_ready(&cloud.status, &errors)
+        status::record_service(status, cloud)
     }
 }
 
@@ -54,14 +34,17 @@ pub async fn reconcile(obj: Arc<VpcEndpointService>, ctx: Arc<Context>) -> Resul
 }
 
 async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
-    let mut spec = s.obj.spec.clone();
-    spec.tags = s.ctx.with_default_tags(spec.tags.as_ref());
+    // Validate.
+    let mut spec = s.obj().spec.clone();
+    spec.tags = s.ctx().with_default_tags(spec.tags.as_ref());
     validate::service_spec(&spec)?;
     let policy_active = acceptance::is_active(spec.acceptance.as_ref());
     // A service with an acceptance policy keeps looking for new pending endpoints.
     if let Some(wait) = s.fresh().filter(|_| !policy_active) {
         return Ok(Action::requeue(wait));
     }
+
+    // Observe (creating the service when there is none).
     let client = s.client().await?;
     let owner = s.owner();
     let mut cloud = match s.find(&client).await? {
@@ -73,67 +56,117 @@ async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
     };
     s.record(&cloud);
 
+    // Plan and act: settings and tags, then permissions once the service is available.
     let plan = plan_service(&spec, &owner, &cloud, client.region())?;
-    let mut changed = Vec::new();
-    if !plan.is_empty() {
-        changed.extend(apply_plan(&client, &cloud, &plan).await?);
-    }
-    if let Some(desired) = spec
-        .permissions
-        .as_deref()
-        .filter(|_| cloud.status == "available")
-        && permissions::sync(&client, &cloud.id, desired).await?
+    let mut changed = act::service(&client, &cloud.id, &plan).await?;
+    if let Some(desired) = spec.permissions.as_deref()
+        && cloud.status == ServiceStatus::Available
     {
-        changed.push("permissions");
+        let actual = list_permissions(&client, &cloud.id).await?;
+        let changes = permissions::diff(desired, &actual);
+        changed.extend(act::permissions(&client, &cloud.id, &changes).await?);
     }
     if !changed.is_empty() {
         s.changed(&cloud.id, &changed).await;
         cloud = client.execute(api::get_service(&cloud.id)).await?;
         s.record(&cloud);
     }
-    // At a resync of an unchanged service the recorded connections often still hold.
-    let resync = changed.is_empty()
-        && s.obj.status.as_ref().and_then(|st| st.observed_generation) == s.generation();
-    if !(resync && connections::recorded_still_hold(&s.status.connections, &cloud, policy_active)) {
-        let conns = connections::list(&client, &cloud).await?;
-        s.status.connections = connections::govern(s, &client, &cloud, conns).await?;
+
+    // Connections: listed unless the recorded ones still hold at a resync of an unchanged
+    // service, and decided by the acceptance policy.
+    let resync = changed.is_empty() && s.spec_unchanged();
+    if !(resync && connections::recorded_still_hold(&s.status().connections, &cloud, policy_active))
+    {
+        let conns = list_connections(&client, &cloud).await?;
+        govern(s, &client, &cloud.id, conns).await?;
     }
-    let poll = policy_active.then_some(s.ctx.acceptance_poll);
-    Ok(match cloud.status.as_str() {
-        "available" => s.requeue(true, poll),
-        "creating" | "deleting" => s.requeue(false, Some(SHORT_REQUEUE)),
-        _ => s.requeue(false, poll),
-    })
+    let poll = policy_active.then_some(s.ctx().acceptance_poll);
+    Ok(s.requeue(requeue::after_service(&cloud.status, poll)))
 }
 
-/// Applies a plan; returns what it changed, for the event.
-async fn apply_plan(
+/// The connections of an available service. Always listed, not counted: `connection_count`
+/// counts only accepted and creating endpoints, so it cannot tell that pending ones wait.
+async fn list_connections(client: &VpcepClient, cloud: &Service) -> Result<Vec<Connection>, Error> {
+    if cloud.status != ServiceStatus::Available {
+        return Ok(vec![]);
+    }
+    let mut list = client
+        .list_all(|page| api::list_connections(&cloud.id, &ConnectionQuery::default(), page))
+        .await?;
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(list)
+}
+
+async fn list_permissions(client: &VpcepClient, service_id: &str) -> Result<Vec<String>, Error> {
+    Ok(client
+        .list_all(|page| api::list_permissions(service_id, page))
+        .await?
+        .into_iter()
+        .map(|p| p.permission)
+        .collect())
+}
+
+/// Applies the acceptance policy to the listed connections and records them in the status.
+async fn govern(
+    s: &mut Session<VpcEndpointService>,
     client: &VpcepClient,
-    cloud: &Service,
-    plan: &ServicePlan,
-) -> Result<Vec<&'static str>, Error> {
-    let mut changed = Vec::new();
-    if let Some(update) = &plan.update {
-        client
-            .execute(api::update_service(&cloud.id, update))
-            .await?;
-        changed.push("settings");
+    service_id: &str,
+    mut conns: Vec<Connection>,
+) -> Result<(), Error> {
+    let cluster = s.ctx().cluster_endpoints_of(service_id);
+    let decisions = connections::decisions(s.obj().spec.acceptance.as_ref(), &conns, &cluster);
+    let decided = decide(s, client, service_id, &mut conns, decisions).await?;
+    let entries = connections::entries(conns, &s.status().connections, &decided);
+    s.set_connections(entries);
+    Ok(())
+}
+
+/// Carries out connection decisions, one call and one event each; returns the rules applied.
+async fn decide(
+    s: &Session<VpcEndpointService>,
+    client: &VpcepClient,
+    service_id: &str,
+    conns: &mut [Connection],
+    decisions: Vec<(String, Decision)>,
+) -> Result<Vec<(String, acceptance::Rule)>, Error> {
+    let mut applied = Vec::new();
+    for (endpoint_id, decision) in decisions {
+        let new_status = act::connection(client, service_id, &endpoint_id, decision).await?;
+        let Some(conn) = conns.iter_mut().find(|c| c.id == endpoint_id) else {
+            continue;
+        };
+        conn.status = new_status;
+        let (verb, rule) = match decision {
+            Decision::Accept(rule) => ("Accepted", rule),
+            Decision::Reject(rule) => ("Rejected", rule),
+        };
+        let note = format!(
+            "{} the endpoint {endpoint_id} of account {} (rule {})",
+            verb.to_lowercase(),
+            conn.domain_id,
+            rule.as_str()
+        );
+        s.event(
+            EventType::Normal,
+            &format!("Connection{verb}"),
+            "Connection",
+            note,
+        )
+        .await;
+        applied.push((endpoint_id, rule));
     }
-    if !plan.tags.is_empty() {
-        apply_tags(client, ResourceType::EndpointService, &cloud.id, &plan.tags).await?;
-        changed.push("tags");
-    }
-    Ok(changed)
+    Ok(applied)
 }
 
 /// Deletes the service. Connected (accepted or creating) endpoints make the cloud refuse: the
 /// deletion waits for them, or with `forceDelete` rejects them first.
 async fn cleanup(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
+    let force = s.obj().spec.force_delete;
     // When this cluster is deleting the service's endpoints too (a namespace, a GitOps prune),
     // the cloud would refuse the service until their deletions are sent: wait for that without
     // asking it.
-    if let Some(id) = s.status.id.clone().filter(|_| !s.obj.spec.force_delete) {
-        let waiting = s.ctx.cluster_endpoints_being_deleted(&id);
+    if let Some(id) = s.status().id.clone().filter(|_| !force) {
+        let waiting = s.ctx().cluster_endpoints_being_deleted(&id);
         if !waiting.is_empty() {
             return Err(Error::Deleting(format!(
                 "the endpoint service {id} after the endpoints deleted with it ({})",
@@ -145,23 +178,26 @@ async fn cleanup(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
         return Ok(Action::await_change());
     };
     for service in &left {
-        let mut conns = connections::list(&client, service).await?;
-        if s.obj.spec.force_delete {
-            let creating = connections::reject_all(s, &client, &service.id, &mut conns).await?;
-            if !creating.is_empty() {
+        let mut conns = list_connections(&client, service).await?;
+        let mut decided = Vec::new();
+        if force {
+            // Endpoints still being created cannot be rejected yet: the others are rejected now,
+            // and the deletion waits for those.
+            let forced = connections::forced_deletion(&conns);
+            let reject = Decision::Reject(acceptance::Rule::ForceDelete);
+            let decisions = forced.reject.into_iter().map(|id| (id, reject)).collect();
+            decided = decide(s, &client, &service.id, &mut conns, decisions).await?;
+            if !forced.creating.is_empty() {
                 return Err(Error::Deleting(format!(
                     "the endpoint service {} after its endpoints being created ({}) can be rejected",
                     service.id,
-                    creating.join(", ")
+                    forced.creating.join(", ")
                 )));
             }
         }
-        let blocking: Vec<String> = conns
-            .iter()
-            .filter(|c| matches!(c.status.as_str(), "accepted" | "creating"))
-            .map(|c| c.id.clone())
-            .collect();
-        s.status.connections = connections::govern(s, &client, service, conns).await?;
+        let blocking = connections::blocking_deletion(&conns);
+        let entries = connections::entries(conns, &s.status().connections, &decided);
+        s.set_connections(entries);
         if !blocking.is_empty() {
             return Err(Error::DeletionBlocked(format!(
                 "the endpoint service {} still has connected endpoints ({}); delete or reject them, or set forceDelete: true",

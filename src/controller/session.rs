@@ -1,8 +1,12 @@
-//! One reconcile of one object: its status as it is being rebuilt, written with server-side
-//! apply only when it changed, and the events of its transitions.
+//! One reconcile of one object. A `Session` owns the status being rebuilt (written with
+//! server-side apply only when it changed) and does what both kinds share: find the cloud object
+//! (by recorded id, adoption annotation or owner tags) or create it, announce transitions as
+//! events, and delete the cloud object under the finalizer. Each kind supplies only what is its
+//! own through [`Reconciled`].
 
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::time::Duration;
 
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -13,10 +17,19 @@ use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::conditions::{self, READY, SYNCED, Verdict};
+use vpcep_api::{
+    CredentialsSecretRef, DeletionPolicy, ServiceConnection, VpcEndpoint, VpcEndpointService,
+    VpcEndpointServiceStatus, VpcEndpointStatus,
+};
+use vpcep_cloud::{CloudError, VpcepClient};
+
+use super::cloud_object::{CloudObject, Deletion, Located, locate, remaining, request_delete};
+use super::conditions::{self, READY, Reason, SYNCED, Verdict};
 use super::context::Context;
 use super::error::Error;
-use vpcep_api::{VpcEndpoint, VpcEndpointService, VpcEndpointServiceStatus, VpcEndpointStatus};
+use super::external_id;
+use super::plan::Owner;
+use super::plan::requeue::{self, Next};
 
 /// Field manager of the operator's writes.
 pub const MANAGER: &str = "vpcep-operator";
@@ -44,6 +57,8 @@ pub trait Managed:
 {
     type Status: ManagedStatus;
     fn status(&self) -> Option<&Self::Status>;
+    fn credentials(&self) -> Option<&CredentialsSecretRef>;
+    fn deletion_policy(&self) -> DeletionPolicy;
 }
 
 macro_rules! managed {
@@ -70,21 +85,36 @@ macro_rules! managed {
             fn status(&self) -> Option<&$status> {
                 self.status.as_ref()
             }
+            fn credentials(&self) -> Option<&CredentialsSecretRef> {
+                self.spec.credentials_secret_ref.as_ref()
+            }
+            fn deletion_policy(&self) -> DeletionPolicy {
+                self.spec.deletion_policy
+            }
         }
     };
 }
 managed!(VpcEndpointService, VpcEndpointServiceStatus);
 managed!(VpcEndpoint, VpcEndpointStatus);
 
-pub struct Session<K: Managed> {
-    pub ctx: Arc<Context>,
-    pub obj: Arc<K>,
+/// What a kind adds to the shared life cycle.
+pub trait Reconciled: Managed {
+    type Cloud: CloudObject;
+    /// Copies what the cloud reports into the status; returns the `Ready` verdict.
+    fn record(status: &mut Self::Status, cloud: &Self::Cloud) -> Verdict;
+}
+
+pub struct Session<K: Reconciled> {
+    ctx: Arc<Context>,
+    obj: Arc<K>,
     api: Api<K>,
-    pub status: K::Status,
+    /// The status as this reconcile rebuilds it; only this type writes it.
+    status: K::Status,
+    /// The status as last written (or read).
     written: K::Status,
 }
 
-impl<K: Managed> Session<K> {
+impl<K: Reconciled> Session<K> {
     pub fn new(obj: Arc<K>, ctx: Arc<Context>) -> Self {
         let api = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
         let status = obj.status().cloned().unwrap_or_default();
@@ -97,6 +127,18 @@ impl<K: Managed> Session<K> {
         }
     }
 
+    pub fn ctx(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
+    pub fn obj(&self) -> &K {
+        &self.obj
+    }
+
+    pub fn status(&self) -> &K::Status {
+        &self.status
+    }
+
     pub fn uid(&self) -> String {
         self.obj.uid().unwrap_or_default()
     }
@@ -104,6 +146,34 @@ impl<K: Managed> Session<K> {
     pub fn generation(&self) -> Option<i64> {
         self.obj.meta().generation
     }
+
+    pub fn owner(&self) -> Owner {
+        Owner {
+            uid: self.uid(),
+            cluster: self.ctx.cluster_id.clone(),
+        }
+    }
+
+    /// Whether the spec is unchanged since the last reconcile (a resync, or a correction of
+    /// drift, rather than an update).
+    pub fn spec_unchanged(&self) -> bool {
+        self.obj
+            .status()
+            .is_some_and(|st| st.observed_generation() == self.generation())
+    }
+
+    /// The cloud client of this object's credentials.
+    pub async fn client(&self) -> Result<VpcepClient, Error> {
+        self.ctx
+            .clients
+            .for_object(
+                &self.obj.namespace().unwrap_or_default(),
+                self.obj.credentials(),
+            )
+            .await
+    }
+
+    // ---- status ------------------------------------------------------------------------------
 
     /// Writes the status if it differs from what is stored; a status write changes no
     /// generation, so it does not wake the controller again.
@@ -127,7 +197,9 @@ impl<K: Managed> Session<K> {
         Ok(())
     }
 
-    pub fn set_ready(&mut self, verdict: Verdict) {
+    /// Copies the cloud object into the status, `Ready` included.
+    pub fn record(&mut self, cloud: &K::Cloud) {
+        let verdict = K::record(&mut self.status, cloud);
         self.set_condition(READY, Some(verdict));
     }
 
@@ -139,6 +211,33 @@ impl<K: Managed> Session<K> {
             None => conditions::remove(self.status.conditions_mut(), type_),
         }
     }
+
+    // ---- requeue -----------------------------------------------------------------------------
+
+    /// The time until the next resync when a reconcile needs no cloud call (see
+    /// [`requeue::fresh`]).
+    pub fn fresh(&self) -> Option<Duration> {
+        requeue::fresh(
+            self.ctx.last_match(&self.uid()),
+            self.generation(),
+            conditions::is_true(self.status.conditions(), READY),
+            self.ctx.resync,
+        )
+    }
+
+    /// The requeue after a reconcile that reached the cloud; a settled object is marked fresh.
+    pub fn requeue(&self, next: Next) -> Action {
+        match next {
+            Next::Settled { poll } => {
+                self.ctx.mark_synced(&self.uid(), self.generation());
+                Action::requeue(poll.unwrap_or_else(|| self.ctx.resync_jittered()))
+            }
+            Next::After(delay) => Action::requeue(delay),
+            Next::Resync => Action::requeue(self.ctx.resync_jittered()),
+        }
+    }
+
+    // ---- events ------------------------------------------------------------------------------
 
     /// Publishes an event on the object; a failure to do so is logged, never fatal.
     pub async fn event(&self, type_: EventType, reason: &str, action: &str, note: String) {
@@ -159,34 +258,178 @@ impl<K: Managed> Session<K> {
         }
     }
 
+    /// Announces applied changes: an update when the spec changed since the last reconcile, a
+    /// correction of drift when it did not.
+    pub async fn changed(&self, id: &str, what: &[&str]) {
+        if what.is_empty() {
+            return;
+        }
+        let (reason, verb) = if self.spec_unchanged() {
+            ("DriftCorrected", "set back")
+        } else {
+            ("Updated", "updated")
+        };
+        let note = format!(
+            "{verb} the {} of the {} {id}",
+            what.join(", "),
+            K::Cloud::NOUN
+        );
+        self.event(EventType::Normal, reason, "Update", note).await;
+    }
+
+    // ---- the cloud object --------------------------------------------------------------------
+
+    /// The cloud object of this Kubernetes object, or `None` when one has to be created. An
+    /// object deleted behind the operator's back is announced and forgotten; duplicates left by a
+    /// lost create answer are deleted.
+    pub async fn find(&mut self, client: &VpcepClient) -> Result<Option<K::Cloud>, Error> {
+        let noun = K::Cloud::NOUN;
+        let (located, duplicates) = locate::<K::Cloud>(
+            client,
+            self.status.id(),
+            external_id(&*self.obj),
+            &self.owner(),
+            self.create_may_have_been_sent(),
+        )
+        .await?;
+        for extra in duplicates {
+            let note = format!(
+                "deleting the duplicate {noun} {} that a lost create answer left behind",
+                extra.id()
+            );
+            self.event(EventType::Warning, "DuplicateRemoved", "Delete", note)
+                .await;
+            request_delete(client, &extra).await?;
+        }
+        let (cloud, how) = match located {
+            Located::Recorded(c) => return Ok(Some(c)),
+            Located::Absent => return Ok(None),
+            Located::Vanished(id) => {
+                let note =
+                    format!("the {noun} {id} was deleted outside the operator; creating it again");
+                self.event(EventType::Warning, "Recreating", "Create", note)
+                    .await;
+                self.status = Default::default();
+                return Ok(None);
+            }
+            Located::Adopted(c) => (c, "Adopted"),
+            Located::Recovered(c) => (c, "Recovered"),
+        };
+        self.record(&cloud);
+        self.save().await?;
+        let note = format!("took over the {noun} {}", cloud.id());
+        self.event(EventType::Normal, how, "Locate", note).await;
+        Ok(Some(cloud))
+    }
+
+    /// Whether a create may have been sent for this object before. [`Self::create`] writes
+    /// `Ready` before every create and `record` keeps it, so a status without it proves that
+    /// none was — unless this process sent one whose status write its cache does not show yet.
+    /// Only then can a cloud object exist whose id the status lacks.
+    fn create_may_have_been_sent(&self) -> bool {
+        conditions::get(self.status.conditions(), READY).is_some()
+            || self.ctx.sent_create(&self.uid())
+    }
+
+    /// Sends a create (`call`) and records its answer. `Ready` (Creating) is written first, so
+    /// that after a lost answer or a crash the next reconcile looks for the object by its owner
+    /// tags instead of creating a duplicate.
+    pub async fn create(
+        &mut self,
+        call: impl Future<Output = Result<K::Cloud, CloudError>>,
+    ) -> Result<K::Cloud, Error> {
+        let creating = Verdict::no(
+            Reason::Creating,
+            format!("creating the {} in the cloud", K::Cloud::NOUN),
+        );
+        self.set_condition(READY, Some(creating));
+        self.save().await?;
+        self.ctx.note_create(&self.uid());
+        let cloud = call.await?;
+        self.created(cloud).await
+    }
+
+    /// Records a just-created object at once, so that the next reconcile finds it by its id
+    /// whatever fails next, and announces it.
+    async fn created(&mut self, cloud: K::Cloud) -> Result<K::Cloud, Error> {
+        self.record(&cloud);
+        self.save().await?;
+        let note = format!("created the {} {}", K::Cloud::NOUN, cloud.id());
+        self.event(EventType::Normal, "Created", "Create", note)
+            .await;
+        Ok(cloud)
+    }
+
+    /// The start of a deletion: the client and the cloud objects left to delete, or `None` when
+    /// there is nothing to do (orphaned, or already gone).
+    pub async fn leftovers(&mut self) -> Result<Option<(VpcepClient, Vec<K::Cloud>)>, Error> {
+        self.ctx.forget(&self.uid());
+        let noun = K::Cloud::NOUN;
+        if self.obj.deletion_policy() == DeletionPolicy::Orphan {
+            let note = format!("left the {noun} in the cloud (deletionPolicy: Orphan)");
+            self.event(EventType::Normal, "Orphaned", "Delete", note)
+                .await;
+            return Ok(None);
+        }
+        let client = self.client().await?;
+        let left = remaining::<K::Cloud>(&client, self.status.id(), &self.owner()).await?;
+        if left.is_empty() {
+            self.announce_deleted().await;
+            return Ok(None);
+        }
+        let deleting = Verdict::no(Reason::Deleting, format!("the {noun} is being deleted"));
+        self.set_condition(READY, Some(deleting));
+        Ok(Some((client, left)))
+    }
+
+    /// Deletes what is left; `Error::Deleting` keeps the finalizer until the cloud answers 404.
+    pub async fn delete_all(
+        &mut self,
+        client: &VpcepClient,
+        left: &[K::Cloud],
+    ) -> Result<Action, Error> {
+        for obj in left {
+            if request_delete(client, obj).await? == Deletion::InProgress {
+                let what = format!("the {} {}", K::Cloud::NOUN, obj.id());
+                return Err(Error::Deleting(what));
+            }
+        }
+        self.announce_deleted().await;
+        Ok(Action::await_change())
+    }
+
+    async fn announce_deleted(&self) {
+        let note = format!("the {} is gone from the cloud", K::Cloud::NOUN);
+        self.event(EventType::Normal, "Deleted", "Delete", note)
+            .await;
+    }
+
+    // ---- the end -----------------------------------------------------------------------------
+
     /// Ends the reconcile: records `Synced` and the observed generation, writes the status, and
     /// announces transitions of the conditions as events.
     pub async fn finish(mut self, result: Result<Action, Error>) -> Result<Action, Error> {
         let before: Vec<Condition> = self.written.conditions().to_vec();
         let synced = match &result {
             Ok(_) | Err(Error::Deleting(_)) => {
-                Verdict::yes("ReconcileSuccess", "the cloud matches the spec")
+                Verdict::yes(Reason::ReconcileSuccess, "the cloud matches the spec")
             }
             Err(e) => Verdict::no(e.reason(), e.to_string()),
         };
+        self.set_condition(SYNCED, Some(synced));
         let generation = self.generation();
-        conditions::set(
-            self.status.conditions_mut(),
-            SYNCED,
-            synced,
-            generation,
-            now(),
-        );
         self.status.set_observed_generation(generation);
         if let Err(e) = self.save().await {
             tracing::warn!(error = %e, "cannot write the status");
             return result.and(Err(e));
         }
-        self.announce(&before).await;
+        self.announce(&before, result.as_ref().err()).await;
         result
     }
 
-    async fn announce(&self, before: &[Condition]) {
+    /// Events for the conditions that changed: a Synced failure (a Warning when a person must
+    /// act, else Normal: waiting is a state) and Ready turning True.
+    async fn announce(&self, before: &[Condition], error: Option<&Error>) {
         let changed = |type_: &str| {
             let old = conditions::get(before, type_);
             let new = conditions::get(self.status.conditions(), type_);
@@ -197,8 +440,12 @@ impl<K: Managed> Session<K> {
             }
         };
         if let Some(c) = changed(SYNCED).filter(|c| c.status == "False") {
-            self.event(EventType::Warning, &c.reason, "Reconcile", c.message)
-                .await;
+            let type_ = if error.is_none_or(Error::is_failure) {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            };
+            self.event(type_, &c.reason, "Reconcile", c.message).await;
         }
         if let Some(c) = changed(READY).filter(|c| c.status == "True") {
             if first_ready(conditions::get(before, READY)) {
@@ -219,10 +466,22 @@ impl<K: Managed> Session<K> {
     }
 }
 
+impl Session<VpcEndpointService> {
+    /// Records the service's connections as listed (and decided) in this reconcile.
+    pub fn set_connections(&mut self, connections: Vec<ServiceConnection>) {
+        self.status.connections = connections;
+    }
+}
+
 /// Whether Ready turning True now ends the object's way from creation (rather than a recovery
 /// from drift or a rejection): only then is its age a time to Ready.
 fn first_ready(before: Option<&Condition>) -> bool {
-    before.is_none_or(|c| matches!(c.reason.as_str(), "Creating" | "PendingAcceptance"))
+    before.is_none_or(|c| {
+        matches!(
+            Reason::parse(&c.reason),
+            Some(Reason::Creating | Reason::PendingAcceptance)
+        )
+    })
 }
 
 fn now() -> Time {

@@ -1,5 +1,5 @@
 //! Leader election on a `coordination.k8s.io` Lease: only the holder reconciles, so two
-//! replicas never race each other into duplicate cloud objects (design §5.8).
+//! replicas never race each other into duplicate cloud objects.
 
 use std::time::Duration;
 

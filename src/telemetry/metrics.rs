@@ -1,4 +1,4 @@
-//! The operator's Prometheus metrics (design §6). Reconciles are timed by a drop guard, so an
+//! The operator's Prometheus metrics. Reconciles are timed by a drop guard, so an
 //! early return or a `?` still records; failures are counted where the error policy runs.
 
 use std::time::{Duration, Instant};

@@ -153,3 +153,11 @@ impl Drop for Sim {
         }
     }
 }
+
+impl Sim {
+    /// `PATCH /_sim/<path>` with a JSON body (out-of-band edits of a record, e.g. its
+    /// `created_at`).
+    pub async fn patch(&self, path: &str, body: Value) -> Value {
+        self.control(reqwest::Method::PATCH, path, Some(body)).await
+    }
+}

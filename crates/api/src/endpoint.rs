@@ -50,6 +50,7 @@ const IPV4_PATTERN: &str = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){
 #[x_kube(validation = Rule::new("has(self.serviceRef) == has(oldSelf.serviceRef) && has(self.serviceId) == has(oldSelf.serviceId) && has(self.serviceName) == has(oldSelf.serviceName)").message("the target service (serviceRef, serviceId or serviceName) is immutable"))]
 #[x_kube(validation = Rule::new("has(self.subnetId) == has(oldSelf.subnetId) && (!has(self.subnetId) || self.subnetId == oldSelf.subnetId)").message("subnetId is immutable"))]
 #[x_kube(validation = Rule::new("has(self.portIp) == has(oldSelf.portIp) && (!has(self.portIp) || self.portIp == oldSelf.portIp)").message("portIp is immutable"))]
+#[x_kube(validation = Rule::new("has(self.specificationName) == has(oldSelf.specificationName) && (!has(self.specificationName) || self.specificationName == oldSelf.specificationName)").message("specificationName is immutable"))]
 #[x_kube(validation = Rule::new("!has(self.serviceRef) || has(self.subnetId)").message("subnetId is required: a VpcEndpointService is an interface service"))]
 #[x_kube(validation = Rule::new("has(self.subnetId) || !(has(self.portIp) || has(self.whitelist))").message("portIp and whitelist apply to interface endpoints, which need subnetId"))]
 #[x_kube(validation = Rule::new("!(has(self.subnetId) && (has(self.routeTables) || has(self.policyStatement)))").message("routeTables and policyStatement apply to gateway endpoints, which take no subnetId"))]
@@ -91,6 +92,11 @@ pub struct VpcEndpointSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = IPV4_PATTERN))]
     pub port_ip: Option<String>,
+
+    /// The endpoint's specification (the cloud's `default` when absent). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z0-9._-]+$"))]
+    pub specification_name: Option<String>,
 
     /// Source addresses (IPv4 or CIDR) allowed to use the endpoint when `enableWhitelist` is true.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,4 +1,4 @@
-//! Each operation against vpcep-api.md: method, path, query and body field names, and the
+//! Each operation against the API reference: method, path, query and body field names, and the
 //! documented example answers decoding into the models.
 
 use reqwest::Method;
@@ -117,7 +117,7 @@ fn create_service_body_and_answer() {
 
     let s: Service = decode(service_example());
     assert_eq!(s.id, SVC);
-    assert_eq!(s.status, "available");
+    assert_eq!(s.status, ServiceStatus::Available);
     assert_eq!(
         s.service_name,
         "eu-de.test.4189d3c2-8882-4871-a3c2-d380272eed83"
@@ -308,7 +308,7 @@ fn connections_and_approval() {
     );
     let r: ConnectionActionResponse =
         decode(json!({"connections": [{"id": EP, "status": "accepted", "marker_id": 1}]}));
-    assert_eq!(r.connections[0].status, "accepted");
+    assert_eq!(r.connections[0].status, EndpointStatus::Accepted);
 }
 
 #[test]
@@ -407,7 +407,7 @@ fn create_endpoint_body_and_answer() {
     let mut creating = endpoint_example();
     creating["status"] = json!("creating");
     let e: Endpoint = decode(creating);
-    assert_eq!(e.status, "creating");
+    assert_eq!(e.status, EndpointStatus::Creating);
     let e: Endpoint = decode(endpoint_example());
     assert_eq!(e.marker_id, Some(322_312_312_312));
     assert_eq!(e.dns_names, vec!["test123"]);

@@ -1,4 +1,4 @@
-//! Cloud configuration (design §4): operator-wide defaults from flags and environment, and the
+//! Cloud configuration: operator-wide defaults from flags and environment, and the
 //! per-object overrides of a credentials Secret. Pure: the caller supplies the lookups.
 
 use std::collections::BTreeMap;

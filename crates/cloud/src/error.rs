@@ -64,7 +64,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// Parses an error body in any of the shapes of vpcep-api.md §8.1: top-level
+    /// Parses an error body in any of the shapes the API documents: top-level
     /// `error_code`/`error_msg`, top-level `code`/`message`, or either nested in an object.
     pub fn parse(
         status: u16,

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use vpcep_api::{Acceptance, AcceptancePolicy};
+use vpcep_cloud::model::EndpointStatus;
 
 /// The rule behind a decision; recorded in `status.connections[].decidedBy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +40,7 @@ pub enum Decision {
 pub struct Pending<'a> {
     pub endpoint_id: &'a str,
     pub domain_id: &'a str,
-    pub status: &'a str,
+    pub status: &'a EndpointStatus,
 }
 
 /// The decision for one connection; `None` leaves it as it is. Only `pendingAcceptance`
@@ -50,7 +51,7 @@ pub fn decide(
     conn: Pending<'_>,
     cluster_endpoints: &BTreeSet<String>,
 ) -> Option<Decision> {
-    if conn.status != "pendingAcceptance" {
+    if *conn.status != EndpointStatus::PendingAcceptance {
         return None;
     }
     match acceptance.policy {
@@ -97,7 +98,7 @@ mod tests {
         Pending {
             endpoint_id: EP,
             domain_id: domain,
-            status: "pendingAcceptance",
+            status: &EndpointStatus::PendingAcceptance,
         }
     }
 
@@ -133,9 +134,15 @@ mod tests {
             decide(&a, pending("anyone"), &none()),
             Some(Decision::Accept(Rule::AcceptAll))
         );
-        for status in ["accepted", "rejected", "creating", "failed", "deleting"] {
+        for status in [
+            EndpointStatus::Accepted,
+            EndpointStatus::Rejected,
+            EndpointStatus::Creating,
+            EndpointStatus::Failed,
+            EndpointStatus::Deleting,
+        ] {
             let c = Pending {
-                status,
+                status: &status,
                 ..pending("anyone")
             };
             assert_eq!(decide(&a, c, &none()), None, "{status}");
@@ -199,7 +206,7 @@ mod tests {
             Some(Decision::Reject(Rule::RejectUnlisted))
         );
         let accepted = Pending {
-            status: "accepted",
+            status: &EndpointStatus::Accepted,
             ..pending("d2")
         };
         assert_eq!(

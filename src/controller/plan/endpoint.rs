@@ -5,7 +5,8 @@ use super::{immutable, wire_name};
 use vpcep_api::VpcEndpointSpec;
 use vpcep_api::validate::InvalidSpec;
 use vpcep_cloud::model::{
-    CreateEndpointRequest, Endpoint, PolicyStatement, UpdateWhitelistRequest,
+    CreateEndpointRequest, Endpoint, EndpointStatus, PolicyStatement, ServiceType,
+    UpdateWhitelistRequest,
 };
 
 const KIND: &str = "VpcEndpoint";
@@ -39,6 +40,7 @@ pub fn create_endpoint_request(
         enable_whitelist: spec.enable_whitelist.then_some(true),
         routetables: spec.route_tables.clone(),
         policy_statement: wire_policy(spec),
+        specification_name: spec.specification_name.clone(),
         description: spec.description.clone(),
         tags: desired_tags(spec.tags.as_ref(), owner),
     }
@@ -106,7 +108,7 @@ pub fn plan_endpoint(
     {
         problems.push(immutable("subnetId", have, want, KIND));
     }
-    let interface = cloud.service_type != "gateway";
+    let interface = cloud.service_type != ServiceType::Gateway;
     if interface && cloud.enable_dns != spec.enable_dns {
         problems.push(immutable(
             "enableDns",
@@ -120,10 +122,15 @@ pub fn plan_endpoint(
     {
         problems.push(immutable("portIp", have, want, KIND));
     }
+    if let (Some(want), Some(have)) = (&spec.specification_name, &cloud.specification_name)
+        && want != have
+    {
+        problems.push(immutable("specificationName", have, want, KIND));
+    }
     if !problems.is_empty() {
         return Err(InvalidSpec { problems });
     }
-    if matches!(cloud.status.as_str(), "creating" | "deleting" | "failed") {
+    if cloud.status.is_transitional() || cloud.status == EndpointStatus::Failed {
         return Ok(EndpointPlan::default());
     }
 
@@ -187,12 +194,11 @@ mod tests {
         Endpoint {
             id: "e1".into(),
             service_type: if spec.subnet_id.is_some() {
-                "interface"
+                ServiceType::Interface
             } else {
-                "gateway"
-            }
-            .into(),
-            status: "accepted".into(),
+                ServiceType::Gateway
+            },
+            status: EndpointStatus::Accepted,
             endpoint_service_id: SVC.into(),
             vpc_id: req.vpc_id,
             subnet_id: req.subnet_id,
@@ -203,6 +209,7 @@ mod tests {
             routetables: req.routetables.unwrap_or_default(),
             policy_statement: req.policy_statement.unwrap_or_default(),
             tags: req.tags,
+            specification_name: Some(req.specification_name.unwrap_or("default".into())),
             ..Default::default()
         }
     }
@@ -218,6 +225,15 @@ mod tests {
         assert_eq!(req.enable_whitelist, Some(true));
         assert_eq!(req.port_ip.as_deref(), Some("10.0.0.5"));
         assert_eq!(req.tags.len(), 3);
+        assert_eq!(req.specification_name, None);
+        let sized = spec(json!({"specificationName": "default"}));
+        let req = create_endpoint_request(&sized, SVC, &owner());
+        assert_eq!(req.specification_name.as_deref(), Some("default"));
+        assert_eq!(
+            plan_endpoint(&sized, Some(SVC), &owner(), &cloud(&sized)),
+            Ok(EndpointPlan::default()),
+            "the cloud's specification matches the spec's"
+        );
         let gw = spec(
             json!({"subnetId": null, "enableDns": false, "routeTables": ["r1"], "policyStatement": [{"effect": "Allow", "action": ["obs:*:*"], "resource": ["obs:*:*:*:*"]}]}),
         );
@@ -285,7 +301,7 @@ mod tests {
         c.subnet_id = Some("other-subnet".into());
         c.enable_dns = false;
         c.ip = Some("10.0.0.9".into());
-        let moved = spec(json!({"portIp": "10.0.0.5"}));
+        let moved = spec(json!({"portIp": "10.0.0.5", "specificationName": "large"}));
         let err = plan_endpoint(&moved, Some("another-service"), &owner(), &c).unwrap_err();
         let text = err.to_string();
         for field in [
@@ -294,6 +310,7 @@ mod tests {
             "subnetId",
             "enableDns",
             "portIp",
+            "specificationName",
         ] {
             assert!(
                 text.contains(&format!("{field} cannot change")),
@@ -306,9 +323,13 @@ mod tests {
     fn changes_wait_while_the_endpoint_is_busy() {
         let old = spec(json!({}));
         let new = spec(json!({"tags": {"a": "b"}}));
-        for status in ["creating", "deleting", "failed"] {
+        for status in [
+            EndpointStatus::Creating,
+            EndpointStatus::Deleting,
+            EndpointStatus::Failed,
+        ] {
             let mut c = cloud(&old);
-            c.status = status.into();
+            c.status = status.clone();
             assert_eq!(
                 plan_endpoint(&new, Some(SVC), &owner(), &c),
                 Ok(EndpointPlan::default()),
@@ -316,7 +337,7 @@ mod tests {
             );
         }
         let mut c = cloud(&old);
-        c.status = "pendingAcceptance".into();
+        c.status = EndpointStatus::PendingAcceptance;
         assert_eq!(
             plan_endpoint(&new, Some(SVC), &owner(), &c)
                 .unwrap()

@@ -2,8 +2,12 @@
 //! that make the cloud match the spec. No I/O; this is where most controller tests live.
 
 pub mod acceptance;
+pub mod connections;
 mod endpoint;
+pub mod permissions;
+pub mod requeue;
 mod service;
+pub mod status;
 mod tags;
 
 pub use endpoint::{EndpointPlan, create_endpoint_request, plan_endpoint};

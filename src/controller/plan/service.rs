@@ -4,7 +4,10 @@ use super::tags::{Owner, TagDiff, desired_tags, diff_tags};
 use super::{immutable, wire_name};
 use vpcep_api::VpcEndpointServiceSpec;
 use vpcep_api::validate::InvalidSpec;
-use vpcep_cloud::model::{CreateServiceRequest, PortMapping, Service, UpdateServiceRequest};
+use vpcep_cloud::model::{
+    CreateServiceRequest, PortMapping, ServerType, Service, ServiceStatus, ServiceType,
+    UpdateServiceRequest,
+};
 
 const KIND: &str = "VpcEndpointService";
 
@@ -27,11 +30,11 @@ pub fn create_service_request(
     CreateServiceRequest {
         port_id: spec.port_id.clone(),
         vpc_id: spec.vpc_id.clone(),
-        server_type: wire_name(&spec.server_type),
+        server_type: ServerType::from(wire_name(&spec.server_type).as_str()),
         ports: wire_ports(spec),
         service_name: spec.service_name.clone(),
         approval_enabled: Some(spec.approval_enabled),
-        service_type: Some(wire_name(&spec.service_type)),
+        service_type: Some(ServiceType::from(wire_name(&spec.service_type).as_str())),
         tcp_proxy: spec.tcp_proxy.as_ref().map(wire_name),
         description: spec.description.clone(),
         tags: desired_tags(spec.tags.as_ref(), owner),
@@ -78,27 +81,19 @@ pub fn plan_service(
         problems.push(immutable("vpcId", &cloud.vpc_id, &spec.vpc_id, KIND));
     }
     let server_type = wire_name(&spec.server_type);
-    if !cloud.server_type.is_empty() && cloud.server_type != server_type {
-        problems.push(immutable(
-            "serverType",
-            &cloud.server_type,
-            &server_type,
-            KIND,
-        ));
+    let have = cloud.server_type.as_str();
+    if !have.is_empty() && have != server_type {
+        problems.push(immutable("serverType", have, &server_type, KIND));
     }
     let service_type = wire_name(&spec.service_type);
-    if !cloud.service_type.is_empty() && cloud.service_type != service_type {
-        problems.push(immutable(
-            "serviceType",
-            &cloud.service_type,
-            &service_type,
-            KIND,
-        ));
+    let have = cloud.service_type.as_str();
+    if !have.is_empty() && have != service_type {
+        problems.push(immutable("serviceType", have, &service_type, KIND));
     }
     if !problems.is_empty() {
         return Err(InvalidSpec { problems });
     }
-    if cloud.status != "available" {
+    if cloud.status != ServiceStatus::Available {
         return Ok(ServicePlan::default());
     }
 
@@ -169,10 +164,10 @@ mod tests {
             vpc_id: req.vpc_id,
             port_id: req.port_id,
             server_type: req.server_type,
-            service_type: "interface".into(),
+            service_type: ServiceType::Interface,
             service_name: format!("eu-de.web.{ID}"),
             approval_enabled: false,
-            status: "available".into(),
+            status: ServiceStatus::Available,
             ports: vec![
                 PortMapping {
                     client_port: 8081,
@@ -197,8 +192,8 @@ mod tests {
             &spec(json!({"tcpProxy": "toa_open", "tags": {"team": "net"}})),
             &owner(),
         );
-        assert_eq!(req.server_type, "VM");
-        assert_eq!(req.service_type.as_deref(), Some("interface"));
+        assert_eq!(req.server_type, ServerType::Vm);
+        assert_eq!(req.service_type, Some(ServiceType::Interface));
         assert_eq!(req.tcp_proxy.as_deref(), Some("toa_open"));
         assert_eq!(req.approval_enabled, Some(false));
         assert_eq!(
@@ -283,7 +278,7 @@ mod tests {
     #[test]
     fn changes_wait_until_the_service_is_available() {
         let mut c = cloud();
-        c.status = "creating".into();
+        c.status = ServiceStatus::Creating;
         let s = spec(json!({"approvalEnabled": true}));
         assert_eq!(
             plan_service(&s, &owner(), &c, "eu-de"),

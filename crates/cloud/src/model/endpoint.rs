@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::common::{ErrorDetail, Tag, int_or_string, one_or_many};
+use super::states::{EndpointStatus, ServiceType};
 
 /// A gateway endpoint policy statement; the API capitalises its keys.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -33,6 +34,8 @@ pub struct CreateEndpointRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_statement: Option<Vec<PolicyStatement>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub specification_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
@@ -43,9 +46,8 @@ pub struct CreateEndpointRequest {
 #[serde(default)]
 pub struct Endpoint {
     pub id: String,
-    pub service_type: String,
-    /// pendingAcceptance, creating, accepted, rejected, failed or deleting.
-    pub status: String,
+    pub service_type: ServiceType,
+    pub status: EndpointStatus,
     /// An array since 2023; older responses send one string.
     #[serde(deserialize_with = "one_or_many")]
     pub active_status: Vec<String>,

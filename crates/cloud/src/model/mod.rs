@@ -5,9 +5,11 @@
 mod common;
 mod endpoint;
 mod service;
+mod states;
 mod tags;
 
 pub use common::*;
 pub use endpoint::*;
 pub use service::*;
+pub use states::*;
 pub use tags::*;

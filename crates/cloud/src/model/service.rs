@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::common::{ErrorDetail, Tag, bool_or_string, int_or_string, one_or_many};
+use super::states::{EndpointStatus, ServerType, ServiceStatus, ServiceType};
 
 /// A port mapping on the wire.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,14 +23,14 @@ fn tcp() -> String {
 pub struct CreateServiceRequest {
     pub port_id: String,
     pub vpc_id: String,
-    pub server_type: String,
+    pub server_type: ServerType,
     pub ports: Vec<PortMapping>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_type: Option<String>,
+    pub service_type: Option<ServiceType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp_proxy: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,12 +66,11 @@ pub struct Service {
     pub pool_id: Option<String>,
     /// Full name `{region}.{name}.{id}`.
     pub service_name: String,
-    pub service_type: String,
-    pub server_type: String,
+    pub service_type: ServiceType,
+    pub server_type: ServerType,
     pub vpc_id: String,
     pub approval_enabled: bool,
-    /// creating, available, failed or deleting.
-    pub status: String,
+    pub status: ServiceStatus,
     pub created_at: String,
     pub updated_at: String,
     pub project_id: String,
@@ -101,7 +101,7 @@ pub struct ServiceQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<ServiceStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,7 +114,7 @@ pub struct ServiceQuery {
 pub struct ServiceBasic {
     pub id: String,
     pub service_name: String,
-    pub service_type: String,
+    pub service_type: ServiceType,
     pub created_at: String,
     #[serde(deserialize_with = "bool_or_string")]
     pub is_charge: Option<bool>,
@@ -127,7 +127,7 @@ pub struct PublicService {
     pub id: String,
     pub owner: String,
     pub service_name: String,
-    pub service_type: String,
+    pub service_type: ServiceType,
     pub created_at: String,
     #[serde(deserialize_with = "bool_or_string")]
     pub is_charge: Option<bool>,
@@ -152,8 +152,7 @@ pub struct Connection {
     pub created_at: String,
     pub updated_at: String,
     pub domain_id: String,
-    /// pendingAcceptance, creating, accepted, rejected, failed or deleting.
-    pub status: String,
+    pub status: EndpointStatus,
     #[serde(deserialize_with = "one_or_many")]
     pub error: Vec<ErrorDetail>,
     pub description: Option<String>,
@@ -176,7 +175,7 @@ pub struct ConnectionQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marker_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<EndpointStatus>,
 }
 
 /// Accept (`receive`) or reject an endpoint.

@@ -1,0 +1,127 @@
+//! When an object is looked at again: at once from memory when it is fresh, soon while the cloud
+//! moves it, at the jittered resync once it is settled.
+
+use std::time::Duration;
+
+use vpcep_cloud::model::{EndpointStatus, ServiceStatus};
+
+/// How often an object in a transitional cloud state is looked at again.
+pub const SHORT_REQUEUE: Duration = Duration::from_secs(2);
+/// How often an endpoint waiting for acceptance is looked at again.
+pub const PENDING_REQUEUE: Duration = Duration::from_secs(15);
+
+/// What follows a reconcile that reached the cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// The object matches the cloud and is usable: nothing to ask until the resync, or until
+    /// `poll` when something must be looked for sooner (pending endpoints of a policy).
+    Settled { poll: Option<Duration> },
+    /// The cloud is still moving the object: look again after this.
+    After(Duration),
+    /// Not usable, and nothing will change by itself (rejected, failed): look at the resync.
+    Resync,
+}
+
+/// After a reconcile of a service; `policy_poll` is set when an acceptance policy must look for
+/// pending endpoints.
+pub fn after_service(status: &ServiceStatus, policy_poll: Option<Duration>) -> Next {
+    match status {
+        ServiceStatus::Available => Next::Settled { poll: policy_poll },
+        s if s.is_transitional() => Next::After(SHORT_REQUEUE),
+        _ => policy_poll.map_or(Next::Resync, Next::After),
+    }
+}
+
+/// After a reconcile of an endpoint.
+pub fn after_endpoint(status: &EndpointStatus) -> Next {
+    match status {
+        EndpointStatus::Accepted => Next::Settled { poll: None },
+        EndpointStatus::PendingAcceptance => Next::After(PENDING_REQUEUE),
+        s if s.is_transitional() => Next::After(SHORT_REQUEUE),
+        _ => Next::Resync,
+    }
+}
+
+/// When an object last matched the cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastMatch {
+    /// How long ago.
+    pub ago: Duration,
+    /// At which generation of the object.
+    pub generation: Option<i64>,
+}
+
+/// The time left until the next resync when a reconcile needs no cloud call: the object is Ready
+/// and matched the cloud at this generation less than a resync period ago.
+pub fn fresh(
+    last: Option<LastMatch>,
+    generation: Option<i64>,
+    ready: bool,
+    resync: Duration,
+) -> Option<Duration> {
+    let last = last.filter(|l| ready && l.generation == generation)?;
+    resync.checked_sub(last.ago).filter(|left| !left.is_zero())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RESYNC: Duration = Duration::from_secs(600);
+    const POLL: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn services_settle_when_available_and_poll_for_their_policy() {
+        use ServiceStatus::*;
+        for (status, poll, next) in [
+            (Available, None, Next::Settled { poll: None }),
+            (Available, Some(POLL), Next::Settled { poll: Some(POLL) }),
+            (Creating, Some(POLL), Next::After(SHORT_REQUEUE)),
+            (Deleting, None, Next::After(SHORT_REQUEUE)),
+            (Failed, None, Next::Resync),
+            (Failed, Some(POLL), Next::After(POLL)),
+            (ServiceStatus::from("frozen"), None, Next::Resync),
+        ] {
+            assert_eq!(after_service(&status, poll), next, "{status} {poll:?}");
+        }
+    }
+
+    #[test]
+    fn endpoints_settle_when_accepted() {
+        use EndpointStatus::*;
+        for (status, next) in [
+            (Accepted, Next::Settled { poll: None }),
+            (PendingAcceptance, Next::After(PENDING_REQUEUE)),
+            (Creating, Next::After(SHORT_REQUEUE)),
+            (Deleting, Next::After(SHORT_REQUEUE)),
+            (Rejected, Next::Resync),
+            (Failed, Next::Resync),
+        ] {
+            assert_eq!(after_endpoint(&status), next, "{status}");
+        }
+    }
+
+    #[test]
+    fn fresh_only_when_ready_at_this_generation_within_the_resync() {
+        let at = |secs, generation| {
+            Some(LastMatch {
+                ago: Duration::from_secs(secs),
+                generation: Some(generation),
+            })
+        };
+        for (last, generation, ready, left) in [
+            (at(100, 2), Some(2), true, Some(500)),
+            (at(100, 2), Some(3), true, None),
+            (at(100, 2), Some(2), false, None),
+            (at(600, 2), Some(2), true, None),
+            (at(900, 2), Some(2), true, None),
+            (None, Some(2), true, None),
+        ] {
+            assert_eq!(
+                fresh(last, generation, ready, RESYNC),
+                left.map(Duration::from_secs),
+                "{last:?} {generation:?} {ready}"
+            );
+        }
+    }
+}

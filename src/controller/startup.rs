@@ -1,0 +1,171 @@
+//! Start-up: the checks that must pass before anything is reconciled (CRDs installed, cloud
+//! settings valid) and the shared context they produce.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector;
+use kube::{Api, ResourceExt};
+
+use super::clients::CloudClients;
+use super::context::{Context, Settings};
+use super::options::RunOptions;
+use super::session::Managed;
+use crate::telemetry::{Metrics, leader};
+use vpcep_api::{VpcEndpoint, VpcEndpointService};
+use vpcep_cloud::ClientSettings;
+use vpcep_cloud::config::{CloudSettings, ConfigError};
+
+/// Why the operator cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot connect to Kubernetes: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("cannot load the Kubernetes configuration: {0}")]
+    KubeConfig(#[from] kube::config::InferConfigError),
+    #[error(
+        "the CRDs are not installed (the API server does not know {0}): apply crds/ (or crds/no-cel/ before Kubernetes 1.25)"
+    )]
+    CrdsMissing(&'static str),
+    #[error("cloud configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("cannot read the CA bundle {path}: {source}")]
+    CaBundle {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot serve metrics on {addr} (--metrics-addr): {source}")]
+    MetricsAddr {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Lease(#[from] leader::LeaseError),
+    #[error("lost the lease to another replica; exiting so that this one restarts as a follower")]
+    LeaseLost,
+}
+
+pub fn kube_api<K: Managed>(client: &kube::Client, namespace: Option<&str>) -> Api<K> {
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+async fn require_crd<K: Managed>(api: &Api<K>, name: &'static str) -> Result<(), StartError> {
+    match api.list(&kube::api::ListParams::default().limit(1)).await {
+        Err(kube::Error::Api(e)) if e.code == 404 => Err(StartError::CrdsMissing(name)),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// The Lease holder identity: the pod name in a cluster, else the host name and a random suffix.
+pub fn identity() -> String {
+    std::env::var("POD_NAME").unwrap_or_else(|_| {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default();
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        format!(
+            "{}-{suffix}",
+            if host.is_empty() {
+                "vpcep-operator"
+            } else {
+                &host
+            }
+        )
+    })
+}
+
+/// Start-up checks and the shared context: CRDs installed, cloud settings valid, cluster id.
+pub async fn start(
+    opts: &RunOptions,
+    kube: &kube::Client,
+    metrics: &Arc<Metrics>,
+    endpoints: reflector::Store<VpcEndpoint>,
+) -> Result<Context, StartError> {
+    let ns = opts.namespace.as_deref();
+    require_crd(
+        &kube_api::<VpcEndpointService>(kube, ns),
+        "vpcendpointservices.vpcep.io",
+    )
+    .await?;
+    require_crd(&kube_api::<VpcEndpoint>(kube, ns), "vpcendpoints.vpcep.io").await?;
+    let settings = CloudSettings {
+        cloud: Some(format!("{:?}", opts.cloud).to_lowercase()),
+        endpoint: opts.endpoint.clone(),
+        region: opts.region.clone(),
+        project_id: opts.project_id.clone(),
+        ..Default::default()
+    }
+    .or_env(|name| std::env::var(name).ok());
+    let defaults = match settings.resolve() {
+        Ok(config) => Some(config),
+        Err(ConfigError::NoCredentials) if opts.no_default_credentials => None,
+        Err(ConfigError::NoCredentials) => {
+            return Err(StartError::Config(ConfigError::Invalid {
+                field: "credentials",
+                why: "none are set: set VPCEP_ACCESS_KEY and VPCEP_SECRET_KEY (or VPCEP_USERNAME, VPCEP_PASSWORD, VPCEP_DOMAIN_NAME), or pass --no-default-credentials if every object names a credentials Secret".into(),
+            }));
+        }
+        Err(e)
+            if opts.no_default_credentials
+                && settings.access_key.is_none()
+                && settings.username.is_none() =>
+        {
+            tracing::info!(reason = %e, "no operator-wide cloud configuration");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let ca_bundle = match &opts.ca_bundle {
+        Some(path) => Some(std::fs::read(path).map_err(|source| StartError::CaBundle {
+            path: path.display().to_string(),
+            source,
+        })?),
+        None => None,
+    };
+    let client_settings = ClientSettings {
+        timeout: opts.request_timeout,
+        rate_per_second: opts.rate_limit,
+        burst: opts.rate_burst,
+        ca_bundle,
+        metrics: metrics.cloud.clone(),
+        ..Default::default()
+    };
+    let cluster_id = match opts.cluster_id.clone() {
+        Some(id) => id,
+        None => Api::<Namespace>::all(kube.clone())
+            .get("kube-system")
+            .await?
+            .uid()
+            .unwrap_or_default(),
+    };
+    tracing::info!(
+        cluster_id,
+        namespace = ns.unwrap_or("<all>"),
+        endpoint = defaults.as_ref().map(|d| d.endpoint.as_str()),
+        "starting"
+    );
+
+    let reporter = Reporter {
+        controller: "vpcep-operator".into(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
+    let settings = Settings {
+        cluster_id,
+        resync: opts.resync_period,
+        default_tags: opts.default_tags.iter().cloned().collect(),
+        acceptance_poll: opts.acceptance_poll_period,
+    };
+    Ok(Context::new(
+        kube.clone(),
+        CloudClients::new(kube.clone(), defaults, opts.cloud, client_settings),
+        Recorder::new(kube.clone(), reporter),
+        endpoints,
+        metrics.clone(),
+        settings,
+    ))
+}

@@ -1,0 +1,198 @@
+//! What wakes an object: changes of its own kind (spec, finalizers, adoption annotation, not
+//! status writes), of the objects it connects to, of its credentials Secret and of what it
+//! published.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service as KubeService};
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::Config as ControllerConfig;
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{Controller, PredicateConfig, WatchStreamExt, watcher};
+use kube::{Api, ResourceExt};
+
+use super::context::Context;
+use super::error::error_policy;
+use super::options::RunOptions;
+use super::plan;
+use super::session::Managed;
+use super::startup::kube_api;
+use super::{endpoint, external_id, service};
+use vpcep_api::{VpcEndpoint, VpcEndpointService};
+
+/// The parts of an object whose change needs a reconcile: the generation (spec and deletion),
+/// finalizers and the adoption annotation. Status writes change none of them.
+fn relevant_change<K: ResourceExt>(obj: &K) -> Option<u64> {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    obj.meta().generation.hash(&mut h);
+    obj.finalizers().hash(&mut h);
+    external_id(obj).hash(&mut h);
+    obj.meta().deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
+/// Objects of a kind that name a Secret as their credentials, for waking them when it changes.
+fn using_secret<K: Managed>(
+    store: reflector::Store<K>,
+    secret_ref: fn(&K) -> Option<&vpcep_api::CredentialsSecretRef>,
+) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
+    move |secret| {
+        let (ns, name) = (secret.namespace(), secret.name_any());
+        store
+            .state()
+            .into_iter()
+            .filter(|o| o.namespace() == ns && secret_ref(o).is_some_and(|r| r.name == name))
+            .map(|o| ObjectRef::from_obj(&*o))
+            .collect()
+    }
+}
+
+/// Changes of Secrets, metadata only: no secret value is held in the watch cache.
+fn secret_changes(
+    client: &kube::Client,
+    namespace: Option<&str>,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static
+{
+    let api: Api<PartialObjectMeta<Secret>> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .touched_objects()
+}
+
+/// Changes of the objects the operator published (metadata only, by its label), so that a
+/// deleted or edited one is set back at once.
+fn published<K>(
+    client: &kube::Client,
+    namespace: Option<&str>,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let api: Api<PartialObjectMeta<K>> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let config = watcher::Config::default().labels("app.kubernetes.io/managed-by=vpcep-operator");
+    watcher(api, config).default_backoff().touched_objects()
+}
+
+/// The watch caches of both kinds, filled by the controllers' watches.
+pub struct Watched {
+    pub services: (
+        reflector::Store<VpcEndpointService>,
+        reflector::store::Writer<VpcEndpointService>,
+    ),
+    pub endpoints: (
+        reflector::Store<VpcEndpoint>,
+        reflector::store::Writer<VpcEndpoint>,
+    ),
+}
+
+/// Runs both controllers until `stop` resolves, then lets the reconciles under way finish.
+pub async fn controllers(
+    opts: &RunOptions,
+    kube: &kube::Client,
+    ctx: Arc<Context>,
+    watched: Watched,
+    stop: impl Future<Output = ()> + Clone + Send + Sync + 'static,
+) {
+    let ns = opts.namespace.as_deref();
+    let services: Api<VpcEndpointService> = kube_api(kube, ns);
+    let endpoints: Api<VpcEndpoint> = kube_api(kube, ns);
+    let (svc_reader, svc_writer) = watched.services;
+    let (ep_reader, ep_writer) = watched.endpoints;
+    let config = ControllerConfig::default().concurrency(opts.concurrency);
+    let svc_stream = watcher(services.clone(), watcher::Config::default())
+        .default_backoff()
+        .reflect(svc_writer)
+        .applied_objects()
+        .predicate_filter(relevant_change, PredicateConfig::default());
+    let svc_secrets = using_secret(svc_reader.clone(), |o: &VpcEndpointService| {
+        o.spec.credentials_secret_ref.as_ref()
+    });
+    let connected_services = svc_reader.clone();
+    // A service with an acceptance policy wakes when one of its endpoints changes (e.g. becomes
+    // pendingAcceptance), so that the policy answers at once. Other services learn of their
+    // connections at the resync: waking them would cost a cloud read per endpoint change.
+    let svc_controller = Controller::for_stream(svc_stream, svc_reader)
+        .with_config(config.clone())
+        .watches(
+            endpoints.clone(),
+            watcher::Config::default(),
+            move |ep: VpcEndpoint| {
+                connected_services
+                    .state()
+                    .into_iter()
+                    .filter(|svc| {
+                        plan::acceptance::is_active(svc.spec.acceptance.as_ref())
+                            && connects(&ep, svc)
+                    })
+                    .map(|svc| ObjectRef::from_obj(&*svc))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .watches_stream(secret_changes(kube, ns), svc_secrets)
+        .graceful_shutdown_on(stop.clone())
+        .run(service::reconcile, error_policy, ctx.clone())
+        .for_each(|_| futures::future::ready(()));
+
+    let ep_stream = watcher(endpoints, watcher::Config::default())
+        .default_backoff()
+        .reflect(ep_writer)
+        .applied_objects()
+        .predicate_filter(relevant_change, PredicateConfig::default());
+    let connected_endpoints = ep_reader.clone();
+    let ep_secrets = using_secret(ep_reader.clone(), |o: &VpcEndpoint| {
+        o.spec.credentials_secret_ref.as_ref()
+    });
+    // An endpoint wakes when its service changes: it waits for the service's id, and flips to
+    // Ready as soon as the service accepts it.
+    let ep_controller = Controller::for_stream(ep_stream, ep_reader)
+        .with_config(config)
+        .watches(
+            services,
+            watcher::Config::default(),
+            move |svc: VpcEndpointService| {
+                connected_endpoints
+                    .state()
+                    .into_iter()
+                    .filter(|ep| connects(ep, &svc))
+                    .map(|ep| ObjectRef::from_obj(&*ep))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .watches_stream(secret_changes(kube, ns), ep_secrets)
+        .owns_stream(published::<KubeService>(kube, ns))
+        .owns_stream(published::<ConfigMap>(kube, ns))
+        .graceful_shutdown_on(stop)
+        .run(endpoint::reconcile, error_policy, ctx)
+        .for_each(|_| futures::future::ready(()));
+
+    tokio::join!(svc_controller, ep_controller);
+}
+
+/// Whether an endpoint of this cluster targets a service of this cluster: by `serviceRef`, or by
+/// the service id it recorded.
+fn connects(ep: &VpcEndpoint, svc: &VpcEndpointService) -> bool {
+    let by_ref = ep.namespace() == svc.namespace()
+        && ep
+            .spec
+            .service_ref
+            .as_ref()
+            .is_some_and(|r| r.name == svc.name_any());
+    let svc_id = svc.status.as_ref().and_then(|s| s.id.as_deref());
+    let by_id =
+        svc_id.is_some() && ep.status.as_ref().and_then(|s| s.service_id.as_deref()) == svc_id;
+    by_ref || by_id
+}
