@@ -218,31 +218,47 @@ build() {
   [[ -x $SIM_BIN && -x $OPERATOR_BIN ]] || die "no $SIM_BIN or $OPERATOR_BIN after cargo build"
 }
 
-start_sim() {
-  if running_pid sim "$(sim_mark)" >/dev/null; then
-    log "vpcep-sim runs already (pid $(running_pid sim "$(sim_mark)"), http://127.0.0.1:$SIM_PORT)"
-    return 0
+# may_start NAME MARK PORT PORT_VAR: fails (so that nothing is started) when NAME runs already;
+# dies when PORT on 127.0.0.1 is taken by another process (PORT_VAR picks another).
+may_start() {
+  local name=$1 mark=$2 port=$3 port_var=$4 pid
+  if pid=$(running_pid "$name" "$mark"); then
+    log "$name runs already (pid $pid)"
+    return 1
   fi
-  port_in_use "$SIM_PORT" &&
-    die "port $SIM_PORT on 127.0.0.1 is in use by another process; pick another with VPCEP_LOCAL_SIM_PORT"
-  log "starting vpcep-sim on http://127.0.0.1:$SIM_PORT"
-  start sim "$SIM_BIN" --listen "127.0.0.1:$SIM_PORT" --provision-delay 2s --delete-delay 2s
-  local deadline=$((SECONDS + 30))
-  until grep -q '^listening on ' "$(log_file sim)" 2>/dev/null; do
-    running_pid sim "$(sim_mark)" >/dev/null || die "vpcep-sim exited during start-up"
-    ((SECONDS < deadline)) || die "vpcep-sim did not print 'listening on' within 30s"
+  ! port_in_use "$port" ||
+    die "port $port on 127.0.0.1 is in use by another process; pick another with $port_var"
+}
+
+# await_ready NAME MARK TIMEOUT CHECK...: waits up to TIMEOUT seconds until the command CHECK
+# succeeds; dies when NAME exits first.
+await_ready() {
+  local name=$1 mark=$2 timeout=$3
+  local deadline=$((SECONDS + timeout))
+  shift 3
+  until "$@"; do
+    running_pid "$name" "$mark" >/dev/null || die "$name exited during start-up"
+    ((SECONDS < deadline)) || die "$name is not ready after ${timeout}s ($*)"
     sleep 0.2
   done
-  [[ $(http_status "$SIM_PORT" /) == 200 ]] || die "vpcep-sim does not answer GET / on port $SIM_PORT"
+}
+
+# The simulator has bound its port once it says so, and answers.
+sim_answers() {
+  grep -q '^listening on ' "$(log_file sim)" 2>/dev/null && [[ $(http_status "$SIM_PORT" /) == 200 ]]
+}
+
+operator_ready() { [[ $(http_status "$METRICS_PORT" /readyz) == 200 ]]; }
+
+start_sim() {
+  may_start sim "$(sim_mark)" "$SIM_PORT" VPCEP_LOCAL_SIM_PORT || return 0
+  log "starting vpcep-sim on http://127.0.0.1:$SIM_PORT"
+  start sim "$SIM_BIN" --listen "127.0.0.1:$SIM_PORT" --provision-delay 2s --delete-delay 2s
+  await_ready sim "$(sim_mark)" 30 sim_answers
 }
 
 start_operator() {
-  if running_pid operator "$(operator_mark)" >/dev/null; then
-    log "vpcep-operator runs already (pid $(running_pid operator "$(operator_mark)"))"
-    return 0
-  fi
-  port_in_use "$METRICS_PORT" &&
-    die "port $METRICS_PORT on 127.0.0.1 is in use by another process; pick another with VPCEP_LOCAL_METRICS_PORT"
+  may_start operator "$(operator_mark)" "$METRICS_PORT" VPCEP_LOCAL_METRICS_PORT || return 0
   local args=(run --metrics-addr "127.0.0.1:$METRICS_PORT") scope="namespace $NAMESPACE"
   case $WATCH in
     all) scope="all namespaces" ;;
@@ -259,12 +275,7 @@ start_operator() {
     VPCEP_SECRET_KEY="$SIM_SECRET_KEY" \
     RUST_LOG="${RUST_LOG:-info}" \
     "$OPERATOR_BIN" "${args[@]}"
-  local deadline=$((SECONDS + 60))
-  until [[ $(http_status "$METRICS_PORT" /readyz) == 200 ]]; do
-    running_pid operator "$(operator_mark)" >/dev/null || die "vpcep-operator exited during start-up"
-    ((SECONDS < deadline)) || die "vpcep-operator's /readyz did not answer 200 within 60s"
-    sleep 0.2
-  done
+  await_ready operator "$(operator_mark)" 60 operator_ready
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -560,30 +560,22 @@ async fn iam_password_tokens() {
 #[tokio::test]
 async fn refused_signatures_and_projects() {
     let sim = Sim::start(&[]);
-    let bad_sk = sim.client_as(
-        aksk(sim::ACCESS_KEY, "not-the-secret"),
-        sim::PROJECT_ID,
-        ClientSettings::default(),
-    );
-    assert_eq!(
-        bad_sk
+    // The kind of error a call with these credentials, in this project, gets.
+    let refusal = async |secret_key: &str, project: &str| {
+        let credentials = aksk(sim::ACCESS_KEY, secret_key);
+        let client = sim.client_as(credentials, project, ClientSettings::default());
+        client
             .execute(api::get_quotas(None))
             .await
             .unwrap_err()
-            .kind(),
+            .kind()
+    };
+    assert_eq!(
+        refusal("not-the-secret", sim::PROJECT_ID).await,
         ErrorKind::Unauthorized
     );
-    let foreign = sim.client_as(
-        aksk(sim::ACCESS_KEY, sim::SECRET_KEY),
-        "ffff0000eeee1111dddd2222cccc3333",
-        ClientSettings::default(),
-    );
     assert_eq!(
-        foreign
-            .execute(api::get_quotas(None))
-            .await
-            .unwrap_err()
-            .kind(),
+        refusal(sim::SECRET_KEY, "ffff0000eeee1111dddd2222cccc3333").await,
         ErrorKind::Forbidden
     );
 }

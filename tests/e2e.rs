@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 use support::cluster::{self, Env, OperatorArgs};
 use support::fixtures::{
-    self, CONSUMER_VPC, VPC, cloud_objects, endpoint_yaml, poll_async, str_at, tag,
+    self, CONSUMER_VPC, PORT, VPC, cloud_objects, endpoint_yaml, poll_async, str_at, tag,
 };
 use support::sim;
 use vpcep_cloud::api;
@@ -98,11 +98,7 @@ async fn cross_vpc_example_becomes_ready_with_ip_and_dns() {
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn approval_enabled_service_leaves_the_endpoint_pending_until_accepted() {
     let env = Env::start("approval", FAST, OperatorArgs::default());
-    env.apply_ok(&service_yaml(
-        "gated",
-        "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
-        "  approvalEnabled: true\n",
-    ));
+    env.apply_ok(&service_yaml("gated", PORT, "  approvalEnabled: true\n"));
     env.apply_ok(&endpoint_yaml("client", "serviceRef: {name: gated}", ""));
     env.wait_ready(&["vpcesvc/gated"], "60s");
     let pending = env.wait_for(
@@ -139,7 +135,7 @@ async fn approval_enabled_service_leaves_the_endpoint_pending_until_accepted() {
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn spec_changes_are_applied_in_place() {
     let env = Env::start("update", FAST, OperatorArgs::default());
-    let port = "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02";
+    let port = PORT;
     env.apply_ok(&service_yaml("web", port, "  approvalEnabled: false\n"));
     env.apply_ok(&endpoint_yaml("client", "serviceRef: {name: web}", ""));
     env.wait_ready(
@@ -202,7 +198,7 @@ async fn drift_is_corrected_within_one_resync() {
     );
     env.apply_ok(&service_yaml(
         "web",
-        "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
+        PORT,
         "  approvalEnabled: false\n  description: declared\n",
     ));
     env.apply_ok(&endpoint_yaml("client", "serviceRef: {name: web}", ""));
@@ -265,14 +261,7 @@ async fn drift_is_corrected_within_one_resync() {
     let (_, endpoints) = cloud_objects(&c).await;
     assert_eq!(endpoints.len(), 1);
     assert_eq!(endpoints[0].id, str_at(&recreated, &["status", "id"]));
-    let events = env.kubectl(&[
-        "get",
-        "events",
-        "--field-selector",
-        "reason=Recreating",
-        "-o",
-        "name",
-    ]);
+    let events = env.events("reason=Recreating", "name");
     assert!(!events.trim().is_empty(), "a Recreating event is published");
 }
 
@@ -280,11 +269,7 @@ async fn drift_is_corrected_within_one_resync() {
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn deletion_leaves_the_cloud_empty_and_orphan_leaves_it() {
     let env = Env::start("delete", FAST, OperatorArgs::default());
-    env.apply_ok(&service_yaml(
-        "web",
-        "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
-        "  approvalEnabled: false\n",
-    ));
+    env.apply_ok(&service_yaml("web", PORT, "  approvalEnabled: false\n"));
     env.apply_ok(&endpoint_yaml("client", "serviceRef: {name: web}", ""));
     env.apply_ok(&service_yaml(
         "kept",
@@ -298,21 +283,8 @@ async fn deletion_leaves_the_cloud_empty_and_orphan_leaves_it() {
     // Deleting the service first is blocked, with the connected endpoint named.
     env.kubectl(&["delete", "vpcesvc/web", "--wait=false"]);
     let ep_id = str_at(&env.get("vpce/client"), &["status", "id"]).to_string();
-    let blocked = env.wait_for(
-        "vpcesvc/web",
-        Duration::from_secs(30),
-        "DeletionBlocked",
-        |o| {
-            Env::condition(o, "Synced")
-                .is_some_and(|(s, r, _)| s == "False" && r == "DeletionBlocked")
-        },
-    );
-    assert!(
-        Env::condition(&blocked, "Synced")
-            .unwrap()
-            .2
-            .contains(&ep_id)
-    );
+    let blocked = env.wait_not_synced("vpcesvc/web", "DeletionBlocked", Duration::from_secs(30));
+    assert!(blocked.contains(&ep_id), "{blocked}");
 
     env.kubectl(&["delete", "vpce/client", "vpcesvc/kept", "--wait=false"]);
     env.wait_deleted("vpce/client", "60s");
@@ -334,7 +306,7 @@ async fn an_existing_cloud_object_is_adopted_not_duplicated() {
     let c = env.sim.owner_client();
     let existing = c
         .execute(api::create_service(&CreateServiceRequest {
-            port_id: "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02".into(),
+            port_id: PORT.into(),
             vpc_id: VPC.into(),
             server_type: "VM".into(),
             approval_enabled: Some(true),
@@ -347,12 +319,7 @@ async fn an_existing_cloud_object_is_adopted_not_duplicated() {
         }))
         .await
         .unwrap();
-    let yaml = service_yaml(
-        "legacy",
-        "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
-        "  approvalEnabled: false\n",
-    )
-    .replace(
+    let yaml = service_yaml("legacy", PORT, "  approvalEnabled: false\n").replace(
         "metadata:\n  name: legacy\n",
         &format!(
             "metadata:\n  name: legacy\n  annotations:\n    vpcep.io/external-id: {}\n",
@@ -374,18 +341,8 @@ async fn an_existing_cloud_object_is_adopted_not_duplicated() {
 
     // A missing external id is an invalid spec, and nothing is created.
     env.apply_ok(&service_yaml("ghost", "6f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a03", "").replace("metadata:\n  name: ghost\n", "metadata:\n  name: ghost\n  annotations:\n    vpcep.io/external-id: 11111111-2222-3333-4444-555555555555\n"));
-    let ghost = env.wait_for(
-        "vpcesvc/ghost",
-        Duration::from_secs(30),
-        "InvalidSpec",
-        |o| Env::condition(o, "Synced").is_some_and(|(s, r, _)| s == "False" && r == "InvalidSpec"),
-    );
-    assert!(
-        Env::condition(&ghost, "Synced")
-            .unwrap()
-            .2
-            .contains("external-id")
-    );
+    let ghost = env.wait_not_synced("vpcesvc/ghost", "InvalidSpec", Duration::from_secs(30));
+    assert!(ghost.contains("external-id"), "{ghost}");
     assert_eq!(cloud_objects(&c).await.0.len(), 1);
 }
 
@@ -396,25 +353,16 @@ async fn invalid_objects_are_refused_or_reported() {
     // The schema refuses what the API would refuse.
     for (bad, why) in [
         (
-            service_yaml("bad", "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02", "")
-                .replace("serverPort: 80", "serverPort: 70000"),
+            service_yaml("bad", PORT, "").replace("serverPort: 80", "serverPort: 70000"),
             "port range",
         ),
         (service_yaml("bad", "not-a-uuid", ""), "uuid"),
         (
-            service_yaml(
-                "bad",
-                "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
-                "  serviceName: much-too-long-name\n",
-            ),
+            service_yaml("bad", PORT, "  serviceName: much-too-long-name\n"),
             "name length",
         ),
         (
-            service_yaml(
-                "bad",
-                "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
-                "  description: \"<b>\"\n",
-            ),
+            service_yaml("bad", PORT, "  description: \"<b>\"\n"),
             "angle brackets",
         ),
         (
@@ -435,7 +383,7 @@ async fn invalid_objects_are_refused_or_reported() {
     }
 
     // A create-only field changed: reported, and the cloud object left alone.
-    let port = "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02";
+    let port = PORT;
     env.apply_ok(&service_yaml("web", port, ""));
     env.wait_ready(&["vpcesvc/web"], "60s");
     let c = env.sim.owner_client();
@@ -443,30 +391,15 @@ async fn invalid_objects_are_refused_or_reported() {
     env.apply_ok(
         &service_yaml("web", port, "").replace(VPC, "9d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a09"),
     );
-    let obj = env.wait_for("vpcesvc/web", Duration::from_secs(30), "InvalidSpec", |o| {
-        Env::condition(o, "Synced").is_some_and(|(s, r, _)| s == "False" && r == "InvalidSpec")
-    });
-    assert!(
-        Env::condition(&obj, "Synced")
-            .unwrap()
-            .2
-            .contains("vpcId cannot change"),
-        "{obj}"
-    );
+    let message = env.wait_not_synced("vpcesvc/web", "InvalidSpec", Duration::from_secs(30));
+    assert!(message.contains("vpcId cannot change"), "{message}");
     let after = cloud_objects(&c).await.0;
     assert_eq!(after.len(), 1);
     assert_eq!(
         (after[0].id.as_str(), after[0].vpc_id.as_str()),
         (before[0].id.as_str(), VPC)
     );
-    let warnings = env.kubectl(&[
-        "get",
-        "events",
-        "--field-selector",
-        "reason=InvalidSpec,type=Warning",
-        "-o",
-        "name",
-    ]);
+    let warnings = env.events("reason=InvalidSpec,type=Warning", "name");
     assert!(
         !warnings.trim().is_empty(),
         "a Warning event tells the user"
@@ -479,24 +412,11 @@ async fn a_bad_secret_is_a_condition_and_a_fixed_one_is_picked_up() {
     let env = Env::start("secret", FAST, OperatorArgs::default());
     env.apply_ok(&service_yaml(
         "web",
-        "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02",
+        PORT,
         "  credentialsSecretRef: {name: otc}\n",
     ));
-    let missing = env.wait_for(
-        "vpcesvc/web",
-        Duration::from_secs(30),
-        "CredentialsError",
-        |o| {
-            Env::condition(o, "Synced")
-                .is_some_and(|(s, r, _)| s == "False" && r == "CredentialsError")
-        },
-    );
-    assert!(
-        Env::condition(&missing, "Synced")
-            .unwrap()
-            .2
-            .contains("does not exist")
-    );
+    let missing = env.wait_not_synced("vpcesvc/web", "CredentialsError", Duration::from_secs(30));
+    assert!(missing.contains("does not exist"), "{missing}");
 
     // Wrong secret key: the cloud refuses the signature.
     let secret = |sk: &str| {
@@ -720,18 +640,8 @@ async fn endpoints_to_public_services_by_name_and_by_id() {
     );
 
     // An unknown service name is a spec to fix, not a retry storm.
-    let nowhere = env.wait_for(
-        "vpce/nowhere",
-        Duration::from_secs(30),
-        "InvalidSpec",
-        |o| Env::condition(o, "Synced").is_some_and(|(s, r, _)| s == "False" && r == "InvalidSpec"),
-    );
-    assert!(
-        Env::condition(&nowhere, "Synced")
-            .unwrap()
-            .2
-            .contains("no endpoint service named")
-    );
+    let nowhere = env.wait_not_synced("vpce/nowhere", "InvalidSpec", Duration::from_secs(30));
+    assert!(nowhere.contains("no endpoint service named"), "{nowhere}");
 }
 
 #[test]

@@ -65,6 +65,14 @@ fn start(name: &str, args: OperatorArgs) -> Env {
     )
 }
 
+/// An environment in which service `db`, with `extra` spec lines, is Ready.
+fn start_with_db(name: &str, args: OperatorArgs, extra: &str) -> Env {
+    let env = start(name, args);
+    env.apply_ok(&service_yaml("db", extra));
+    env.wait_ready(&["vpcesvc/db"], "60s");
+    env
+}
+
 fn client(env: &Env, a: &Account) -> VpcepClient {
     let credentials = sim::aksk(a.ak, a.sk);
     env.sim
@@ -129,15 +137,11 @@ fn connection(svc: &Value, endpoint_id: &str) -> Option<(String, String)> {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn permissions_are_a_set_and_gate_other_accounts() {
-    let env = start(
-        "permissions",
-        OperatorArgs {
-            resync: "3s",
-            ..Default::default()
-        },
-    );
-    env.apply_ok(&service_yaml("db", "  approvalEnabled: false\n"));
-    env.wait_ready(&["vpcesvc/db"], "60s");
+    let args = OperatorArgs {
+        resync: "3s",
+        ..Default::default()
+    };
+    let env = start_with_db("permissions", args, "  approvalEnabled: false\n");
     let id = service_id(&env, "db");
 
     // Bob's endpoint is refused while Bob is not whitelisted.
@@ -228,9 +232,11 @@ async fn permissions_are_a_set_and_gate_other_accounts() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn a_cluster_endpoint_of_another_account_needs_the_permission() {
-    let env = start("cross-account", OperatorArgs::default());
-    env.apply_ok(&service_yaml("db", "  approvalEnabled: false\n"));
-    env.wait_ready(&["vpcesvc/db"], "60s");
+    let env = start_with_db(
+        "cross-account",
+        OperatorArgs::default(),
+        "  approvalEnabled: false\n",
+    );
     let secret = fixtures::credentials_secret("bob", &env.sim.url, BOB.project_id, BOB.ak, BOB.sk);
     env.apply_ok(&secret);
     env.apply_ok(&endpoint_yaml(
@@ -238,15 +244,8 @@ async fn a_cluster_endpoint_of_another_account_needs_the_permission() {
         "serviceRef: {name: db}",
         "  credentialsSecretRef: {name: bob}\n",
     ));
-    let refused = env.wait_for("vpce/bob", Duration::from_secs(30), "Forbidden", |o| {
-        Env::condition(o, "Synced").is_some_and(|(s, r, _)| s == "False" && r == "Forbidden")
-    });
-    assert!(
-        Env::condition(&refused, "Synced")
-            .unwrap()
-            .2
-            .contains("EndPoint.2012")
-    );
+    let refused = env.wait_not_synced("vpce/bob", "Forbidden", Duration::from_secs(30));
+    assert!(refused.contains("EndPoint.2012"), "{refused}");
 
     env.apply_ok(&service_yaml(
         "db",
@@ -347,26 +346,18 @@ async fn acceptance_policies_do_what_they_say() {
     assert_eq!(connection(&svc, &from_bob.id).unwrap().1, "domainIds");
     assert_eq!(connection(&svc, &from_eve.id).unwrap().1, "rejectUnlisted");
     assert_eq!(connection(&svc, &eve_listed.id).unwrap().1, "endpointIds");
-    let events = env.kubectl(&[
-        "get",
-        "events",
-        "--field-selector",
-        "reason=ConnectionRejected",
-        "-o",
-        "name",
-    ]);
+    let events = env.events("reason=ConnectionRejected", "name");
     assert!(!events.trim().is_empty(), "each decision is an event");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn a_cluster_endpoint_is_ready_within_seconds_of_acceptance() {
-    let env = start("cluster-accept", OperatorArgs::default());
-    env.apply_ok(&service_yaml(
-        "db",
+    let env = start_with_db(
+        "cluster-accept",
+        OperatorArgs::default(),
         "  acceptance: {policy: AcceptListed, acceptClusterEndpoints: true}\n",
-    ));
-    env.wait_ready(&["vpcesvc/db"], "60s");
+    );
     env.apply_ok(&endpoint_yaml("app", "serviceRef: {name: db}", ""));
     // Faster than the endpoint's own 15 s poll of a pending connection: the watches carry it.
     env.wait_ready(&["vpce/app"], "12s");
@@ -383,12 +374,11 @@ async fn a_cluster_endpoint_is_ready_within_seconds_of_acceptance() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn force_delete_rejects_the_endpoints_and_empties_the_cloud() {
-    let env = start("force-delete", OperatorArgs::default());
-    env.apply_ok(&service_yaml(
-        "db",
+    let env = start_with_db(
+        "force-delete",
+        OperatorArgs::default(),
         "  approvalEnabled: false\n  permissions: [\"*\"]\n  forceDelete: true\n",
-    ));
-    env.wait_ready(&["vpcesvc/db"], "60s");
+    );
     let id = service_id(&env, "db");
     let consumer = foreign_endpoint(&env, &BOB, &id).await;
     wait_endpoint(&env, &BOB, &consumer.id, "accepted").await;
@@ -417,14 +407,7 @@ async fn force_delete_rejects_the_endpoints_and_empties_the_cloud() {
             .total_count,
         0
     );
-    let events = env.kubectl(&[
-        "get",
-        "events",
-        "--field-selector",
-        "reason=ConnectionRejected",
-        "-o",
-        "jsonpath={.items[*].message}",
-    ]);
+    let events = env.events("reason=ConnectionRejected", "jsonpath={.items[*].message}");
     assert!(
         events.contains(&consumer.id) && events.contains("forceDelete"),
         "{events}"
@@ -533,23 +516,17 @@ async fn published_service_slice_and_config_map_follow_the_endpoint() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn default_tags_go_under_the_objects_own() {
-    let env = start(
+    let args = OperatorArgs {
+        extra: ["--default-tag", "team=platform", "--default-tag", "env=dev"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    };
+    let env = start_with_db(
         "default-tags",
-        OperatorArgs {
-            extra: vec![
-                "--default-tag".into(),
-                "team=platform".into(),
-                "--default-tag".into(),
-                "env=dev".into(),
-            ],
-            ..Default::default()
-        },
-    );
-    env.apply_ok(&service_yaml(
-        "db",
+        args,
         "  approvalEnabled: false\n  tags: {env: prod}\n",
-    ));
-    env.wait_ready(&["vpcesvc/db"], "60s");
+    );
     let cloud = client(&env, &OWNER)
         .execute(api::get_service(&service_id(&env, "db")))
         .await

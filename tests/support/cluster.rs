@@ -227,6 +227,11 @@ impl Env {
         kubectl(&all)
     }
 
+    /// `kubectl get events --field-selector SELECTOR -o OUTPUT` in this namespace.
+    pub fn events(&self, selector: &str, output: &str) -> String {
+        self.kubectl(&["get", "events", "--field-selector", selector, "-o", output])
+    }
+
     /// `kubectl apply -f -` of a manifest in this namespace; returns (success, stderr).
     pub fn apply(&self, yaml: &str) -> (bool, String) {
         let (ok, _, err) = kubectl_raw(
@@ -312,6 +317,22 @@ impl Env {
                 let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
                 (s("status"), s("reason"), s("message"))
             })
+    }
+
+    /// Waits until the object's `Synced` condition is `False` with `reason`; returns its message.
+    pub fn wait_not_synced(&self, object: &str, reason: &str, timeout: Duration) -> String {
+        let not_synced = |o: &Value| {
+            Env::condition(o, "Synced").is_some_and(|(s, r, _)| s == "False" && r == reason)
+        };
+        let obj = self.wait_for(
+            object,
+            timeout,
+            &format!("Synced=False {reason}"),
+            not_synced,
+        );
+        Env::condition(&obj, "Synced")
+            .expect("a Synced condition")
+            .2
     }
 
     /// Waits until an object is gone from the API server.

@@ -96,14 +96,10 @@ pub fn poll<T>(
 ) -> Result<T, T> {
     let deadline = Instant::now() + timeout;
     loop {
-        let value = fetch();
-        if done(&value) {
-            return Ok(value);
+        match outcome(fetch(), &done, deadline) {
+            Some(outcome) => return outcome,
+            None => std::thread::sleep(every),
         }
-        if Instant::now() >= deadline {
-            return Err(value);
-        }
-        std::thread::sleep(every);
     }
 }
 
@@ -116,14 +112,21 @@ pub async fn poll_async<T>(
 ) -> Result<T, T> {
     let deadline = Instant::now() + timeout;
     loop {
-        let value = fetch().await;
-        if done(&value) {
-            return Ok(value);
+        match outcome(fetch().await, &done, deadline) {
+            Some(outcome) => return outcome,
+            None => tokio::time::sleep(every).await,
         }
-        if Instant::now() >= deadline {
-            return Err(value);
-        }
-        tokio::time::sleep(every).await;
+    }
+}
+
+/// The end of a poll with this `value`, if it ends: done, or timed out.
+fn outcome<T>(value: T, done: impl Fn(&T) -> bool, deadline: Instant) -> Option<Result<T, T>> {
+    if done(&value) {
+        Some(Ok(value))
+    } else if Instant::now() >= deadline {
+        Some(Err(value))
+    } else {
+        None
     }
 }
 
