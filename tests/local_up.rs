@@ -38,6 +38,7 @@ fn text(out: &Output) -> String {
 
 /// One local-up installation with its own state dir and ports; `down` when dropped.
 struct LocalUp {
+    bin_dir: &'static Path,
     dir: PathBuf,
     sim_port: u16,
     metrics_port: u16,
@@ -51,6 +52,8 @@ impl LocalUp {
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         ));
         LocalUp {
+            // Checked before there is anything to take down.
+            bin_dir: bin_dir(),
             dir,
             sim_port: free_port(),
             metrics_port: free_port(),
@@ -66,7 +69,7 @@ impl LocalUp {
         Command::new(Path::new(REPO).join("scripts/local-up.sh"))
             .arg(cmd)
             .env("KUBECONFIG", kubeconfig())
-            .env("VPCEP_LOCAL_BIN_DIR", bin_dir())
+            .env("VPCEP_LOCAL_BIN_DIR", self.bin_dir)
             .env("VPCEP_LOCAL_DIR", &self.dir)
             .env("VPCEP_LOCAL_SIM_PORT", self.sim_port.to_string())
             .env("VPCEP_LOCAL_METRICS_PORT", self.metrics_port.to_string())
