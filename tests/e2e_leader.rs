@@ -211,23 +211,66 @@ fn metrics_report_reconciles_cloud_calls_and_objects() {
     );
     assert_eq!(value("vpcep_leader", &[]), 1.0, "{text}");
 
-    // A failure is counted by its reason: an endpoint whose service does not exist yet.
+    // Waiting is a state, not a failure: an endpoint whose service does not exist yet says so
+    // in Synced, and is counted nowhere.
     env.apply_ok(
         "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpoint\nmetadata: {name: orphan}\nspec:\n  serviceRef: {name: missing}\n  vpcId: 3a9e6c55-1f0d-4d2b-b7c4-8e5f2a6d1b03\n  subnetId: 5c1d8e22-7a3b-4f6c-9e0d-1b2a3c4d5e04\n",
     );
     env.wait_for(
         "vpce/orphan",
         Duration::from_secs(30),
-        "Synced=False",
-        |o| Env::condition(o, "Synced").is_some_and(|c| c.0 == "False"),
+        "Synced=False (DependencyNotReady)",
+        |o| {
+            Env::condition(o, "Synced")
+                .is_some_and(|c| c.0 == "False" && c.1 == "DependencyNotReady")
+        },
+    );
+    let events = |type_: &str| {
+        env.kubectl(&[
+            "get",
+            "events",
+            "--field-selector",
+            &format!("involvedObject.name=orphan,reason=DependencyNotReady,type={type_}"),
+            "-o",
+            "name",
+        ])
+    };
+    assert!(
+        !events("Normal").trim().is_empty(),
+        "the wait is announced as a Normal event"
+    );
+    assert!(
+        events("Warning").trim().is_empty(),
+        "and never as a Warning"
+    );
+    // A failure is counted by its reason: an endpoint whose credentials Secret does not exist.
+    env.apply_ok(
+        "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpoint\nmetadata: {name: nokeys}\nspec:\n  serviceId: 8189d3c2-8882-4871-a3c2-d380272eed83\n  vpcId: 3a9e6c55-1f0d-4d2b-b7c4-8e5f2a6d1b03\n  subnetId: 5c1d8e22-7a3b-4f6c-9e0d-1b2a3c4d5e04\n  credentialsSecretRef: {name: nowhere}\n",
+    );
+    env.wait_for(
+        "vpce/nokeys",
+        Duration::from_secs(30),
+        "Synced=False (CredentialsError)",
+        |o| {
+            Env::condition(o, "Synced").is_some_and(|c| c.0 == "False" && c.1 == "CredentialsError")
+        },
     );
     let text = op.metrics();
     assert!(
         metric(
             &text,
             "vpcep_reconcile_failures_total",
-            &[endpoint, r#"reason="DependencyNotReady""#]
+            &[endpoint, r#"reason="CredentialsError""#]
         ) >= 1.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "vpcep_reconcile_failures_total",
+            &[endpoint, r#"reason="DependencyNotReady""#]
+        ),
+        0.0,
         "{text}"
     );
 }
