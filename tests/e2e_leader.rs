@@ -235,10 +235,15 @@ fn metrics_report_reconciles_cloud_calls_and_objects() {
             "name",
         ])
     };
-    assert!(
-        !events("Normal").trim().is_empty(),
-        "the wait is announced as a Normal event"
-    );
+    // The event follows the status write: wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while events("Normal").trim().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the wait is announced as a Normal event"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert!(
         events("Warning").trim().is_empty(),
         "and never as a Warning"
