@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::query::{Params, Times, fuzzy, listing};
+use crate::query::{IdAndName, Params, listing};
 use crate::routes::extract::JsonBody;
 use crate::state::Principal;
 use crate::validate;
@@ -41,29 +41,19 @@ pub async fn list(
     params: Params,
 ) -> Result<Json<EndpointList>, ApiError> {
     let page = listing(&params, MAX_LIMIT)?;
-    let name = params.get("endpoint_service_name");
+    let wanted = IdAndName::of(&params);
     let vpc_id = params.get("vpc_id");
-    let id = params.get("id");
     let region = &app.settings.region;
     Ok(Json(app.read(|store, _| {
-        let matching: Vec<_> = store
+        let matching = store
             .endpoints
             .iter()
             .filter(|e| e.project_id == who.project_id)
-            .filter(|e| id.is_none_or(|id| e.id == id))
             .filter(|e| vpc_id.is_none_or(|v| e.vpc_id == v))
-            .filter(|e| name.is_none_or(|n| fuzzy(&store.endpoint_service_name(e, region), n)))
-            .collect();
-        let (page, total_count) = page.apply(matching, |e| Times {
-            created: e.created_at,
-            updated: e.updated_at,
-            seq: e.seq,
-        });
+            .filter(|e| wanted.admits(&e.id, || store.endpoint_service_name(e, region)));
+        let (endpoints, total_count) = page.show(matching, |e| view::endpoint(store, e, region));
         EndpointList {
-            endpoints: page
-                .into_iter()
-                .map(|e| view::endpoint(store, e, region))
-                .collect(),
+            endpoints,
             total_count,
         }
     })))

@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use crate::app::AppState;
+use crate::app::{App, AppState};
 use crate::error::ApiError;
-use crate::query::{Params, Times, fuzzy, listing, status_filter};
+use crate::query::{IdAndName, Listing, Params, listing, status_filter};
 use crate::routes::extract::JsonBody;
-use crate::state::{Principal, ServiceStatus};
+use crate::state::{Principal, Service, ServiceStatus, Store};
 use crate::validate;
 use crate::view;
 use crate::wire::{
@@ -41,33 +41,35 @@ pub async fn list(
     params: Params,
 ) -> Result<Json<ServiceList>, ApiError> {
     let page = listing(&params, MAX_LIMIT)?;
-    let statuses: Vec<&str> = ServiceStatus::ALL.iter().map(|s| s.as_str()).collect();
-    let status = status_filter(&params, &statuses)?;
-    let name = params.get("endpoint_service_name");
-    let id = params.get("id");
+    let status = status_filter(&params, &ServiceStatus::ALL.map(ServiceStatus::as_str))?;
+    let keep = |s: &Service| {
+        s.in_project(&who.project_id) && status.is_none_or(|st| s.status.as_str() == st)
+    };
+    let (endpoint_services, total_count) = one_page(&app, page, &params, keep, view::service);
+    Ok(Json(ServiceList {
+        endpoint_services,
+        total_count,
+    }))
+}
+
+/// The page of services that `keep` and the `id` and name filters let through, each shown by
+/// `view`: the two service lists differ only in these.
+fn one_page<V>(
+    app: &App,
+    page: Listing,
+    params: &Params,
+    keep: impl Fn(&Service) -> bool,
+    view: impl Fn(&Store, &Service, &str) -> V,
+) -> (Vec<V>, usize) {
+    let wanted = IdAndName::of(params);
     let region = &app.settings.region;
-    Ok(Json(app.read(|store, _| {
-        let matching: Vec<_> = store
+    app.read(|store, _| {
+        let matching = store
             .services
             .iter()
-            .filter(|s| s.project_id == who.project_id && s.public.is_none())
-            .filter(|s| status.is_none_or(|st| s.status.as_str() == st))
-            .filter(|s| id.is_none_or(|id| s.id == id))
-            .filter(|s| name.is_none_or(|n| fuzzy(&s.full_name(region), n)))
-            .collect();
-        let (page, total_count) = page.apply(matching, |s| Times {
-            created: s.created_at,
-            updated: s.updated_at,
-            seq: s.seq,
-        });
-        ServiceList {
-            endpoint_services: page
-                .into_iter()
-                .map(|s| view::service(store, s, region))
-                .collect(),
-            total_count,
-        }
-    })))
+            .filter(|s| keep(s) && wanted.admits(&s.id, || s.full_name(region)));
+        page.show(matching, |s| view(store, s, region))
+    })
 }
 
 pub async fn get(
@@ -145,28 +147,12 @@ pub async fn list_public(
     params: Params,
 ) -> Result<Json<PublicServiceList>, ApiError> {
     let page = listing(&params, MAX_LIMIT)?;
-    let name = params.get("endpoint_service_name");
-    let id = params.get("id");
-    let region = &app.settings.region;
-    Ok(Json(app.read(|store, _| {
-        let matching: Vec<_> = store
-            .services
-            .iter()
-            .filter(|s| s.public.is_some())
-            .filter(|s| id.is_none_or(|id| s.id == id))
-            .filter(|s| name.is_none_or(|n| fuzzy(&s.full_name(region), n)))
-            .collect();
-        let (page, total_count) = page.apply(matching, |s| Times {
-            created: s.created_at,
-            updated: s.updated_at,
-            seq: s.seq,
-        });
-        PublicServiceList {
-            endpoint_services: page
-                .into_iter()
-                .map(|s| view::public_service(s, region))
-                .collect(),
-            total_count,
-        }
-    })))
+    let public = |s: &Service| s.public.is_some();
+    let (endpoint_services, total_count) = one_page(&app, page, &params, public, |_, s, region| {
+        view::public_service(s, region)
+    });
+    Ok(Json(PublicServiceList {
+        endpoint_services,
+        total_count,
+    }))
 }
