@@ -8,6 +8,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::query::{IdAndName, Params, listing};
 use crate::routes::extract::JsonBody;
+use crate::routes::write_and_show;
 use crate::state::Principal;
 use crate::validate;
 use crate::view;
@@ -24,15 +25,9 @@ pub async fn create(
     JsonBody(req): JsonBody<CreateEndpointRequest>,
 ) -> Result<Json<EndpointView>, ApiError> {
     let new = validate::new_endpoint(req)?;
-    let region = &app.settings.region;
-    app.write(|store, now| {
-        let id = store
-            .create_endpoint(&who, new, &app.settings, now)?
-            .id
-            .clone();
-        view::endpoint_by_id(store, &id, region)
+    write_and_show(&app, view::endpoint_by_id, |store, now| {
+        store.create_endpoint(&who, new, &app.settings, now)
     })
-    .map(Json)
 }
 
 pub async fn list(
@@ -91,12 +86,9 @@ pub async fn update_whitelist(
         .as_deref()
         .map(validate::whitelist)
         .transpose()?;
-    let region = &app.settings.region;
-    app.write(|store, now| {
-        store.update_whitelist(&who.project_id, &id, whitelist, req.enable_whitelist, now)?;
-        view::endpoint_by_id(store, &id, region)
+    write_and_show(&app, view::endpoint_by_id, |store, now| {
+        store.update_whitelist(&who.project_id, &id, whitelist, req.enable_whitelist, now)
     })
-    .map(Json)
 }
 
 pub async fn update_policy(
@@ -109,12 +101,9 @@ pub async fn update_policy(
         validate::policy(req.policy_statement.as_deref().ok_or_else(|| {
             ApiError::bad_request("EndPoint.2049", "policy_statement is missing.")
         })?)?;
-    let region = &app.settings.region;
-    app.write(|store, now| {
-        store.set_policy(&who.project_id, &id, policy, now)?;
-        view::endpoint_by_id(store, &id, region)
+    write_and_show(&app, view::endpoint_by_id, |store, now| {
+        store.set_policy(&who.project_id, &id, policy, now)
     })
-    .map(Json)
 }
 
 pub async fn delete_policy(
@@ -122,12 +111,9 @@ pub async fn delete_policy(
     who: Principal,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<EndpointView>, ApiError> {
-    let region = &app.settings.region;
-    app.write(|store, now| {
-        store.set_policy(&who.project_id, &id, Vec::new(), now)?;
-        view::endpoint_by_id(store, &id, region)
+    write_and_show(&app, view::endpoint_by_id, |store, now| {
+        store.set_policy(&who.project_id, &id, Vec::new(), now)
     })
-    .map(Json)
 }
 
 pub async fn update_routetables(

@@ -8,6 +8,7 @@ use crate::app::{App, AppState};
 use crate::error::ApiError;
 use crate::query::{IdAndName, Listing, Params, listing, status_filter};
 use crate::routes::extract::JsonBody;
+use crate::routes::write_and_show;
 use crate::state::{Principal, Service, ServiceStatus, Store};
 use crate::validate;
 use crate::view;
@@ -24,15 +25,9 @@ pub async fn create(
     JsonBody(req): JsonBody<CreateServiceRequest>,
 ) -> Result<Json<ServiceView>, ApiError> {
     let new = validate::new_service(req)?;
-    let region = &app.settings.region;
-    app.write(|store, now| {
-        let id = store
-            .create_service(&who, new, &app.settings, now)?
-            .id
-            .clone();
-        view::service_by_id(store, &id, region)
+    write_and_show(&app, view::service_by_id, |store, now| {
+        store.create_service(&who, new, &app.settings, now)
     })
-    .map(Json)
 }
 
 pub async fn list(
@@ -91,12 +86,9 @@ pub async fn update(
     JsonBody(req): JsonBody<UpdateServiceRequest>,
 ) -> Result<Json<ServiceView>, ApiError> {
     let changes = validate::service_changes(req)?;
-    let region = &app.settings.region;
-    app.write(|store, now| {
-        store.update_service(&who.project_id, &id, changes, now)?;
-        view::service_by_id(store, &id, region)
+    write_and_show(&app, view::service_by_id, |store, now| {
+        store.update_service(&who.project_id, &id, changes, now)
     })
-    .map(Json)
 }
 
 pub async fn rename(

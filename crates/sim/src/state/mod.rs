@@ -239,6 +239,23 @@ impl Endpoint {
     }
 }
 
+/// Services and endpoints, which the API names by id.
+pub trait Record {
+    fn id(&self) -> &str;
+}
+
+impl Record for Service {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for Endpoint {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Token {
     pub value: String,
