@@ -1,4 +1,4 @@
-//! Connections of a service (vpcep-api.md §3) and the Huawei connection descriptions.
+//! Connections of a service and the Huawei connection descriptions.
 
 use axum::Json;
 use axum::extract::{Path, State};

@@ -1,4 +1,4 @@
-//! VPC endpoint calls (vpcep-api.md §5) and the Huawei updates.
+//! VPC endpoint calls and the Huawei updates.
 
 use axum::Json;
 use axum::extract::{Path, State};

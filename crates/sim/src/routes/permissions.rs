@@ -1,4 +1,4 @@
-//! Permission (whitelist) records of a service (vpcep-api.md §4) and the Huawei batch calls.
+//! Permission (whitelist) records of a service and the Huawei batch calls.
 
 use axum::Json;
 use axum::extract::{Path, State};

@@ -1,4 +1,4 @@
-//! Endpoint service calls (vpcep-api.md §2) and the Huawei rename.
+//! Endpoint service calls and the Huawei rename.
 
 use axum::Json;
 use axum::extract::{Path, State};
