@@ -19,7 +19,7 @@ use super::options::RunOptions;
 use super::plan;
 use super::session::Managed;
 use super::startup::kube_api;
-use super::{endpoint, external_id, service};
+use super::{external_id, lifecycle};
 use vpcep_api::{VpcEndpoint, VpcEndpointService};
 
 /// The parts of an object whose change needs a reconcile: the generation (spec and deletion),
@@ -144,7 +144,11 @@ pub async fn controllers(
         )
         .watches_stream(secret_changes(kube, ns), svc_secrets)
         .graceful_shutdown_on(stop.clone())
-        .run(service::reconcile, error_policy, ctx.clone())
+        .run(
+            lifecycle::reconcile::<VpcEndpointService>,
+            error_policy,
+            ctx.clone(),
+        )
         .for_each(|_| futures::future::ready(()));
 
     let ep_stream = watcher(endpoints, watcher::Config::default())
@@ -176,7 +180,7 @@ pub async fn controllers(
         .owns_stream(published::<KubeService>(kube, ns))
         .owns_stream(published::<ConfigMap>(kube, ns))
         .graceful_shutdown_on(stop)
-        .run(endpoint::reconcile, error_policy, ctx)
+        .run(lifecycle::reconcile::<VpcEndpoint>, error_policy, ctx)
         .for_each(|_| futures::future::ready(()));
 
     tokio::join!(svc_controller, ep_controller);
