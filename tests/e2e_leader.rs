@@ -206,21 +206,49 @@ fn metrics_report_reconciles_cloud_calls_and_objects() {
     );
     assert_eq!(value("vpcep_leader", &[]), 1.0, "{text}");
 
-    // A failure is counted by its reason: an endpoint whose service does not exist yet.
+    // Waiting is a state, not a failure: an endpoint whose service does not exist yet says so
+    // in Synced, and is counted nowhere.
     env.apply_ok(&endpoint_yaml("orphan", "serviceRef: {name: missing}", ""));
-    env.wait_for(
-        "vpce/orphan",
+    env.wait_not_synced("vpce/orphan", "DependencyNotReady", Duration::from_secs(30));
+    let events = |type_: &str| {
+        let selector = format!("involvedObject.name=orphan,reason=DependencyNotReady,type={type_}");
+        env.events(&selector, "name")
+    };
+    // The event follows the status write: wait for it.
+    wait_for(
+        "the wait to be announced as a Normal event",
         Duration::from_secs(30),
-        "Synced=False",
-        |o| Env::condition(o, "Synced").is_some_and(|c| c.0 == "False"),
+        Duration::from_millis(200),
+        || events("Normal"),
+        |normal| !normal.trim().is_empty(),
     );
+    assert!(
+        events("Warning").trim().is_empty(),
+        "and never as a Warning"
+    );
+    // A failure is counted by its reason: an endpoint whose credentials Secret does not exist.
+    env.apply_ok(&endpoint_yaml(
+        "nokeys",
+        "serviceId: 8189d3c2-8882-4871-a3c2-d380272eed83",
+        "  credentialsSecretRef: {name: nowhere}\n",
+    ));
+    env.wait_not_synced("vpce/nokeys", "CredentialsError", Duration::from_secs(30));
     let text = op.metrics();
     assert!(
         metric(
             &text,
             "vpcep_reconcile_failures_total",
-            &[endpoint, r#"reason="DependencyNotReady""#]
+            &[endpoint, r#"reason="CredentialsError""#]
         ) >= 1.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "vpcep_reconcile_failures_total",
+            &[endpoint, r#"reason="DependencyNotReady""#]
+        ),
+        0.0,
         "{text}"
     );
 }

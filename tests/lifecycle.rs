@@ -709,6 +709,21 @@ async fn leftovers_are_looked_for_only_once_the_recorded_object_is_gone<K: Kind>
 /// A service with a connected endpoint: the cloud refuses its deletion (400 `EndPoint.3006`),
 /// which is `DeletionBlocked` (not retried soon), and the service stays. Once the endpoint is
 /// gone the deletion goes through.
+/// An annotation naming another route of the API (`public` answers the list of public services)
+/// adopts nothing: the answer is not the object asked for.
+#[tokio::test]
+async fn external_id_annotation_naming_a_route_is_an_invalid_spec() {
+    let cloud = Cloud::start("0s").await;
+    let result = locate::<Service>(&cloud.client, None, Some("public"), &owner(15), true).await;
+    let Err(e @ Error::InvalidSpec(_)) = result else {
+        panic!(
+            "expected an invalid spec, got {:?}",
+            result.map(|(l, _)| found(&l))
+        );
+    };
+    assert!(e.to_string().contains("\"public\""), "{e}");
+}
+
 #[tokio::test]
 async fn deleting_a_service_in_use_by_a_connected_endpoint_is_blocked() {
     let cloud = Cloud::start("0s").await;

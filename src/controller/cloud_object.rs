@@ -78,9 +78,12 @@ pub enum Located<T> {
     Absent,
 }
 
+/// The object at `id`, if there is one. An answer about another object counts as none: the id
+/// can come from an annotation, and a path such as `vpc-endpoint-services/public` answers with
+/// a list whose fields would otherwise read as an object without id.
 async fn get_opt<T: CloudObject>(client: &VpcepClient, id: &str) -> Result<Option<T>, CloudError> {
     match client.execute(T::get(id)).await {
-        Ok(obj) => Ok(Some(obj)),
+        Ok(obj) => Ok(Some(obj).filter(|o: &T| o.id() == id)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }

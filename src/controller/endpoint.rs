@@ -2,35 +2,30 @@
 //! service → validate → observe the cloud → plan (pure, `plan/`) → act (`act.rs`) → record the
 //! status and publish it to the namespace; `cleanup` deletes the cloud endpoint.
 
-use std::sync::Arc;
-
+use futures::future::BoxFuture;
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
 use super::act;
-use super::conditions::{self, Verdict};
-use super::context::Context;
+use super::conditions;
 use super::error::Error;
-use super::lifecycle;
-use super::plan::{create_endpoint_request, plan_endpoint, requeue, status};
+use super::plan::{create_endpoint_request, plan_endpoint, requeue};
 use super::publish;
 use super::session::{Reconciled, Session};
 use vpcep_api::validate::{self, InvalidSpec};
-use vpcep_api::{VpcEndpoint, VpcEndpointService, VpcEndpointSpec, VpcEndpointStatus};
+use vpcep_api::{VpcEndpoint, VpcEndpointService, VpcEndpointSpec};
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api;
-use vpcep_cloud::model::{Endpoint, ServiceStatus, ServiceType};
+use vpcep_cloud::model::{ServiceStatus, ServiceType};
 
 impl Reconciled for VpcEndpoint {
-    type Cloud = Endpoint;
-
-    fn record(status: &mut VpcEndpointStatus, cloud: &Endpoint) -> Verdict {
-        status::record_endpoint(status, cloud)
+    fn apply(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>> {
+        Box::pin(apply(s))
     }
-}
 
-pub async fn reconcile(obj: Arc<VpcEndpoint>, ctx: Arc<Context>) -> Result<Action, Error> {
-    lifecycle::reconcile(obj, ctx, |s| Box::pin(apply(s)), |s| Box::pin(cleanup(s))).await
+    fn cleanup(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>> {
+        Box::pin(cleanup(s))
+    }
 }
 
 async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event, finalizer};
 use kube::{Api, ResourceExt};
@@ -14,29 +13,25 @@ use super::context::Context;
 use super::error::Error;
 use super::session::{Reconciled, Session};
 
-/// One phase of a reconcile (apply or cleanup) working on a session.
-pub type Steps<K> = for<'a> fn(&'a mut Session<K>) -> BoxFuture<'a, Result<Action, Error>>;
-
-/// Runs `apply` or `cleanup` under the finalizer, each in a session that writes the status at
-/// its end; resets the object's failure count when it succeeds.
-pub async fn reconcile<K: Reconciled>(
-    obj: Arc<K>,
-    ctx: Arc<Context>,
-    apply: Steps<K>,
-    cleanup: Steps<K>,
-) -> Result<Action, Error> {
+/// Runs the kind's `apply` or `cleanup` under the finalizer, each in a session that writes the
+/// status at its end; resets the object's failure count when it succeeds.
+pub async fn reconcile<K: Reconciled>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
     // kube-runtime already runs each reconcile in a span naming the object.
     let _timer = ctx.metrics.reconcile(&K::kind(&()));
     let uid = obj.uid().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
     let inner = ctx.clone();
     let result = finalizer(&api, FINALIZER, obj, |event| async move {
-        let (obj, steps) = match event {
-            Event::Apply(o) => (o, apply),
-            Event::Cleanup(o) => (o, cleanup),
+        let (obj, cleanup) = match event {
+            Event::Apply(o) => (o, false),
+            Event::Cleanup(o) => (o, true),
         };
         let mut s = Session::new(obj, inner);
-        let result = steps(&mut s).await;
+        let result = if cleanup {
+            K::cleanup(&mut s).await
+        } else {
+            K::apply(&mut s).await
+        };
         s.finish(result).await
     })
     .await

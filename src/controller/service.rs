@@ -2,35 +2,29 @@
 //! observe the cloud → plan (pure, `plan/`) → act (`act.rs`) → record the status; `cleanup`
 //! deletes the cloud service once no endpoint holds on to it.
 
-use std::sync::Arc;
-
+use futures::future::BoxFuture;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 
 use super::act;
-use super::conditions::Verdict;
-use super::context::Context;
 use super::error::Error;
-use super::lifecycle;
 use super::plan::acceptance::{self, Decision};
 use super::plan::requeue;
-use super::plan::{connections, create_service_request, permissions, plan_service, status};
+use super::plan::{connections, create_service_request, permissions, plan_service};
 use super::session::{Reconciled, Session};
-use vpcep_api::{VpcEndpointService, VpcEndpointServiceStatus, validate};
+use vpcep_api::{VpcEndpointService, validate};
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api;
 use vpcep_cloud::model::{Connection, ConnectionQuery, Service, ServiceStatus};
 
 impl Reconciled for VpcEndpointService {
-    type Cloud = Service;
-
-    fn record(status: &mut VpcEndpointServiceStatus, cloud: &Service) -> Verdict {
-        status::record_service(status, cloud)
+    fn apply(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>> {
+        Box::pin(apply(s))
     }
-}
 
-pub async fn reconcile(obj: Arc<VpcEndpointService>, ctx: Arc<Context>) -> Result<Action, Error> {
-    lifecycle::reconcile(obj, ctx, |s| Box::pin(apply(s)), |s| Box::pin(cleanup(s))).await
+    fn cleanup(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>> {
+        Box::pin(cleanup(s))
+    }
 }
 
 async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {

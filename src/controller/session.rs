@@ -8,6 +8,8 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Patch, PatchParams};
@@ -21,6 +23,7 @@ use vpcep_api::{
     CredentialsSecretRef, DeletionPolicy, ServiceConnection, VpcEndpoint, VpcEndpointService,
     VpcEndpointServiceStatus, VpcEndpointStatus,
 };
+use vpcep_cloud::model::{Endpoint, Service};
 use vpcep_cloud::{CloudError, VpcepClient};
 
 use super::cloud_object::{CloudObject, Deletion, Located, locate, remaining, request_delete};
@@ -28,8 +31,8 @@ use super::conditions::{self, READY, Reason, SYNCED, Verdict};
 use super::context::Context;
 use super::error::Error;
 use super::external_id;
-use super::plan::Owner;
 use super::plan::requeue::{self, Next};
+use super::plan::{Owner, status};
 
 /// Field manager of the operator's writes.
 pub const MANAGER: &str = "vpcep-operator";
@@ -62,7 +65,7 @@ pub trait Managed:
 }
 
 macro_rules! managed {
-    ($kind:ty, $status:ty) => {
+    ($kind:ty, $status:ty, $cloud:ty, $record:path) => {
         impl ManagedStatus for $status {
             fn id(&self) -> Option<&str> {
                 self.id.as_deref()
@@ -92,19 +95,43 @@ macro_rules! managed {
                 self.spec.deletion_policy
             }
         }
+        impl Recorded for $kind {
+            type Cloud = $cloud;
+            fn record(status: &mut $status, cloud: &$cloud) -> Verdict {
+                $record(status, cloud)
+            }
+        }
     };
 }
-managed!(VpcEndpointService, VpcEndpointServiceStatus);
-managed!(VpcEndpoint, VpcEndpointStatus);
+managed!(
+    VpcEndpointService,
+    VpcEndpointServiceStatus,
+    Service,
+    status::record_service
+);
+managed!(
+    VpcEndpoint,
+    VpcEndpointStatus,
+    Endpoint,
+    status::record_endpoint
+);
 
-/// What a kind adds to the shared life cycle.
-pub trait Reconciled: Managed {
+/// A kind's cloud object and how its status records it.
+pub trait Recorded: Managed {
     type Cloud: CloudObject;
     /// Copies what the cloud reports into the status; returns the `Ready` verdict.
     fn record(status: &mut Self::Status, cloud: &Self::Cloud) -> Verdict;
 }
 
-pub struct Session<K: Reconciled> {
+/// The steps of a kind's reconcile, run by `lifecycle::reconcile` under the finalizer.
+pub trait Reconciled: Recorded {
+    /// Makes the cloud match the spec.
+    fn apply(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>>;
+    /// Deletes the cloud object of an object being deleted.
+    fn cleanup(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>>;
+}
+
+pub struct Session<K: Recorded> {
     ctx: Arc<Context>,
     obj: Arc<K>,
     api: Api<K>,
@@ -114,7 +141,7 @@ pub struct Session<K: Reconciled> {
     written: K::Status,
 }
 
-impl<K: Reconciled> Session<K> {
+impl<K: Recorded> Session<K> {
     pub fn new(obj: Arc<K>, ctx: Arc<Context>) -> Self {
         let api = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
         let status = obj.status().cloned().unwrap_or_default();

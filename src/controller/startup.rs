@@ -46,7 +46,12 @@ pub enum StartError {
     LeaseLost,
 }
 
-pub fn kube_api<K: Managed>(client: &kube::Client, namespace: Option<&str>) -> Api<K> {
+/// The API of a namespaced kind in the watched namespace, or in all of them.
+pub fn kube_api<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
     match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),

@@ -19,7 +19,7 @@ use super::options::RunOptions;
 use super::plan;
 use super::session::Managed;
 use super::startup::kube_api;
-use super::{endpoint, external_id, service};
+use super::{external_id, lifecycle};
 use vpcep_api::{VpcEndpoint, VpcEndpointService};
 
 /// The parts of an object whose change needs a reconcile: the generation (spec and deletion),
@@ -36,14 +36,13 @@ fn relevant_change<K: ResourceExt>(obj: &K) -> Option<u64> {
 /// Objects of a kind that name a Secret as their credentials, for waking them when it changes.
 fn using_secret<K: Managed>(
     store: reflector::Store<K>,
-    secret_ref: fn(&K) -> Option<&vpcep_api::CredentialsSecretRef>,
 ) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
     move |secret| {
         let (ns, name) = (secret.namespace(), secret.name_any());
         store
             .state()
             .into_iter()
-            .filter(|o| o.namespace() == ns && secret_ref(o).is_some_and(|r| r.name == name))
+            .filter(|o| o.namespace() == ns && o.credentials().is_some_and(|r| r.name == name))
             .map(|o| ObjectRef::from_obj(&*o))
             .collect()
     }
@@ -55,10 +54,7 @@ fn secret_changes(
     namespace: Option<&str>,
 ) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static
 {
-    let api: Api<PartialObjectMeta<Secret>> = match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
+    let api: Api<PartialObjectMeta<Secret>> = kube_api(client, namespace);
     watcher(api, watcher::Config::default())
         .default_backoff()
         .touched_objects()
@@ -79,10 +75,7 @@ where
         + Sync
         + 'static,
 {
-    let api: Api<PartialObjectMeta<K>> = match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
+    let api: Api<PartialObjectMeta<K>> = kube_api(client, namespace);
     let config = watcher::Config::default().labels("app.kubernetes.io/managed-by=vpcep-operator");
     watcher(api, config).default_backoff().touched_objects()
 }
@@ -118,9 +111,7 @@ pub async fn controllers(
         .reflect(svc_writer)
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
-    let svc_secrets = using_secret(svc_reader.clone(), |o: &VpcEndpointService| {
-        o.spec.credentials_secret_ref.as_ref()
-    });
+    let svc_secrets = using_secret(svc_reader.clone());
     let connected_services = svc_reader.clone();
     // A service with an acceptance policy wakes when one of its endpoints changes (e.g. becomes
     // pendingAcceptance), so that the policy answers at once. Other services learn of their
@@ -144,7 +135,11 @@ pub async fn controllers(
         )
         .watches_stream(secret_changes(kube, ns), svc_secrets)
         .graceful_shutdown_on(stop.clone())
-        .run(service::reconcile, error_policy, ctx.clone())
+        .run(
+            lifecycle::reconcile::<VpcEndpointService>,
+            error_policy,
+            ctx.clone(),
+        )
         .for_each(|_| futures::future::ready(()));
 
     let ep_stream = watcher(endpoints, watcher::Config::default())
@@ -153,9 +148,7 @@ pub async fn controllers(
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
     let connected_endpoints = ep_reader.clone();
-    let ep_secrets = using_secret(ep_reader.clone(), |o: &VpcEndpoint| {
-        o.spec.credentials_secret_ref.as_ref()
-    });
+    let ep_secrets = using_secret(ep_reader.clone());
     // An endpoint wakes when its service changes: it waits for the service's id, and flips to
     // Ready as soon as the service accepts it.
     let ep_controller = Controller::for_stream(ep_stream, ep_reader)
@@ -176,7 +169,7 @@ pub async fn controllers(
         .owns_stream(published::<KubeService>(kube, ns))
         .owns_stream(published::<ConfigMap>(kube, ns))
         .graceful_shutdown_on(stop)
-        .run(endpoint::reconcile, error_policy, ctx)
+        .run(lifecycle::reconcile::<VpcEndpoint>, error_policy, ctx)
         .for_each(|_| futures::future::ready(()));
 
     tokio::join!(svc_controller, ep_controller);

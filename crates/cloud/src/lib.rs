@@ -1,4 +1,4 @@
-//! The VPCEP API client: wire models, errors, authentication, rate limiting and retries.
+#![doc = include_str!("../README.md")]
 
 pub mod api;
 pub mod auth;

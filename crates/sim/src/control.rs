@@ -6,15 +6,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
+use crate::app::{App, AppState};
 use crate::faults::{FaultBook, FaultRule, FaultSettings};
 use crate::routes::extract::JsonBody;
-use crate::state::ConnectionAction;
+use crate::state::{ConnectionAction, Store};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -167,15 +166,26 @@ fn patched<T: Serialize + DeserializeOwned>(
     serde_json::from_value(value).map_err(|e| bad(format!("invalid value: {e}")))
 }
 
-/// Patches a record in place; `updated_at` becomes now unless the patch sets it.
-fn apply_patch<T: Serialize + DeserializeOwned>(
-    record: &mut T,
+/// Patches the record `id` in place; `updated_at` becomes now unless the patch sets it.
+fn patch_record<T: Serialize + DeserializeOwned>(
+    app: &App,
+    what: &str,
+    id: &str,
     mut patch: Map<String, Value>,
-    now: Timestamp,
-) -> Result<Value, ControlError> {
-    patch.entry("updated_at").or_insert_with(|| json!(now));
-    *record = patched(record, &patch)?;
-    Ok(json!(record))
+    find: impl FnOnce(&mut Store) -> Option<&mut T>,
+) -> Result<Json<Value>, ControlError> {
+    app.write(|store, now| {
+        Ok(match find(store) {
+            Some(record) => {
+                patch.entry("updated_at").or_insert_with(|| json!(now));
+                patched(record, &patch).map(|new| {
+                    *record = new;
+                    Json(json!(record))
+                })
+            }
+            None => Err(not_found(what, id)),
+        })
+    })?
 }
 
 async fn patch_service(
@@ -183,13 +193,9 @@ async fn patch_service(
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<Map<String, Value>>,
 ) -> Result<Json<Value>, ControlError> {
-    app.write(|store, now| {
-        Ok(match store.services.iter_mut().find(|s| s.id == id) {
-            Some(service) => apply_patch(service, patch, now),
-            None => Err(not_found("service", &id)),
-        })
-    })?
-    .map(Json)
+    patch_record(&app, "service", &id, patch, |store| {
+        store.services.iter_mut().find(|s| s.id == id)
+    })
 }
 
 async fn patch_endpoint(
@@ -197,13 +203,9 @@ async fn patch_endpoint(
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<Map<String, Value>>,
 ) -> Result<Json<Value>, ControlError> {
-    app.write(|store, now| {
-        Ok(match store.endpoints.iter_mut().find(|e| e.id == id) {
-            Some(endpoint) => apply_patch(endpoint, patch, now),
-            None => Err(not_found("endpoint", &id)),
-        })
-    })?
-    .map(Json)
+    patch_record(&app, "endpoint", &id, patch, |store| {
+        store.endpoints.iter_mut().find(|e| e.id == id)
+    })
 }
 
 /// Deletes at once, without the `deleting` phase.

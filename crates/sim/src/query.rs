@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 
 use crate::error::ApiError;
+use crate::state::{Endpoint, Permission, Service};
 
 /// Decoded query parameters in the order they were sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,6 +95,40 @@ pub struct Times {
     pub seq: u64,
 }
 
+impl Times {
+    fn new(created: Timestamp, updated: Timestamp, seq: u64) -> Self {
+        Times {
+            created,
+            updated,
+            seq,
+        }
+    }
+}
+
+/// The records the list calls sort.
+pub trait Timed {
+    fn times(&self) -> Times;
+}
+
+impl Timed for Service {
+    fn times(&self) -> Times {
+        Times::new(self.created_at, self.updated_at, self.seq)
+    }
+}
+
+impl Timed for Endpoint {
+    fn times(&self) -> Times {
+        Times::new(self.created_at, self.updated_at, self.seq)
+    }
+}
+
+impl Timed for Permission {
+    /// Records are never updated in place except for descriptions, so both keys sort by creation.
+    fn times(&self) -> Times {
+        Times::new(self.created_at, self.created_at, self.seq)
+    }
+}
+
 impl Listing {
     /// Sorts, then cuts one page; also returns the number of items before paging.
     pub fn apply<T>(&self, mut items: Vec<T>, times: impl Fn(&T) -> Times) -> (Vec<T>, usize) {
@@ -117,6 +152,39 @@ impl Listing {
             .take(self.limit)
             .collect();
         (page, total)
+    }
+
+    /// One page of `records`, each rendered by `view`, and the number of records before paging.
+    pub fn show<'a, T: Timed + 'a, V>(
+        &self,
+        records: impl IntoIterator<Item = &'a T>,
+        view: impl FnMut(&'a T) -> V,
+    ) -> (Vec<V>, usize) {
+        let (page, total) = self.apply(records.into_iter().collect(), |r| r.times());
+        (page.into_iter().map(view).collect(), total)
+    }
+}
+
+/// The filters that the service and endpoint lists share: `id`, exact, and
+/// `endpoint_service_name`, fuzzy.
+#[derive(Debug, Clone, Copy)]
+pub struct IdAndName<'a> {
+    id: Option<&'a str>,
+    name: Option<&'a str>,
+}
+
+impl<'a> IdAndName<'a> {
+    pub fn of(params: &'a Params) -> Self {
+        IdAndName {
+            id: params.get("id"),
+            name: params.get("endpoint_service_name"),
+        }
+    }
+
+    /// Whether a record passes; its service name is worked out only when the filter needs it.
+    pub fn admits(&self, id: &str, service_name: impl FnOnce() -> String) -> bool {
+        self.id.is_none_or(|wanted| id == wanted)
+            && self.name.is_none_or(|n| fuzzy(&service_name(), n))
     }
 }
 

@@ -154,9 +154,25 @@ pub fn ports(inputs: &[PortMappingInput]) -> Result<Vec<PortMapping>, ApiError> 
     Ok(out)
 }
 
-fn tag_chars_ok(s: &str) -> bool {
-    s.chars()
+/// A tag key or value (`what` names it in the message): at most `max` characters (`too_long`
+/// beyond), all letters, digits, `-`, `_` or `@`.
+fn tag_part(text: &str, max: usize, too_long: &'static str, what: &str) -> Result<(), ApiError> {
+    if text.chars().count() > max {
+        return Err(ApiError::bad_request(
+            too_long,
+            format!("{what} is longer than {max} characters."),
+        ));
+    }
+    if !text
+        .chars()
         .all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '@')
+    {
+        return Err(ApiError::bad_request(
+            "EndPoint.3068",
+            format!("{what} contains characters other than letters, digits, '-', '_', '@'."),
+        ));
+    }
+    Ok(())
 }
 
 /// One tag: key 1-36, value 0-43 characters, both letters, digits, `-`, `_`, `@`.
@@ -168,20 +184,12 @@ fn tag(input: &TagInput, value_required: bool) -> Result<Tag, ApiError> {
             "A tag key is empty.",
         ));
     }
-    if key.chars().count() > MAX_TAG_KEY {
-        return Err(ApiError::bad_request(
-            "EndPoint.3072",
-            format!("Tag key {key:?} is longer than {MAX_TAG_KEY} characters."),
-        ));
-    }
-    if !tag_chars_ok(key) {
-        return Err(ApiError::bad_request(
-            "EndPoint.3068",
-            format!(
-                "Tag key {key:?} contains characters other than letters, digits, '-', '_', '@'."
-            ),
-        ));
-    }
+    tag_part(
+        key,
+        MAX_TAG_KEY,
+        "EndPoint.3072",
+        &format!("Tag key {key:?}"),
+    )?;
     let value = match input.value.as_deref() {
         Some(v) => v,
         None if value_required => {
@@ -189,20 +197,12 @@ fn tag(input: &TagInput, value_required: bool) -> Result<Tag, ApiError> {
         }
         None => "",
     };
-    if value.chars().count() > MAX_TAG_VALUE {
-        return Err(ApiError::bad_request(
-            "EndPoint.3073",
-            format!("Tag value of {key:?} is longer than {MAX_TAG_VALUE} characters."),
-        ));
-    }
-    if !tag_chars_ok(value) {
-        return Err(ApiError::bad_request(
-            "EndPoint.3068",
-            format!(
-                "Tag value of {key:?} contains characters other than letters, digits, '-', '_', '@'."
-            ),
-        ));
-    }
+    tag_part(
+        value,
+        MAX_TAG_VALUE,
+        "EndPoint.3073",
+        &format!("Tag value of {key:?}"),
+    )?;
     Ok(Tag {
         key: key.to_string(),
         value: value.to_string(),

@@ -5,12 +5,18 @@ use jiff::Timestamp;
 use crate::error::ApiError;
 use crate::state::{Endpoint, EndpointStatus, Permission, Service, ServiceStatus, Store};
 use crate::wire::{
-    ConnectionView, EndpointView, PermissionView, PublicServiceView, ServiceBasics, ServiceView,
+    ConnectionView, EndpointView, Failure, PermissionView, PublicServiceView, ServiceBasics,
+    ServiceView,
 };
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, the documented timestamp format.
 pub fn time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A record shows its error while it is failed, and only then.
+fn shown_error(failed: bool, error: &Option<Failure>) -> Option<Vec<Failure>> {
+    error.as_ref().filter(|_| failed).map(|e| vec![e.clone()])
 }
 
 pub fn service(store: &Store, s: &Service, region: &str) -> ServiceView {
@@ -34,10 +40,7 @@ pub fn service(store: &Store, s: &Service, region: &str) -> ServiceView {
         tags: s.tags.clone(),
         connection_count: store.connection_count(&s.id),
         description: s.description.clone(),
-        error: match (s.status, &s.error) {
-            (ServiceStatus::Failed, Some(e)) => Some(vec![e.clone()]),
-            _ => None,
-        },
+        error: shown_error(s.status == ServiceStatus::Failed, &s.error),
     }
 }
 
@@ -95,10 +98,7 @@ pub fn endpoint(store: &Store, e: &Endpoint, region: &str) -> EndpointView {
         updated_at: time(e.updated_at),
         project_id: e.project_id.clone(),
         tags: e.tags.clone(),
-        error: match (e.status, &e.error) {
-            (EndpointStatus::Failed, Some(f)) => Some(vec![f.clone()]),
-            _ => None,
-        },
+        error: shown_error(e.status == EndpointStatus::Failed, &e.error),
         whitelist: interface.then(|| e.whitelist.clone()),
         enable_whitelist: interface.then_some(e.enable_whitelist),
         routetables: (!interface).then(|| e.routetables.clone()),
@@ -126,10 +126,7 @@ pub fn connection(e: &Endpoint) -> ConnectionView {
         domain_id: e.domain_id.clone(),
         status: e.status.as_str().into(),
         description: e.connection_description.clone(),
-        error: match (e.status, &e.error) {
-            (EndpointStatus::Failed, Some(f)) => Some(vec![f.clone()]),
-            _ => None,
-        },
+        error: shown_error(e.status == EndpointStatus::Failed, &e.error),
     }
 }
 

@@ -1,4 +1,4 @@
-//! JSON shapes of the VPCEP API as documented in vpcep-api.md, written independently of the
+//! JSON shapes of the VPCEP API as the API reference documents them, written independently of the
 //! operator's client so that a field-name mistake there fails a test instead of being mirrored.
 //!
 //! Request structs reject unknown fields (a misspelt field is an error, not a silent default)
@@ -291,7 +291,7 @@ pub struct PermissionIdInput {
     pub id: Option<String>,
 }
 
-/// `{"permission":{"description":...}}`: the shape the Huawei SDK sends (vpcep-api.md §1b shows a
+/// `{"permission":{"description":...}}`: the shape the Huawei SDK sends (the OTC reference shows a
 /// flat `description`, which the SDK model contradicts).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,11 +1,11 @@
-//! Connections of a service (vpcep-api.md §3) and the Huawei connection descriptions.
+//! Connections of a service and the Huawei connection descriptions.
 
 use axum::Json;
 use axum::extract::{Path, State};
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::query::{Params, Times, listing, status_filter};
+use crate::query::{Params, listing, status_filter};
 use crate::routes::extract::JsonBody;
 use crate::state::{ConnectionAction, EndpointStatus, Principal};
 use crate::validate;
@@ -23,8 +23,7 @@ pub async fn list(
     params: Params,
 ) -> Result<Json<ConnectionList>, ApiError> {
     let page = listing(&params, MAX_LIMIT)?;
-    let statuses: Vec<&str> = EndpointStatus::ALL.iter().map(|s| s.as_str()).collect();
-    let status = status_filter(&params, &statuses)?;
+    let status = status_filter(&params, &EndpointStatus::ALL.map(EndpointStatus::as_str))?;
     let endpoint_id = params.get("id");
     let marker_id = params
         .get("marker_id")
@@ -36,21 +35,16 @@ pub async fn list(
         .transpose()?;
     app.read(|store, _| {
         store.owned_service(&who.project_id, &id)?;
-        let matching: Vec<_> = store
+        let matching = store
             .endpoints
             .iter()
             .filter(|e| e.service_id == id)
             .filter(|e| status.is_none_or(|st| e.status.as_str() == st))
             .filter(|e| endpoint_id.is_none_or(|i| e.id == i))
-            .filter(|e| marker_id.is_none_or(|m| e.marker_id == m))
-            .collect();
-        let (page, total_count) = page.apply(matching, |e| Times {
-            created: e.created_at,
-            updated: e.updated_at,
-            seq: e.seq,
-        });
+            .filter(|e| marker_id.is_none_or(|m| e.marker_id == m));
+        let (connections, total_count) = page.show(matching, view::connection);
         Ok(Json(ConnectionList {
-            connections: page.into_iter().map(view::connection).collect(),
+            connections,
             total_count,
         }))
     })

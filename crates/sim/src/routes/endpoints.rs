@@ -1,4 +1,4 @@
-//! VPC endpoint calls (vpcep-api.md §5) and the Huawei updates.
+//! VPC endpoint calls and the Huawei updates.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::query::{Params, Times, fuzzy, listing};
+use crate::query::{IdAndName, Params, listing};
 use crate::routes::extract::JsonBody;
+use crate::routes::write_and_show;
 use crate::state::Principal;
 use crate::validate;
 use crate::view;
@@ -24,15 +25,9 @@ pub async fn create(
     JsonBody(req): JsonBody<CreateEndpointRequest>,
 ) -> Result<Json<EndpointView>, ApiError> {
     let new = validate::new_endpoint(req)?;
-    let region = &app.settings.region;
-    app.write(|store, now| {
-        let id = store
-            .create_endpoint(&who, new, &app.settings, now)?
-            .id
-            .clone();
-        view::endpoint_by_id(store, &id, region)
+    write_and_show(&app, view::endpoint_by_id, |store, now| {
+        store.create_endpoint(&who, new, &app.settings, now)
     })
-    .map(Json)
 }
 
 pub async fn list(
@@ -41,29 +36,19 @@ pub async fn list(
     params: Params,
 ) -> Result<Json<EndpointList>, ApiError> {
     let page = listing(&params, MAX_LIMIT)?;
-    let name = params.get("endpoint_service_name");
+    let wanted = IdAndName::of(&params);
     let vpc_id = params.get("vpc_id");
-    let id = params.get("id");
     let region = &app.settings.region;
     Ok(Json(app.read(|store, _| {
-        let matching: Vec<_> = store
+        let matching = store
             .endpoints
             .iter()
             .filter(|e| e.project_id == who.project_id)
-            .filter(|e| id.is_none_or(|id| e.id == id))
             .filter(|e| vpc_id.is_none_or(|v| e.vpc_id == v))
-            .filter(|e| name.is_none_or(|n| fuzzy(&store.endpoint_service_name(e, region), n)))
-            .collect();
-        let (page, total_count) = page.apply(matching, |e| Times {
-            created: e.created_at,
-            updated: e.updated_at,
-            seq: e.seq,
-        });
+            .filter(|e| wanted.admits(&e.id, || store.endpoint_service_name(e, region)));
+        let (endpoints, total_count) = page.show(matching, |e| view::endpoint(store, e, region));
         EndpointList {
-            endpoints: page
-                .into_iter()
-                .map(|e| view::endpoint(store, e, region))
-                .collect(),
+            endpoints,
             total_count,
         }
     })))
@@ -101,12 +86,9 @@ pub async fn update_whitelist(
         .as_deref()
         .map(validate::whitelist)
         .transpose()?;
-    let region = &app.settings.region;
-    app.write(|store, now| {
-        store.update_whitelist(&who.project_id, &id, whitelist, req.enable_whitelist, now)?;
-        view::endpoint_by_id(store, &id, region)
+    write_and_show(&app, view::endpoint_by_id, |store, now| {
+        store.update_whitelist(&who.project_id, &id, whitelist, req.enable_whitelist, now)
     })
-    .map(Json)
 }
 
 pub async fn update_policy(
@@ -119,12 +101,9 @@ pub async fn update_policy(
         validate::policy(req.policy_statement.as_deref().ok_or_else(|| {
             ApiError::bad_request("EndPoint.2049", "policy_statement is missing.")
         })?)?;
-    let region = &app.settings.region;
-    app.write(|store, now| {
-        store.set_policy(&who.project_id, &id, policy, now)?;
-        view::endpoint_by_id(store, &id, region)
+    write_and_show(&app, view::endpoint_by_id, |store, now| {
+        store.set_policy(&who.project_id, &id, policy, now)
     })
-    .map(Json)
 }
 
 pub async fn delete_policy(
@@ -132,12 +111,9 @@ pub async fn delete_policy(
     who: Principal,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<EndpointView>, ApiError> {
-    let region = &app.settings.region;
-    app.write(|store, now| {
-        store.set_policy(&who.project_id, &id, Vec::new(), now)?;
-        view::endpoint_by_id(store, &id, region)
+    write_and_show(&app, view::endpoint_by_id, |store, now| {
+        store.set_policy(&who.project_id, &id, Vec::new(), now)
     })
-    .map(Json)
 }
 
 pub async fn update_routetables(

@@ -39,16 +39,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     }
 }
 
-/// Set by the authentication layer; its absence is a wiring mistake, hence a 500.
+/// Who the authentication layer found the caller to be. Its absence is a wiring mistake, hence a
+/// 500.
+fn authenticated<T: Clone + Send + Sync + 'static>(parts: &Parts) -> Result<T, ApiError> {
+    parts
+        .extensions
+        .get::<T>()
+        .cloned()
+        .ok_or_else(|| ApiError::system("the request was not authenticated"))
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<Principal>()
-            .cloned()
-            .ok_or_else(|| ApiError::system("the request was not authenticated"))
+        authenticated(parts)
     }
 }
 
@@ -56,10 +61,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| ApiError::system("the request was not authenticated"))
+        authenticated(parts)
     }
 }

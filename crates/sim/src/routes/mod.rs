@@ -9,12 +9,15 @@ mod permissions;
 mod services;
 mod tags;
 
-use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::{Json, Router};
+use jiff::Timestamp;
 
-use crate::app::AppState;
+use crate::app::{App, AppState};
+use crate::error::ApiError;
 use crate::ops::Operation::{self, *};
+use crate::state::{Record, Store};
 use crate::{control, iam};
 
 const SERVICES: &str = "/v1/{project_id}/vpc-endpoint-services";
@@ -148,4 +151,19 @@ pub fn router(app: AppState) -> Router {
         .fallback(layers::not_found)
         .layer(from_fn(layers::with_request_id))
         .with_state(app)
+}
+
+/// Makes a change that yields the record it made or changed, and answers with that record as
+/// `show` renders it. The change holds the store mutably while it runs, so `show` looks the
+/// record up again by its id.
+fn write_and_show<T: Record + 'static, V>(
+    app: &App,
+    show: fn(&Store, &str, &str) -> Result<V, ApiError>,
+    change: impl FnOnce(&mut Store, Timestamp) -> Result<&T, ApiError>,
+) -> Result<Json<V>, ApiError> {
+    app.write(|store, now| {
+        let id = change(store, now)?.id().to_owned();
+        show(store, &id, &app.settings.region)
+    })
+    .map(Json)
 }

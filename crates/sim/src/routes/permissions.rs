@@ -1,11 +1,11 @@
-//! Permission (whitelist) records of a service (vpcep-api.md §4) and the Huawei batch calls.
+//! Permission (whitelist) records of a service and the Huawei batch calls.
 
 use axum::Json;
 use axum::extract::{Path, State};
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::query::{Params, Times, fuzzy, listing};
+use crate::query::{Params, fuzzy, listing};
 use crate::routes::extract::JsonBody;
 use crate::state::Principal;
 use crate::validate;
@@ -49,19 +49,13 @@ pub async fn list(
     let filter = params.get("permission");
     app.read(|store, _| {
         let service = store.owned_service(&who.project_id, &id)?;
-        let matching: Vec<_> = service
+        let matching = service
             .permissions
             .iter()
-            .filter(|p| filter.is_none_or(|f| fuzzy(&p.permission, f)))
-            .collect();
-        // Records are never updated in place except for descriptions, so both keys sort by creation.
-        let (page, total_count) = page.apply(matching, |p| Times {
-            created: p.created_at,
-            updated: p.created_at,
-            seq: p.seq,
-        });
+            .filter(|p| filter.is_none_or(|f| fuzzy(&p.permission, f)));
+        let (permissions, total_count) = page.show(matching, view::permission);
         Ok(Json(PermissionList {
-            permissions: page.into_iter().map(view::permission).collect(),
+            permissions,
             total_count,
         }))
     })

@@ -1,14 +1,15 @@
-//! Endpoint service calls (vpcep-api.md §2) and the Huawei rename.
+//! Endpoint service calls and the Huawei rename.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use crate::app::AppState;
+use crate::app::{App, AppState};
 use crate::error::ApiError;
-use crate::query::{Params, Times, fuzzy, listing, status_filter};
+use crate::query::{IdAndName, Listing, Params, listing, status_filter};
 use crate::routes::extract::JsonBody;
-use crate::state::{Principal, ServiceStatus};
+use crate::routes::write_and_show;
+use crate::state::{Principal, Service, ServiceStatus, Store};
 use crate::validate;
 use crate::view;
 use crate::wire::{
@@ -24,15 +25,9 @@ pub async fn create(
     JsonBody(req): JsonBody<CreateServiceRequest>,
 ) -> Result<Json<ServiceView>, ApiError> {
     let new = validate::new_service(req)?;
-    let region = &app.settings.region;
-    app.write(|store, now| {
-        let id = store
-            .create_service(&who, new, &app.settings, now)?
-            .id
-            .clone();
-        view::service_by_id(store, &id, region)
+    write_and_show(&app, view::service_by_id, |store, now| {
+        store.create_service(&who, new, &app.settings, now)
     })
-    .map(Json)
 }
 
 pub async fn list(
@@ -41,33 +36,35 @@ pub async fn list(
     params: Params,
 ) -> Result<Json<ServiceList>, ApiError> {
     let page = listing(&params, MAX_LIMIT)?;
-    let statuses: Vec<&str> = ServiceStatus::ALL.iter().map(|s| s.as_str()).collect();
-    let status = status_filter(&params, &statuses)?;
-    let name = params.get("endpoint_service_name");
-    let id = params.get("id");
+    let status = status_filter(&params, &ServiceStatus::ALL.map(ServiceStatus::as_str))?;
+    let keep = |s: &Service| {
+        s.in_project(&who.project_id) && status.is_none_or(|st| s.status.as_str() == st)
+    };
+    let (endpoint_services, total_count) = one_page(&app, page, &params, keep, view::service);
+    Ok(Json(ServiceList {
+        endpoint_services,
+        total_count,
+    }))
+}
+
+/// The page of services that `keep` and the `id` and name filters let through, each shown by
+/// `view`: the two service lists differ only in these.
+fn one_page<V>(
+    app: &App,
+    page: Listing,
+    params: &Params,
+    keep: impl Fn(&Service) -> bool,
+    view: impl Fn(&Store, &Service, &str) -> V,
+) -> (Vec<V>, usize) {
+    let wanted = IdAndName::of(params);
     let region = &app.settings.region;
-    Ok(Json(app.read(|store, _| {
-        let matching: Vec<_> = store
+    app.read(|store, _| {
+        let matching = store
             .services
             .iter()
-            .filter(|s| s.project_id == who.project_id && s.public.is_none())
-            .filter(|s| status.is_none_or(|st| s.status.as_str() == st))
-            .filter(|s| id.is_none_or(|id| s.id == id))
-            .filter(|s| name.is_none_or(|n| fuzzy(&s.full_name(region), n)))
-            .collect();
-        let (page, total_count) = page.apply(matching, |s| Times {
-            created: s.created_at,
-            updated: s.updated_at,
-            seq: s.seq,
-        });
-        ServiceList {
-            endpoint_services: page
-                .into_iter()
-                .map(|s| view::service(store, s, region))
-                .collect(),
-            total_count,
-        }
-    })))
+            .filter(|s| keep(s) && wanted.admits(&s.id, || s.full_name(region)));
+        page.show(matching, |s| view(store, s, region))
+    })
 }
 
 pub async fn get(
@@ -89,12 +86,9 @@ pub async fn update(
     JsonBody(req): JsonBody<UpdateServiceRequest>,
 ) -> Result<Json<ServiceView>, ApiError> {
     let changes = validate::service_changes(req)?;
-    let region = &app.settings.region;
-    app.write(|store, now| {
-        store.update_service(&who.project_id, &id, changes, now)?;
-        view::service_by_id(store, &id, region)
+    write_and_show(&app, view::service_by_id, |store, now| {
+        store.update_service(&who.project_id, &id, changes, now)
     })
-    .map(Json)
 }
 
 pub async fn rename(
@@ -145,28 +139,12 @@ pub async fn list_public(
     params: Params,
 ) -> Result<Json<PublicServiceList>, ApiError> {
     let page = listing(&params, MAX_LIMIT)?;
-    let name = params.get("endpoint_service_name");
-    let id = params.get("id");
-    let region = &app.settings.region;
-    Ok(Json(app.read(|store, _| {
-        let matching: Vec<_> = store
-            .services
-            .iter()
-            .filter(|s| s.public.is_some())
-            .filter(|s| id.is_none_or(|id| s.id == id))
-            .filter(|s| name.is_none_or(|n| fuzzy(&s.full_name(region), n)))
-            .collect();
-        let (page, total_count) = page.apply(matching, |s| Times {
-            created: s.created_at,
-            updated: s.updated_at,
-            seq: s.seq,
-        });
-        PublicServiceList {
-            endpoint_services: page
-                .into_iter()
-                .map(|s| view::public_service(s, region))
-                .collect(),
-            total_count,
-        }
-    })))
+    let public = |s: &Service| s.public.is_some();
+    let (endpoint_services, total_count) = one_page(&app, page, &params, public, |_, s, region| {
+        view::public_service(s, region)
+    });
+    Ok(Json(PublicServiceList {
+        endpoint_services,
+        total_count,
+    }))
 }

@@ -1,4 +1,4 @@
-//! Tag calls (vpcep-api.md §6).
+//! Tag calls.
 
 use axum::Json;
 use axum::extract::{Path, State};

@@ -151,12 +151,16 @@ impl Store {
         Ok(())
     }
 
-    fn modifiable_endpoint(
+    /// Changes an endpoint that may be changed now (not deleting or failed, and of the kind the
+    /// change applies to: gateway or interface) and stamps the change.
+    fn modify_endpoint(
         &mut self,
         project_id: &str,
         id: &str,
         gateway: bool,
-    ) -> Result<&mut Endpoint, ApiError> {
+        now: Timestamp,
+        change: impl FnOnce(&mut Endpoint),
+    ) -> Result<&Endpoint, ApiError> {
         let ep = self.owned_endpoint_mut(project_id, id)?;
         match ep.status {
             EndpointStatus::Deleting => {
@@ -179,6 +183,8 @@ impl Store {
                 "This change applies to {kind} endpoints only."
             )));
         }
+        change(ep);
+        ep.updated_at = now;
         Ok(ep)
     }
 
@@ -191,15 +197,14 @@ impl Store {
         enable: Option<bool>,
         now: Timestamp,
     ) -> Result<&Endpoint, ApiError> {
-        let ep = self.modifiable_endpoint(project_id, id, false)?;
-        if let Some(list) = whitelist {
-            ep.whitelist = list;
-        }
-        if let Some(enable) = enable {
-            ep.enable_whitelist = enable;
-        }
-        ep.updated_at = now;
-        Ok(ep)
+        self.modify_endpoint(project_id, id, false, now, |ep| {
+            if let Some(list) = whitelist {
+                ep.whitelist = list;
+            }
+            if let Some(enable) = enable {
+                ep.enable_whitelist = enable;
+            }
+        })
     }
 
     pub fn set_policy(
@@ -209,10 +214,7 @@ impl Store {
         policy: Vec<PolicyStatement>,
         now: Timestamp,
     ) -> Result<&Endpoint, ApiError> {
-        let ep = self.modifiable_endpoint(project_id, id, true)?;
-        ep.policy_statement = policy;
-        ep.updated_at = now;
-        Ok(ep)
+        self.modify_endpoint(project_id, id, true, now, |ep| ep.policy_statement = policy)
     }
 
     pub fn set_routetables(
@@ -222,9 +224,6 @@ impl Store {
         routetables: Vec<String>,
         now: Timestamp,
     ) -> Result<&Endpoint, ApiError> {
-        let ep = self.modifiable_endpoint(project_id, id, true)?;
-        ep.routetables = routetables;
-        ep.updated_at = now;
-        Ok(ep)
+        self.modify_endpoint(project_id, id, true, now, |ep| ep.routetables = routetables)
     }
 }

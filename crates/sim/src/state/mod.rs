@@ -137,6 +137,11 @@ pub struct Service {
 }
 
 impl Service {
+    /// Whether the service is one of `project_id`'s (public services belong to nobody's project).
+    pub fn in_project(&self, project_id: &str) -> bool {
+        self.project_id == project_id && self.public.is_none()
+    }
+
     /// `{region}.{name}.{id}`, or `{region}.{id}` without a name; public services have fixed names.
     pub fn full_name(&self, region: &str) -> String {
         match (&self.public, &self.name) {
@@ -231,6 +236,23 @@ impl Endpoint {
             error_code: code.into(),
             error_message: message.into(),
         });
+    }
+}
+
+/// Services and endpoints, which the API names by id.
+pub trait Record {
+    fn id(&self) -> &str;
+}
+
+impl Record for Service {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for Endpoint {
+    fn id(&self) -> &str {
+        &self.id
     }
 }
 
@@ -450,12 +472,17 @@ impl Store {
         self.services.iter().find(|s| s.id == id)
     }
 
-    /// A service of `project` (public services belong to nobody's project).
-    pub fn owned_service(&self, project_id: &str, id: &str) -> Result<&Service, ApiError> {
+    /// Where the service `id` of `project_id` stands in the list: one lookup rule for the shared and
+    /// the mutable borrow.
+    fn owned_service_index(&self, project_id: &str, id: &str) -> Result<usize, ApiError> {
         self.services
             .iter()
-            .find(|s| s.id == id && s.project_id == project_id && s.public.is_none())
+            .position(|s| s.id == id && s.in_project(project_id))
             .ok_or_else(|| ApiError::service_not_found(id))
+    }
+
+    pub fn owned_service(&self, project_id: &str, id: &str) -> Result<&Service, ApiError> {
+        Ok(&self.services[self.owned_service_index(project_id, id)?])
     }
 
     pub fn owned_service_mut(
@@ -463,17 +490,19 @@ impl Store {
         project_id: &str,
         id: &str,
     ) -> Result<&mut Service, ApiError> {
-        self.services
-            .iter_mut()
-            .find(|s| s.id == id && s.project_id == project_id && s.public.is_none())
-            .ok_or_else(|| ApiError::service_not_found(id))
+        let index = self.owned_service_index(project_id, id)?;
+        Ok(&mut self.services[index])
+    }
+
+    fn owned_endpoint_index(&self, project_id: &str, id: &str) -> Result<usize, ApiError> {
+        self.endpoints
+            .iter()
+            .position(|e| e.id == id && e.project_id == project_id)
+            .ok_or_else(|| ApiError::endpoint_not_found(id))
     }
 
     pub fn owned_endpoint(&self, project_id: &str, id: &str) -> Result<&Endpoint, ApiError> {
-        self.endpoints
-            .iter()
-            .find(|e| e.id == id && e.project_id == project_id)
-            .ok_or_else(|| ApiError::endpoint_not_found(id))
+        Ok(&self.endpoints[self.owned_endpoint_index(project_id, id)?])
     }
 
     pub fn owned_endpoint_mut(
@@ -481,10 +510,8 @@ impl Store {
         project_id: &str,
         id: &str,
     ) -> Result<&mut Endpoint, ApiError> {
-        self.endpoints
-            .iter_mut()
-            .find(|e| e.id == id && e.project_id == project_id)
-            .ok_or_else(|| ApiError::endpoint_not_found(id))
+        let index = self.owned_endpoint_index(project_id, id)?;
+        Ok(&mut self.endpoints[index])
     }
 
     /// Endpoints currently holding a connection to the service.
@@ -506,7 +533,7 @@ impl Store {
             ResourceType::Service => self
                 .services
                 .iter()
-                .filter(|s| s.project_id == project_id && s.public.is_none())
+                .filter(|s| s.in_project(project_id))
                 .map(|s| Taggable {
                     id: &s.id,
                     name: s.full_name(region),
@@ -558,7 +585,7 @@ impl Store {
         let services = self
             .services
             .iter()
-            .filter(|s| s.project_id == project_id && s.public.is_none())
+            .filter(|s| s.in_project(project_id))
             .count();
         let endpoints = self
             .endpoints

@@ -1,4 +1,4 @@
-//! The operator-provided public services of a region (vpcep-api.md §2.8).
+//! The operator-provided public services of a region.
 
 use jiff::Timestamp;
 

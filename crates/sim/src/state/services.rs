@@ -103,8 +103,9 @@ impl Store {
         Ok(&self.services[self.services.len() - 1])
     }
 
-    fn modifiable_service(&mut self, project_id: &str, id: &str) -> Result<&mut Service, ApiError> {
-        let service = self.owned_service_mut(project_id, id)?;
+    /// A service of the project that may be changed now: an available one.
+    fn modifiable_service(&self, project_id: &str, id: &str) -> Result<&Service, ApiError> {
+        let service = self.owned_service(project_id, id)?;
         if service.status != ServiceStatus::Available {
             return Err(ApiError::bad_request(
                 "EndPoint.3045",
@@ -117,6 +118,21 @@ impl Store {
         Ok(service)
     }
 
+    /// Changes a service that may be changed now and stamps the change.
+    fn modify_service(
+        &mut self,
+        project_id: &str,
+        id: &str,
+        now: Timestamp,
+        change: impl FnOnce(&mut Service),
+    ) -> Result<&Service, ApiError> {
+        self.modifiable_service(project_id, id)?;
+        let service = self.owned_service_mut(project_id, id)?;
+        change(service);
+        service.updated_at = now;
+        Ok(service)
+    }
+
     pub fn update_service(
         &mut self,
         project_id: &str,
@@ -124,34 +140,33 @@ impl Store {
         changes: ServiceChanges,
         now: Timestamp,
     ) -> Result<&Service, ApiError> {
-        let current = self.modifiable_service(project_id, id)?.clone();
+        let current = self.modifiable_service(project_id, id)?;
         let port_id = changes.port_id.as_deref().unwrap_or(&current.port_id);
         let ports = changes.ports.as_deref().unwrap_or(&current.ports);
         self.check_port_conflicts(Some(id), port_id, ports)?;
-        let service = self.owned_service_mut(project_id, id)?;
-        if let Some(v) = changes.approval_enabled {
-            service.approval_enabled = v;
-        }
-        if let Some(v) = changes.name {
-            service.name = v;
-        }
-        if let Some(v) = changes.ports {
-            service.ports = v;
-        }
-        if let Some(v) = changes.port_id {
-            service.port_id = v;
-        }
-        if let Some(v) = changes.vip_port_id {
-            service.vip_port_id = Some(v);
-        }
-        if let Some(v) = changes.tcp_proxy {
-            service.tcp_proxy = v;
-        }
-        if let Some(v) = changes.description {
-            service.description = v;
-        }
-        service.updated_at = now;
-        Ok(service)
+        self.modify_service(project_id, id, now, |service| {
+            if let Some(v) = changes.approval_enabled {
+                service.approval_enabled = v;
+            }
+            if let Some(v) = changes.name {
+                service.name = v;
+            }
+            if let Some(v) = changes.ports {
+                service.ports = v;
+            }
+            if let Some(v) = changes.port_id {
+                service.port_id = v;
+            }
+            if let Some(v) = changes.vip_port_id {
+                service.vip_port_id = Some(v);
+            }
+            if let Some(v) = changes.tcp_proxy {
+                service.tcp_proxy = v;
+            }
+            if let Some(v) = changes.description {
+                service.description = v;
+            }
+        })
     }
 
     pub fn rename_service(
@@ -161,10 +176,7 @@ impl Store {
         name: Option<String>,
         now: Timestamp,
     ) -> Result<&Service, ApiError> {
-        let service = self.modifiable_service(project_id, id)?;
-        service.name = name;
-        service.updated_at = now;
-        Ok(service)
+        self.modify_service(project_id, id, now, |service| service.name = name)
     }
 
     /// Starts the deletion; refused while endpoints are accepted or being created. Deleting an

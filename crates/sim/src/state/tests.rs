@@ -86,14 +86,28 @@ fn new_endpoint(service_id: &str) -> NewEndpoint {
     }
 }
 
-/// A store with one available service of account 1.
-fn with_service(approval: bool) -> (Store, String) {
-    let mut store = Store::new("eu-de");
-    let id = store
+/// Creates a service of account 1 at t0 (it is available from 2 s on); returns its id.
+fn add_service(store: &mut Store, approval: bool) -> String {
+    store
         .create_service(&who(1), new_service(approval, 90), &settings(), t0())
         .unwrap()
         .id
-        .clone();
+        .clone()
+}
+
+/// Creates an endpoint of account 1 to the service `sid` at 2 s; returns its id.
+fn add_endpoint(store: &mut Store, sid: &str) -> String {
+    store
+        .create_endpoint(&who(1), new_endpoint(sid), &settings(), at(2))
+        .unwrap()
+        .id
+        .clone()
+}
+
+/// A store with one available service of account 1.
+fn with_service(approval: bool) -> (Store, String) {
+    let mut store = Store::new("eu-de");
+    let id = add_service(&mut store, approval);
     store.advance(at(2));
     (store, id)
 }
@@ -160,11 +174,7 @@ fn endpoint_without_approval_becomes_accepted_with_ip_and_dns() {
 #[test]
 fn approval_flow() {
     let (mut store, sid) = with_service(true);
-    let id = store
-        .create_endpoint(&who(1), new_endpoint(&sid), &settings(), at(2))
-        .unwrap()
-        .id
-        .clone();
+    let id = add_endpoint(&mut store, &sid);
     let early = store.connection_action("project1", &sid, ConnectionAction::Receive, &id, at(3));
     assert_eq!(early.unwrap_err().code, "EndPoint.2019");
     store.advance(at(4));
@@ -234,11 +244,7 @@ fn cross_account_needs_a_permission() {
 fn deleting_an_in_use_service_is_refused_then_allowed() {
     let (mut store, sid) = with_service(false);
     let s = settings();
-    let eid = store
-        .create_endpoint(&who(1), new_endpoint(&sid), &s, at(2))
-        .unwrap()
-        .id
-        .clone();
+    let eid = add_endpoint(&mut store, &sid);
     let refused = store.delete_service("project1", &sid, &s, at(3));
     assert_eq!(refused.unwrap_err().code, "EndPoint.3006");
     store.delete_endpoint("project1", &eid, &s, at(3)).unwrap();
@@ -269,11 +275,7 @@ fn deleting_an_in_use_service_is_refused_then_allowed() {
 fn endpoints_left_behind_by_a_deleted_service_fail() {
     let (mut store, sid) = with_service(true);
     let s = settings();
-    let eid = store
-        .create_endpoint(&who(1), new_endpoint(&sid), &s, at(2))
-        .unwrap()
-        .id
-        .clone();
+    let eid = add_endpoint(&mut store, &sid);
     store.advance(at(4));
     store.delete_service("project1", &sid, &s, at(4)).unwrap();
     store.advance(at(6));
@@ -286,11 +288,7 @@ fn endpoints_left_behind_by_a_deleted_service_fail() {
 fn endpoint_quota_and_unavailable_service() {
     let mut store = Store::new("eu-de");
     let s = settings();
-    let sid = store
-        .create_service(&who(1), new_service(false, 90), &s, t0())
-        .unwrap()
-        .id
-        .clone();
+    let sid = add_service(&mut store, false);
     let early = store.create_endpoint(&who(1), new_endpoint(&sid), &s, t0());
     assert_eq!(early.unwrap_err().code, "EndPoint.2004");
     store.advance(at(2));
@@ -355,12 +353,7 @@ fn interface_endpoint_needs_a_subnet_and_gets_distinct_ips() {
 #[test]
 fn update_rules() {
     let mut store = Store::new("eu-de");
-    let s = settings();
-    let sid = store
-        .create_service(&who(1), new_service(false, 90), &s, t0())
-        .unwrap()
-        .id
-        .clone();
+    let sid = add_service(&mut store, false);
     let early = store.update_service("project1", &sid, ServiceChanges::default(), t0());
     assert_eq!(early.unwrap_err().code, "EndPoint.3045");
     store.advance(at(2));
