@@ -29,8 +29,8 @@ pub fn operator_command() -> Command {
 
 /// The directory of the binaries of this build, for the scripts that a test runs
 /// (`scripts/chaos.sh`, `scripts/local-up.sh`): `vpcep-operator` and `vpcep-sim`. The simulator is
-/// another package of the workspace, so `cargo test` of the operator does not build it: the test
-/// fails here unless `cargo build --bins` (as scripts/test.sh runs) did.
+/// another package of the workspace, which `cargo test --test chaos` does not build: the test
+/// fails here unless `cargo build --bins` (as scripts/test.sh runs) or a workspace build did.
 pub fn bin_dir() -> &'static Path {
     let dir = Path::new(env!("CARGO_BIN_EXE_vpcep-operator"))
         .parent()
