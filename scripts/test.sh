@@ -47,6 +47,7 @@ cargo build --quiet --bins
 # Plain `cargo test` reports the tests that need the API server, Lua 5.1, kubectl or the Python
 # venv as ignored; here they all run, and fail when a prerequisite is missing.
 cargo test --workspace --lib --bins --tests -- --include-ignored
+cargo test --workspace --doc
 # The benchmark's lower bound takes no test flags: without arguments it checks its manifest reader.
 cargo test --bench lower_bound
 
