@@ -2,7 +2,6 @@
 //! service → validate → observe the cloud → plan (pure, `plan/`) → act (`act.rs`) → record the
 //! status and publish it to the namespace; `cleanup` deletes the cloud endpoint.
 
-use futures::future::BoxFuture;
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
@@ -11,27 +10,16 @@ use super::conditions;
 use super::error::Error;
 use super::plan::{create_endpoint_request, plan_endpoint, requeue};
 use super::publish;
-use super::session::{Reconciled, Session};
+use super::session::Session;
 use vpcep_api::validate::{self, InvalidSpec};
 use vpcep_api::{VpcEndpoint, VpcEndpointService, VpcEndpointSpec};
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api;
 use vpcep_cloud::model::{ServiceStatus, ServiceType};
 
-impl Reconciled for VpcEndpoint {
-    fn apply(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>> {
-        Box::pin(apply(s))
-    }
-
-    fn cleanup(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>> {
-        Box::pin(cleanup(s))
-    }
-}
-
-async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
+pub async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
     // Validate, and resolve the target service where that needs no cloud call.
-    let mut spec = s.obj().spec.clone();
-    spec.tags = s.ctx().with_default_tags(spec.tags.as_ref());
+    let spec = s.desired_spec();
     validate::endpoint_spec(&spec)?;
     let target = referenced_service(s).await?;
     let service_id = target
@@ -148,7 +136,7 @@ async fn publish(
     Ok(())
 }
 
-async fn cleanup(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
+pub async fn cleanup(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
     match s.leftovers().await? {
         Some((client, left)) => s.delete_all(&client, &left).await,
         None => Ok(Action::await_change()),

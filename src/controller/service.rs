@@ -2,7 +2,6 @@
 //! observe the cloud → plan (pure, `plan/`) → act (`act.rs`) → record the status; `cleanup`
 //! deletes the cloud service once no endpoint holds on to it.
 
-use futures::future::BoxFuture;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 
@@ -11,26 +10,15 @@ use super::error::Error;
 use super::plan::acceptance::{self, Decision};
 use super::plan::requeue;
 use super::plan::{connections, create_service_request, permissions, plan_service};
-use super::session::{Reconciled, Session};
+use super::session::Session;
 use vpcep_api::{VpcEndpointService, validate};
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api;
 use vpcep_cloud::model::{Connection, ConnectionQuery, Service, ServiceStatus};
 
-impl Reconciled for VpcEndpointService {
-    fn apply(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>> {
-        Box::pin(apply(s))
-    }
-
-    fn cleanup(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>> {
-        Box::pin(cleanup(s))
-    }
-}
-
-async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
+pub async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
     // Validate.
-    let mut spec = s.obj().spec.clone();
-    spec.tags = s.ctx().with_default_tags(spec.tags.as_ref());
+    let spec = s.desired_spec();
     validate::service_spec(&spec)?;
     let policy_active = acceptance::is_active(spec.acceptance.as_ref());
     // A service with an acceptance policy keeps looking for new pending endpoints.
@@ -154,7 +142,7 @@ async fn decide(
 
 /// Deletes the service. Connected (accepted or creating) endpoints make the cloud refuse: the
 /// deletion waits for them, or with `forceDelete` rejects them first.
-async fn cleanup(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
+pub async fn cleanup(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
     let force = s.obj().spec.force_delete;
     // When this cluster is deleting the service's endpoints too (a namespace, a GitOps prune),
     // the cloud would refuse the service until their deletions are sent: wait for that without

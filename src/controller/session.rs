@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 
 use vpcep_api::{
     CredentialsSecretRef, DeletionPolicy, ServiceConnection, VpcEndpoint, VpcEndpointService,
-    VpcEndpointServiceStatus, VpcEndpointStatus,
+    VpcEndpointServiceSpec, VpcEndpointServiceStatus, VpcEndpointSpec, VpcEndpointStatus,
 };
 use vpcep_cloud::model::{Endpoint, Service};
 use vpcep_cloud::{CloudError, VpcepClient};
@@ -58,14 +58,17 @@ pub trait Managed:
     + Sync
     + 'static
 {
+    type Spec;
     type Status: ManagedStatus;
     fn status(&self) -> Option<&Self::Status>;
     fn credentials(&self) -> Option<&CredentialsSecretRef>;
     fn deletion_policy(&self) -> DeletionPolicy;
+    /// The spec to reconcile: the object's, with the operator's default tags under its own.
+    fn desired_spec(&self, ctx: &Context) -> Self::Spec;
 }
 
 macro_rules! managed {
-    ($kind:ty, $status:ty, $cloud:ty, $record:path) => {
+    ($kind:ty, $spec:ty, $status:ty, $cloud:ty, $record:path, $module:ident) => {
         impl ManagedStatus for $status {
             fn id(&self) -> Option<&str> {
                 self.id.as_deref()
@@ -84,6 +87,7 @@ macro_rules! managed {
             }
         }
         impl Managed for $kind {
+            type Spec = $spec;
             type Status = $status;
             fn status(&self) -> Option<&$status> {
                 self.status.as_ref()
@@ -94,6 +98,11 @@ macro_rules! managed {
             fn deletion_policy(&self) -> DeletionPolicy {
                 self.spec.deletion_policy
             }
+            fn desired_spec(&self, ctx: &Context) -> $spec {
+                let mut spec = self.spec.clone();
+                spec.tags = ctx.with_default_tags(spec.tags.as_ref());
+                spec
+            }
         }
         impl Recorded for $kind {
             type Cloud = $cloud;
@@ -101,19 +110,33 @@ macro_rules! managed {
                 $record(status, cloud)
             }
         }
+        impl Reconciled for $kind {
+            fn apply(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>> {
+                Box::pin(super::$module::apply(s))
+            }
+            fn cleanup(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>> {
+                Box::pin(super::$module::cleanup(s))
+            }
+        }
     };
 }
+// Each kind: its spec and status types, its cloud object, how the status records that object,
+// and the module with its pipeline (`apply`, `cleanup`).
 managed!(
     VpcEndpointService,
+    VpcEndpointServiceSpec,
     VpcEndpointServiceStatus,
     Service,
-    status::record_service
+    status::record_service,
+    service
 );
 managed!(
     VpcEndpoint,
+    VpcEndpointSpec,
     VpcEndpointStatus,
     Endpoint,
-    status::record_endpoint
+    status::record_endpoint,
+    endpoint
 );
 
 /// A kind's cloud object and how its status records it.
@@ -123,7 +146,8 @@ pub trait Recorded: Managed {
     fn record(status: &mut Self::Status, cloud: &Self::Cloud) -> Verdict;
 }
 
-/// The steps of a kind's reconcile, run by `lifecycle::reconcile` under the finalizer.
+/// The steps of a kind's reconcile, run by `lifecycle::reconcile` under the finalizer (the
+/// `managed!` line of the kind names the module that has them).
 pub trait Reconciled: Recorded {
     /// Makes the cloud match the spec.
     fn apply(s: &mut Session<Self>) -> BoxFuture<'_, Result<Action, Error>>;
@@ -164,6 +188,11 @@ impl<K: Recorded> Session<K> {
 
     pub fn status(&self) -> &K::Status {
         &self.status
+    }
+
+    /// The spec to reconcile (see [`Managed::desired_spec`]).
+    pub fn desired_spec(&self) -> K::Spec {
+        self.obj.desired_spec(&self.ctx)
     }
 
     pub fn uid(&self) -> String {
