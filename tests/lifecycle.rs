@@ -7,8 +7,7 @@
 //! counters (`GET /_sim/counters`), so that an extra create, lookup or tag query fails it. The
 //! scenarios that do not depend on the kind run for services and for endpoints.
 
-#[path = "support/sim.rs"]
-mod sim;
+mod support;
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
@@ -16,7 +15,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sim::Sim;
+use support::fixtures::{CONSUMER_VPC, PORT as TARGET_PORT, SUBNET, VPC, wait_for_async};
+use support::sim::{self, Sim};
 use vpcep_api::{EXTERNAL_ID_ANNOTATION, OWNER_UID_TAG, VpcEndpointServiceSpec, VpcEndpointSpec};
 use vpcep_cloud::model::{Endpoint, EndpointStatus, Service, ServiceStatus};
 use vpcep_cloud::{ClientSettings, CloudError, ErrorKind, VpcepClient, api};
@@ -26,11 +26,6 @@ use vpcep_operator::controller::cloud_object::{
 };
 use vpcep_operator::controller::plan::{Owner, create_endpoint_request, create_service_request};
 
-const VPC: &str = "0d2b3b3e-5b8e-4c1e-9a6a-6f2f1b6c0a01";
-const CONSUMER_VPC: &str = "3a9e6c55-1f0d-4d2b-b7c4-8e5f2a6d1b03";
-const SUBNET: &str = "5c1d8e22-7a3b-4f6c-9e0d-1b2a3c4d5e04";
-/// The port of the service that the endpoints of a scenario connect to.
-const TARGET_PORT: &str = "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a02";
 /// An id that no object of the simulator has.
 const NEVER_CREATED: &str = "6b1f0c2e-9d8a-4c3b-8e7f-0a1b2c3d4e5f";
 
@@ -186,15 +181,21 @@ impl Cloud {
 
     /// Waits (bounded) until the simulator no longer has the object: its deletion has finished.
     async fn wait_until_gone<K: Kind>(&self, id: &str) {
-        for _ in 0..500 {
-            let state = self.sim.get("state").await;
-            let records = state[K::RECORDS].as_array().expect("records");
-            if !records.iter().any(|r| r["id"] == id) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the {} {id} is still there after 10 s", K::NOUN);
+        let what = format!("the deletion of the {} {id}", K::NOUN);
+        wait_for_async(
+            &what,
+            Duration::from_secs(10),
+            Duration::from_millis(20),
+            async || self.sim.get("state").await[K::RECORDS].clone(),
+            |records| {
+                !records
+                    .as_array()
+                    .expect("records")
+                    .iter()
+                    .any(|r| r["id"] == id)
+            },
+        )
+        .await;
     }
 
     async fn get<K: Kind>(&self, id: &str) -> K {
