@@ -36,15 +36,13 @@ pub async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
     // Observe (creating the endpoint when there is none).
     let client = s.client().await?;
     let owner = s.owner();
-    let mut cloud = match s.find(&client).await? {
-        Some(c) => c,
-        None => {
-            let target = resolve_for_create(&spec, service_id.clone(), &client).await?;
-            let request = api::create_endpoint(&create_endpoint_request(&spec, &target, &owner));
-            s.create(client.execute(request)).await?
-        }
+    let create = async || {
+        let target = resolve_for_create(&spec, service_id.clone(), &client).await?;
+        Ok(api::create_endpoint(&create_endpoint_request(
+            &spec, &target, &owner,
+        )))
     };
-    s.record(&cloud);
+    let mut cloud = s.find_or_create(&client, create).await?;
 
     // Plan and act.
     let plan = plan_endpoint(&spec, service_id.as_deref(), &owner, &cloud)?;

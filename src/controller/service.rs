@@ -29,14 +29,8 @@ pub async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error>
     // Observe (creating the service when there is none).
     let client = s.client().await?;
     let owner = s.owner();
-    let mut cloud = match s.find(&client).await? {
-        Some(c) => c,
-        None => {
-            let request = api::create_service(&create_service_request(&spec, &owner));
-            s.create(client.execute(request)).await?
-        }
-    };
-    s.record(&cloud);
+    let create = async || Ok(api::create_service(&create_service_request(&spec, &owner)));
+    let mut cloud = s.find_or_create(&client, create).await?;
 
     // Plan and act: settings and tags, then permissions once the service is available.
     let plan = plan_service(&spec, &owner, &cloud, client.region())?;

@@ -23,8 +23,9 @@ use vpcep_api::{
     CredentialsSecretRef, DeletionPolicy, ServiceConnection, VpcEndpoint, VpcEndpointService,
     VpcEndpointServiceSpec, VpcEndpointServiceStatus, VpcEndpointSpec, VpcEndpointStatus,
 };
+use vpcep_cloud::VpcepClient;
+use vpcep_cloud::api::ApiRequest;
 use vpcep_cloud::model::{Endpoint, Service};
-use vpcep_cloud::{CloudError, VpcepClient};
 
 use super::cloud_object::{CloudObject, Deletion, Located, locate, remaining, request_delete};
 use super::conditions::{self, READY, Reason, SYNCED, Verdict};
@@ -387,12 +388,28 @@ impl<K: Recorded> Session<K> {
             || self.ctx.sent_create(&self.uid())
     }
 
-    /// Sends a create (`call`) and records its answer. `Ready` (Creating) is written first, so
-    /// that after a lost answer or a crash the next reconcile looks for the object by its owner
-    /// tags instead of creating a duplicate.
-    pub async fn create(
+    /// The cloud object, found ([`Self::find`]) or created with the request `create` builds
+    /// (only when there is none), recorded in the status.
+    pub async fn find_or_create(
         &mut self,
-        call: impl Future<Output = Result<K::Cloud, CloudError>>,
+        client: &VpcepClient,
+        create: impl AsyncFnOnce() -> Result<ApiRequest<K::Cloud>, Error>,
+    ) -> Result<K::Cloud, Error> {
+        let cloud = match self.find(client).await? {
+            Some(cloud) => cloud,
+            None => self.create(client, create().await?).await?,
+        };
+        self.record(&cloud);
+        Ok(cloud)
+    }
+
+    /// Sends a create and records its answer. `Ready` (Creating) is written first, so that after
+    /// a lost answer or a crash the next reconcile looks for the object by its owner tags instead
+    /// of creating a duplicate.
+    async fn create(
+        &mut self,
+        client: &VpcepClient,
+        request: ApiRequest<K::Cloud>,
     ) -> Result<K::Cloud, Error> {
         let creating = Verdict::no(
             Reason::Creating,
@@ -401,7 +418,7 @@ impl<K: Recorded> Session<K> {
         self.set_condition(READY, Some(creating));
         self.save().await?;
         self.ctx.note_create(&self.uid());
-        let cloud = call.await?;
+        let cloud = client.execute(request).await?;
         self.created(cloud).await
     }
 
