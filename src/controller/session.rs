@@ -318,9 +318,6 @@ impl<K: Recorded> Session<K> {
     /// Announces applied changes: an update when the spec changed since the last reconcile, a
     /// correction of drift when it did not.
     pub async fn changed(&self, id: &str, what: &[&str]) {
-        if what.is_empty() {
-            return;
-        }
         let (reason, verb) = if self.spec_unchanged() {
             ("DriftCorrected", "set back")
         } else {
