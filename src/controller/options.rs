@@ -12,6 +12,10 @@ pub struct RunOptions {
     /// Watch only this namespace (default: all namespaces).
     #[arg(long, env = "VPCEP_NAMESPACE")]
     pub namespace: Option<String>,
+    /// Reconcile only the VpcEndpointService and VpcEndpoint objects matching this label
+    /// selector (e.g. `shard=a`), so that several operators can share a cluster.
+    #[arg(long, env = "VPCEP_SELECTOR")]
+    pub selector: Option<String>,
     /// Objects of one kind reconciled at the same time.
     #[arg(long, env = "VPCEP_CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,

@@ -106,7 +106,11 @@ pub async fn controllers(
     let (svc_reader, svc_writer) = watched.services;
     let (ep_reader, ep_writer) = watched.endpoints;
     let config = ControllerConfig::default().concurrency(opts.concurrency);
-    let svc_stream = watcher(services.clone(), watcher::Config::default())
+    let selected = match &opts.selector {
+        Some(labels) => watcher::Config::default().labels(labels),
+        None => watcher::Config::default(),
+    };
+    let svc_stream = watcher(services.clone(), selected.clone())
         .default_backoff()
         .reflect(svc_writer)
         .applied_objects()
@@ -120,7 +124,7 @@ pub async fn controllers(
         .with_config(config.clone())
         .watches(
             endpoints.clone(),
-            watcher::Config::default(),
+            selected.clone(),
             move |ep: VpcEndpoint| {
                 connected_services
                     .state()
@@ -142,7 +146,7 @@ pub async fn controllers(
         )
         .for_each(|_| futures::future::ready(()));
 
-    let ep_stream = watcher(endpoints, watcher::Config::default())
+    let ep_stream = watcher(endpoints, selected.clone())
         .default_backoff()
         .reflect(ep_writer)
         .applied_objects()
@@ -153,18 +157,14 @@ pub async fn controllers(
     // Ready as soon as the service accepts it.
     let ep_controller = Controller::for_stream(ep_stream, ep_reader)
         .with_config(config)
-        .watches(
-            services,
-            watcher::Config::default(),
-            move |svc: VpcEndpointService| {
-                connected_endpoints
-                    .state()
-                    .into_iter()
-                    .filter(|ep| connects(ep, &svc))
-                    .map(|ep| ObjectRef::from_obj(&*ep))
-                    .collect::<Vec<_>>()
-            },
-        )
+        .watches(services, selected, move |svc: VpcEndpointService| {
+            connected_endpoints
+                .state()
+                .into_iter()
+                .filter(|ep| connects(ep, &svc))
+                .map(|ep| ObjectRef::from_obj(&*ep))
+                .collect::<Vec<_>>()
+        })
         .watches_stream(secret_changes(kube, ns), ep_secrets)
         .owns_stream(published::<KubeService>(kube, ns))
         .owns_stream(published::<ConfigMap>(kube, ns))

@@ -104,6 +104,9 @@ pub struct OperatorArgs {
     pub extra: Vec<String>,
     /// Environment for the operator (cloud settings), in addition to the simulator's.
     pub env: Vec<(String, String)>,
+    /// Watch every namespace, but only the objects labelled [`Env::scope_label`] (for scenarios
+    /// across namespaces), instead of only the test's namespace.
+    pub cluster_wide: bool,
 }
 
 impl Default for OperatorArgs {
@@ -112,6 +115,7 @@ impl Default for OperatorArgs {
             resync: "10m",
             extra: vec![],
             env: vec![],
+            cluster_wide: false,
         }
     }
 }
@@ -119,6 +123,8 @@ impl Default for OperatorArgs {
 /// One end-to-end scenario: its own namespace, simulator and operator.
 pub struct Env {
     pub ns: String,
+    /// Further namespaces of the test (see [`Env::namespace`]), deleted with it.
+    others: Vec<String>,
     pub sim: Sim,
     operator: Option<Operator>,
     args: OperatorArgs,
@@ -149,9 +155,15 @@ impl Env {
     /// Starts one more operator process for this namespace with extra flags and environment,
     /// e.g. a second replica.
     pub fn spawn_operator(&mut self, extra: &[&str], env: &[(&str, &str)]) -> Operator {
+        let (scope, watched) = if self.args.cluster_wide {
+            let (key, value) = self.scope_label();
+            ("--selector", format!("{key}={value}"))
+        } else {
+            ("--namespace", self.ns.clone())
+        };
         let own = [
-            "--namespace",
-            &self.ns,
+            scope,
+            watched.as_str(),
             "--cluster-id",
             &format!("cluster-{}", self.ns),
             "--resync-period",
@@ -454,13 +466,15 @@ impl Drop for Env {
     /// watches every namespace) to reconcile against its own simulator.
     fn drop(&mut self) {
         self.kill_operator();
-        let (_, names, _) = kubectl_raw(&["get", "vpcep", "-n", &self.ns, "-o", "name"], None);
-        for name in names.lines() {
-            let clear = r#"{"metadata":{"finalizers":null}}"#;
-            let args = ["patch", name, "-n", &self.ns, "--type=merge", "-p", clear];
-            kubectl_raw(&args, None);
+        for ns in std::iter::once(&self.ns).chain(&self.others) {
+            let (_, names, _) = kubectl_raw(&["get", "vpcep,secret", "-n", ns, "-o", "name"], None);
+            for name in names.lines() {
+                let clear = r#"{"metadata":{"finalizers":null}}"#;
+                let args = ["patch", name, "-n", ns, "--type=merge", "-p", clear];
+                kubectl_raw(&args, None);
+            }
+            kubectl_raw(&["delete", "namespace", ns, "--wait=false"], None);
         }
-        kubectl_raw(&["delete", "namespace", &self.ns, "--wait=false"], None);
     }
 }
 
@@ -476,6 +490,7 @@ impl Env {
         kubectl(&["create", "namespace", &ns]);
         Env {
             ns,
+            others: vec![],
             sim: Sim::start(sim_args),
             operator: None,
             args: OperatorArgs::default(),
@@ -490,6 +505,20 @@ impl Env {
         assert!(self.operator.is_none(), "the operator is already running");
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         self.operator = Some(self.spawn(kubeconfig, &args, &[]));
+    }
+
+    /// Creates one more namespace for this test, `<ns>-<suffix>`, deleted with the test.
+    pub fn namespace(&mut self, suffix: &str) -> String {
+        let ns = format!("{}-{suffix}", self.ns);
+        kubectl(&["create", "namespace", &ns]);
+        self.others.push(ns.clone());
+        ns
+    }
+
+    /// The label that an operator started with `cluster_wide` selects objects by: every object of
+    /// such a test carries it.
+    pub fn scope_label(&self) -> (&'static str, &str) {
+        ("vpcep-test", &self.ns)
     }
 
     /// The log file of the operator's latest start.

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 pub(crate) const UUID_PATTERN: &str =
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 /// A description the API accepts: anything but angle brackets.
+/// A namespace name (an RFC 1123 label).
+pub(crate) const NAMESPACE_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 pub(crate) const DESCRIPTION_PATTERN: &str = r"^[^<>]*$";
 /// Tag values: the same characters, may be empty.
 pub(crate) const TAG_VALUE_PATTERN: &str = r"^[A-Za-z0-9_@-]*$";

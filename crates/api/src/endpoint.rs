@@ -226,6 +226,12 @@ pub struct VpcEndpointStatus {
     /// Cloud status: creating, pendingAcceptance, accepted, rejected, failed or deleting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The account (project) and region the endpoint was created or adopted in: part of its
+    /// identity, so credentials of another project or region are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Account state of the endpoint (`active` or a frozen state).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub active_status: Vec<String>,

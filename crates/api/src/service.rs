@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Condition;
 use super::common::{
-    CredentialsSecretRef, DESCRIPTION_PATTERN, DeletionPolicy, TAG_KEYS_MESSAGE, TAG_KEYS_RULE,
-    UUID_PATTERN, conditions_schema, optional_enum_schema, tags_schema,
+    CredentialsSecretRef, DESCRIPTION_PATTERN, DeletionPolicy, NAMESPACE_PATTERN, TAG_KEYS_MESSAGE,
+    TAG_KEYS_RULE, UUID_PATTERN, conditions_schema, optional_enum_schema, tags_schema,
 };
 
 /// Desired state of an endpoint service.
@@ -139,9 +139,17 @@ pub struct Acceptance {
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub endpoint_ids: Vec<String>,
     /// Under `AcceptListed`, accept the endpoints that VpcEndpoint objects of this cluster
-    /// created for this service.
+    /// created for this service: those of the service's own namespace, and of the namespaces in
+    /// `acceptNamespaces`.
     #[serde(default)]
     pub accept_cluster_endpoints: bool,
+    /// Other namespaces whose VpcEndpoint objects `acceptClusterEndpoints` accepts (by default
+    /// only the service's own namespace: a namespace user cannot have their endpoints accepted
+    /// by another namespace's service unless its spec says so).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100), inner(regex(pattern = NAMESPACE_PATTERN)))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub accept_namespaces: Vec<String>,
     /// Under `AcceptListed`, reject pending endpoints that no rule accepts.
     #[serde(default)]
     pub reject_unlisted: bool,
@@ -247,6 +255,12 @@ pub struct VpcEndpointServiceStatus {
     /// Cloud status: creating, available, failed or deleting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The account (project) and region the service was created or adopted in: part of its
+    /// identity, so credentials of another project or region are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Endpoints connected to the service.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connections: Vec<ServiceConnection>,

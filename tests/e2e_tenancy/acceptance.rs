@@ -1,0 +1,1 @@
+//! Tenancy: acceptance (see tests/e2e_tenancy.rs).

@@ -1,0 +1,1 @@
+//! Tenancy: adoption (see tests/e2e_tenancy.rs).

@@ -1,0 +1,1 @@
+//! Tenancy: deletion (see tests/e2e_tenancy.rs).

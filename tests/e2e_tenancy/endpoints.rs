@@ -1,0 +1,1 @@
+//! Tenancy: endpoints (see tests/e2e_tenancy.rs).

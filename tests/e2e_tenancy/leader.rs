@@ -1,0 +1,1 @@
+//! Tenancy: leader (see tests/e2e_tenancy.rs).

@@ -1,0 +1,1 @@
+//! Tenancy: names (see tests/e2e_tenancy.rs).
