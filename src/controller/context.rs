@@ -130,6 +130,11 @@ impl Context {
             .insert(uid.to_string(), (Instant::now(), generation));
     }
 
+    /// Makes the next reconcile of the object reach the cloud.
+    pub fn unmark_synced(&self, uid: &str) {
+        self.synced().remove(uid);
+    }
+
     /// Drops what is kept in memory for an object whose deletion has begun.
     pub fn forget(&self, uid: &str) {
         self.synced().remove(uid);

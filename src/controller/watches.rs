@@ -34,8 +34,11 @@ fn relevant_change<K: ResourceExt>(obj: &K) -> Option<u64> {
 }
 
 /// Objects of a kind that name a Secret as their credentials, for waking them when it changes.
+/// Their last match with the cloud no longer counts: the new credentials may reach another
+/// account, which only a reconcile that reaches the cloud finds out.
 fn using_secret<K: Managed>(
     store: reflector::Store<K>,
+    ctx: Arc<Context>,
 ) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
     move |secret| {
         let (ns, name) = (secret.namespace(), secret.name_any());
@@ -43,6 +46,7 @@ fn using_secret<K: Managed>(
             .state()
             .into_iter()
             .filter(|o| o.namespace() == ns && o.credentials().is_some_and(|r| r.name == name))
+            .inspect(|o| ctx.unmark_synced(&o.uid().unwrap_or_default()))
             .map(|o| ObjectRef::from_obj(&*o))
             .collect()
     }
@@ -116,7 +120,7 @@ pub async fn controllers(
         .reflect(svc_writer)
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
-    let svc_secrets = using_secret(svc_reader.clone());
+    let svc_secrets = using_secret(svc_reader.clone(), ctx.clone());
     let connected_services = svc_reader.clone();
     // A service with an acceptance policy wakes when one of its endpoints changes (e.g. becomes
     // pendingAcceptance), so that the policy answers at once. Other services learn of their
@@ -153,7 +157,7 @@ pub async fn controllers(
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
     let connected_endpoints = ep_reader.clone();
-    let ep_secrets = using_secret(ep_reader.clone());
+    let ep_secrets = using_secret(ep_reader.clone(), ctx.clone());
     // An endpoint wakes when its service changes: it waits for the service's id, and flips to
     // Ready as soon as the service accepts it.
     let ep_controller = Controller::for_stream(ep_stream, ep_reader)
