@@ -83,3 +83,21 @@ pub(crate) fn optional_enum_schema<T: schemars::JsonSchema>(
     schema.insert("nullable".into(), true.into());
     schema
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_names_are_dns_1123_subdomains() {
+        let re = regex::Regex::new(OBJECT_NAME_PATTERN).unwrap();
+        for good in ["a", "0", "web-1", "web.db-2.x", &"n".repeat(253)] {
+            assert!(re.is_match(good), "{good}");
+        }
+        for bad in [
+            "", "Web", "a_b", "-a", "a-", "a..b", ".a", "a.", "a b", "a.-b",
+        ] {
+            assert!(!re.is_match(bad), "{bad:?}");
+        }
+    }
+}

@@ -274,3 +274,36 @@ pub struct VpcEndpointStatus {
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Vec<Condition>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_names_follow_iana_svc_name() {
+        let re = regex::Regex::new(PORT_NAME_PATTERN).unwrap();
+        for good in ["a", "pg", "http-2", "h2c", "1a", "a1-b2-c3", "tcp-5432"] {
+            assert!(re.is_match(good), "{good}");
+        }
+        for bad in [
+            "", "1", "1234", "1-2", "-a", "a-", "a--b", "A", "a_b", "a.b",
+        ] {
+            assert!(!re.is_match(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn unnamed_ports_are_named_after_protocol_and_port() {
+        let port = |name: Option<&str>, protocol| PublishPort {
+            name: name.map(Into::into),
+            port: 53,
+            protocol,
+        };
+        assert_eq!(port(None, crate::Protocol::Udp).service_name(), "udp-53");
+        assert_eq!(port(None, crate::Protocol::Tcp).service_name(), "tcp-53");
+        assert_eq!(
+            port(Some("dns"), crate::Protocol::Udp).service_name(),
+            "dns"
+        );
+    }
+}
