@@ -13,7 +13,7 @@ use vpcep_cloud::{CloudError, ErrorKind};
 use super::backoff;
 use super::conditions::Reason;
 use super::context::Context;
-use super::plan::requeue::SHORT_REQUEUE;
+use super::plan::requeue;
 use super::session::Managed;
 
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +135,13 @@ impl Error {
 /// (see [`Error::is_failure`]) are counted and logged as warnings.
 pub fn error_policy<K: Managed>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
     if let Error::Deleting(_) = err {
-        return Action::requeue(SHORT_REQUEUE);
+        // The deletion's age, not a count: it survives restarts and needs no per-object memory.
+        let since = obj
+            .meta()
+            .deletion_timestamp
+            .as_ref()
+            .and_then(|t| jiff::Timestamp::now().duration_since(t.0).try_into().ok());
+        return Action::requeue(requeue::while_deleting(since.unwrap_or_default()));
     }
     let failures = ctx.failures.record(&obj.uid().unwrap_or_default());
     let (base, cap) = if err.is_transient() {

@@ -340,7 +340,7 @@ impl<K: Recorded> Session<K> {
         let ev = Event {
             type_,
             reason: reason.into(),
-            note: Some(note),
+            note: Some(conditions::truncate(note)),
             action: action.into(),
             secondary: None,
         };
