@@ -171,6 +171,11 @@ impl VpcepClient {
         &self.inner.region
     }
 
+    /// The token bucket this client draws from (shared with the clients of the same account).
+    pub fn rate_limit(&self) -> &RateLimit {
+        &self.inner.limiter
+    }
+
     fn url<R>(&self, req: &ApiRequest<R>) -> String {
         let path = match req.path.strip_prefix('/') {
             Some(absolute) => format!("{}/{absolute}", self.inner.endpoint),
