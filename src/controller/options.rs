@@ -47,10 +47,10 @@ pub struct RunOptions {
     /// Start without operator-wide credentials: only objects with credentialsSecretRef reconcile.
     #[arg(long, env = "VPCEP_NO_DEFAULT_CREDENTIALS")]
     pub no_default_credentials: bool,
-    /// Sustained cloud calls per second per credentials set.
+    /// Sustained cloud calls per second per cloud account.
     #[arg(long, env = "VPCEP_RATE_LIMIT", default_value = "10")]
     pub rate_limit: NonZeroU32,
-    /// Cloud calls allowed in a burst per credentials set.
+    /// Cloud calls allowed in a burst per cloud account.
     #[arg(long, env = "VPCEP_RATE_BURST", default_value = "20")]
     pub rate_burst: NonZeroU32,
     /// Timeout of one cloud call.
