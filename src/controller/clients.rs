@@ -34,7 +34,7 @@ use vpcep_cloud::{ClientBuildError, ClientSettings, RateLimit, VpcepClient};
 
 /// How long an unused client is kept: longer than the default resync period (10 minutes), so
 /// that the objects in use keep their client and its IAM token between reconciles.
-pub const IDLE: Duration = Duration::from_secs(3600);
+const IDLE: Duration = Duration::from_secs(3600);
 
 pub struct CloudClients {
     kube: kube::Client,
@@ -221,10 +221,12 @@ impl CloudClients {
                 };
                 match self.secret_config(namespace, &r.name).await {
                     Ok(config) => (source, config),
-                    Err(e) => {
+                    // The Secret is gone or unusable (not merely unreadable for a moment).
+                    Err(e @ Error::Credentials(_)) => {
                         self.cache().forget(&source);
                         return Err(e);
                     }
+                    Err(e) => return Err(e),
                 }
             }
         };

@@ -26,9 +26,9 @@ use crate::config::CloudConfig;
 pub const MAX_BODY_BYTES: usize = 4 << 20;
 
 /// The most pages one listing reads. At the page size of 1000 this is 50,000 objects, a thousand
-/// times the documented quotas of 20 services and 50 endpoints per account and region
-/// (/work/shared/vpcep-api.md, quotas), so a real listing never reaches it; an endpoint that keeps
-/// announcing more costs at most this many calls and [`MAX_BODY_BYTES`] each.
+/// times the cloud's default quotas of 20 services and 50 endpoints per account and region, so a
+/// real listing never reaches it; an endpoint that keeps announcing more costs at most this many
+/// calls of at most [`MAX_BODY_BYTES`] each.
 pub const MAX_PAGES: usize = 50;
 
 /// The token bucket of one cloud account. The rate limit belongs to the account, so every client

@@ -3,9 +3,9 @@
 //!
 //! The operator-wide settings are the admin's and are used as given. A namespace Secret is not
 //! trusted (README, security): the URLs it names are used only when they are https URLs of the
-//! cloud's documented hosts for the Secret's region (/work/shared/vpcep-api.md §10 lists them,
-//! [`CloudKind::vpcep_endpoint`] and [`CloudKind::iam_endpoint`] derive them), or when they lie
-//! under a prefix the admin allowed ([`AllowedEndpoint`], `--allow-endpoint`).
+//! cloud's documented hosts for the Secret's region (those [`CloudKind::vpcep_endpoint`] and
+//! [`CloudKind::iam_endpoint`] derive, and the global IAM host), or when they lie under a prefix
+//! the admin allowed ([`AllowedEndpoint`], `--allow-endpoint`).
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
