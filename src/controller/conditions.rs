@@ -60,6 +60,8 @@ reasons! {
     CloudError,
     DependencyNotReady,
     DeletionBlocked,
+    /// The cloud object belongs to another Kubernetes object.
+    AdoptionRefused,
     KubernetesError,
     // Published.
     Published,

@@ -29,6 +29,10 @@ pub enum Error {
     /// Something this object depends on is not there yet (e.g. the referenced service's id).
     #[error("{0}")]
     DependencyNotReady(String),
+    /// The cloud object named by the adoption annotation or the status belongs to another
+    /// Kubernetes object; nothing is written to it.
+    #[error("{0}")]
+    AdoptionRefused(String),
     /// The cloud refuses to delete a service that endpoints still use.
     #[error("{0}")]
     DeletionBlocked(String),
@@ -84,6 +88,7 @@ impl Error {
             Error::Credentials(_) => Reason::CredentialsError,
             Error::DependencyNotReady(_) => Reason::DependencyNotReady,
             Error::DeletionBlocked(_) => Reason::DeletionBlocked,
+            Error::AdoptionRefused(_) => Reason::AdoptionRefused,
             Error::Deleting(_) => Reason::Deleting,
             Error::Kube(_) | Error::Finalizer(_) => Reason::KubernetesError,
         }
@@ -97,7 +102,10 @@ impl Error {
             | Error::Finalizer(_)
             | Error::DependencyNotReady(_)
             | Error::Deleting(_) => true,
-            Error::InvalidSpec(_) | Error::Credentials(_) | Error::DeletionBlocked(_) => false,
+            Error::InvalidSpec(_)
+            | Error::Credentials(_)
+            | Error::DeletionBlocked(_)
+            | Error::AdoptionRefused(_) => false,
         }
     }
 

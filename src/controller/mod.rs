@@ -16,6 +16,7 @@ mod lifecycle;
 mod options;
 pub mod plan;
 mod publish;
+mod secret_hold;
 mod service;
 mod session;
 mod startup;
@@ -85,7 +86,12 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     tracing::info!(addr = %opts.metrics_addr, "serving /metrics, /healthz and /readyz");
 
     let kube = kube::Client::try_default().await?;
-    let ctx = Arc::new(startup::start(&opts, &kube, &metrics, ep_reader.clone()).await?);
+    let caches = context::Caches {
+        services: svc_reader.clone(),
+        endpoints: ep_reader.clone(),
+        whole_cluster: opts.namespace.is_none() && opts.selector.is_none(),
+    };
+    let ctx = Arc::new(startup::start(&opts, &kube, &metrics, caches).await?);
     health.set_ready();
     let shutdown = shutdown_signal().shared();
 

@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector;
 use kube::{Api, ResourceExt};
 
 use super::clients::CloudClients;
-use super::context::{Context, Settings};
+use super::context::{Caches, Context, Settings};
 use super::options::RunOptions;
 use super::session::Managed;
 use crate::telemetry::{Metrics, leader};
@@ -89,7 +88,7 @@ pub async fn start(
     opts: &RunOptions,
     kube: &kube::Client,
     metrics: &Arc<Metrics>,
-    endpoints: reflector::Store<VpcEndpoint>,
+    caches: Caches,
 ) -> Result<Context, StartError> {
     let ns = opts.namespace.as_deref();
     require_crd(
@@ -175,7 +174,7 @@ pub async fn start(
             opts.allow_endpoints.clone(),
         ),
         Recorder::new(kube.clone(), reporter),
-        endpoints,
+        caches,
         metrics.clone(),
         settings,
     ))

@@ -5,7 +5,7 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service as KubeService};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Config as ControllerConfig;
@@ -19,7 +19,7 @@ use super::options::RunOptions;
 use super::plan;
 use super::session::Managed;
 use super::startup::kube_api;
-use super::{external_id, lifecycle};
+use super::{external_id, lifecycle, secret_hold};
 use vpcep_api::{VpcEndpoint, VpcEndpointService};
 
 /// The parts of an object whose change needs a reconcile: the generation (spec and deletion),
@@ -106,6 +106,7 @@ pub async fn controllers(
     let (svc_reader, svc_writer) = watched.services;
     let (ep_reader, ep_writer) = watched.endpoints;
     let config = ControllerConfig::default().concurrency(opts.concurrency);
+    let sweep_ctx = ctx.clone();
     let selected = match &opts.selector {
         Some(labels) => watcher::Config::default().labels(labels),
         None => watcher::Config::default(),
@@ -172,7 +173,13 @@ pub async fn controllers(
         .run(lifecycle::reconcile::<VpcEndpoint>, error_policy, ctx)
         .for_each(|_| futures::future::ready(()));
 
-    tokio::join!(svc_controller, ep_controller);
+    // The sweeper runs as long as the controllers do (never ending before them).
+    let sweeper = secret_hold::sweep(sweep_ctx, secret_changes(kube, ns))
+        .then(|()| futures::future::pending::<()>());
+    tokio::select! {
+        _ = async { tokio::join!(svc_controller, ep_controller) } => {}
+        () = sweeper => {}
+    }
 }
 
 /// Whether an endpoint of this cluster targets a service of this cluster: by `serviceRef`, or by
