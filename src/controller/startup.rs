@@ -166,7 +166,13 @@ pub async fn start(
     };
     Ok(Context::new(
         kube.clone(),
-        CloudClients::new(kube.clone(), defaults, opts.cloud, client_settings),
+        CloudClients::new(
+            kube.clone(),
+            defaults,
+            opts.cloud,
+            client_settings,
+            opts.allow_endpoints.clone(),
+        ),
         Recorder::new(kube.clone(), reporter),
         caches,
         metrics.clone(),

@@ -207,6 +207,8 @@ impl Env {
             .arg("run")
             .args(args)
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            // Credentials Secrets of the tests name the simulator as their endpoint.
+            .args(["--allow-endpoint", &self.sim.url])
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info,vpcep_operator=debug")
             .env("VPCEP_ENDPOINT", &self.sim.url)

@@ -9,6 +9,8 @@ mod metrics;
 pub mod model;
 pub mod retry;
 
-pub use client::{ClientBuildError, ClientSettings, VpcepClient};
+pub use client::{
+    ClientBuildError, ClientSettings, MAX_BODY_BYTES, MAX_PAGES, RateLimit, VpcepClient,
+};
 pub use error::{CloudError, ErrorKind};
 pub use metrics::CloudMetrics;
