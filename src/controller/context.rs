@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
-use kube::runtime::events::Recorder;
 use kube::runtime::reflector::Store;
 
 use kube::core::ApiResource;
@@ -14,6 +13,7 @@ use super::backoff::Failures;
 use super::clients::CloudClients;
 use super::conditions::{self, Reason};
 use super::error::Error;
+use super::events::Events;
 use super::plan::ownership::Lookup;
 use super::plan::requeue::LastMatch;
 use super::publish;
@@ -38,7 +38,7 @@ pub struct Caches {
 pub struct Context {
     pub kube: kube::Client,
     pub clients: CloudClients,
-    pub recorder: Recorder,
+    pub events: Events,
     pub metrics: Arc<Metrics>,
     /// Written into the owner tag of every cloud object.
     pub cluster_id: String,
@@ -73,7 +73,7 @@ impl Context {
     pub fn new(
         kube: kube::Client,
         clients: CloudClients,
-        recorder: Recorder,
+        events: Events,
         caches: Caches,
         metrics: Arc<Metrics>,
         settings: Settings,
@@ -81,7 +81,7 @@ impl Context {
         Context {
             kube,
             clients,
-            recorder,
+            events,
             metrics,
             cluster_id: settings.cluster_id,
             resync: settings.resync,

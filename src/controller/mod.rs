@@ -11,6 +11,7 @@ pub mod conditions;
 mod context;
 mod endpoint;
 mod error;
+mod events;
 mod inventory;
 mod lifecycle;
 mod options;

@@ -346,7 +346,7 @@ impl<K: Recorded> Session<K> {
         };
         if let Err(e) = self
             .ctx
-            .recorder
+            .events
             .publish(&ev, &self.obj.object_ref(&()))
             .await
         {

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Namespace;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::{Api, ResourceExt};
 
 use super::clients::CloudClients;
 use super::context::{Caches, Context, Settings};
+use super::events::Events;
 use super::options::RunOptions;
 use super::session::Managed;
 use crate::telemetry::{Metrics, leader};
@@ -173,7 +174,7 @@ pub async fn start(
             client_settings,
             opts.allow_endpoints.clone(),
         ),
-        Recorder::new(kube.clone(), reporter),
+        Events::new(kube.clone(), reporter),
         caches,
         metrics.clone(),
         settings,

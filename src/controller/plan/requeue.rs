@@ -15,6 +15,11 @@ pub const FAST_DELETION: Duration = Duration::from_secs(30);
 /// The slowest polling of a deletion that the cloud does not finish (stuck in `deleting`).
 pub const SLOW_DELETION_POLL: Duration = Duration::from_secs(60);
 
+/// How often a cloud object that is being deleted while its Kubernetes object is not (deleted
+/// outside the operator) is looked at again, until it is gone and gets created again: the cloud
+/// may keep it in `deleting` for long, and nothing here can speed that up.
+pub const OUTSIDE_DELETION_POLL: Duration = Duration::from_secs(15);
+
 /// What follows a reconcile that reached the cloud.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
@@ -32,6 +37,7 @@ pub enum Next {
 pub fn after_service(status: &ServiceStatus, policy_poll: Option<Duration>) -> Next {
     match status {
         ServiceStatus::Available => Next::Settled { poll: policy_poll },
+        ServiceStatus::Deleting => Next::After(OUTSIDE_DELETION_POLL),
         s if s.is_transitional() => Next::After(SHORT_REQUEUE),
         _ => policy_poll.map_or(Next::Resync, Next::After),
     }
@@ -42,6 +48,7 @@ pub fn after_endpoint(status: &EndpointStatus) -> Next {
     match status {
         EndpointStatus::Accepted => Next::Settled { poll: None },
         EndpointStatus::PendingAcceptance => Next::After(PENDING_REQUEUE),
+        EndpointStatus::Deleting => Next::After(OUTSIDE_DELETION_POLL),
         s if s.is_transitional() => Next::After(SHORT_REQUEUE),
         _ => Next::Resync,
     }
@@ -90,7 +97,7 @@ mod tests {
             (Available, None, Next::Settled { poll: None }),
             (Available, Some(POLL), Next::Settled { poll: Some(POLL) }),
             (Creating, Some(POLL), Next::After(SHORT_REQUEUE)),
-            (Deleting, None, Next::After(SHORT_REQUEUE)),
+            (Deleting, None, Next::After(OUTSIDE_DELETION_POLL)),
             (Failed, None, Next::Resync),
             (Failed, Some(POLL), Next::After(POLL)),
             (ServiceStatus::from("frozen"), None, Next::Resync),
@@ -106,7 +113,7 @@ mod tests {
             (Accepted, Next::Settled { poll: None }),
             (PendingAcceptance, Next::After(PENDING_REQUEUE)),
             (Creating, Next::After(SHORT_REQUEUE)),
-            (Deleting, Next::After(SHORT_REQUEUE)),
+            (Deleting, Next::After(OUTSIDE_DELETION_POLL)),
             (Rejected, Next::Resync),
             (Failed, Next::Resync),
         ] {
