@@ -9,6 +9,6 @@ mod metrics;
 pub mod model;
 pub mod retry;
 
-pub use client::{ClientBuildError, ClientSettings, VpcepClient};
+pub use client::{ClientBuildError, ClientSettings, DEFAULT_USER_AGENT, Fence, VpcepClient};
 pub use error::{CloudError, ErrorKind};
 pub use metrics::CloudMetrics;
