@@ -14,8 +14,8 @@ use super::options::RunOptions;
 use super::session::Managed;
 use crate::telemetry::Metrics;
 use vpcep_api::{VpcEndpoint, VpcEndpointService};
-use vpcep_cloud::{ClientSettings, DEFAULT_USER_AGENT, Fence};
 use vpcep_cloud::config::{CloudSettings, ConfigError};
+use vpcep_cloud::{ClientSettings, DEFAULT_USER_AGENT, Fence};
 
 /// Why the operator cannot start.
 #[derive(Debug, thiserror::Error)]

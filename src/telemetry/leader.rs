@@ -168,7 +168,9 @@ struct Seen {
 /// Whether a replica that does not lead may take the lease now.
 fn may_take(lease: &Lease, identity: &str, unchanged_for: Duration, ours: Duration) -> bool {
     let spec = lease.spec.as_ref();
-    let holder = spec.and_then(|s| s.holder_identity.as_deref()).unwrap_or("");
+    let holder = spec
+        .and_then(|s| s.holder_identity.as_deref())
+        .unwrap_or("");
     let duration = spec
         .and_then(|s| s.lease_duration_seconds)
         .and_then(|d| u64::try_from(d).ok())
@@ -211,7 +213,10 @@ fn resource_version(lease: &Lease) -> Option<String> {
 
 /// The lease is held (from the instant the winning request was sent) or taken by someone else.
 enum Attempt {
-    Held { version: Option<String>, sent: Instant },
+    Held {
+        version: Option<String>,
+        sent: Instant,
+    },
     NotYet,
 }
 
@@ -265,7 +270,11 @@ async fn try_take(
     );
     let sent = Instant::now();
     match api
-        .patch(&settings.name, &PatchParams::default(), &Patch::Merge(patch))
+        .patch(
+            &settings.name,
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
         .await
     {
         Ok(taken) => Ok(Attempt::Held {
@@ -341,7 +350,11 @@ async fn hold(
         let patch = holding_patch(&settings, version.as_deref(), None, jiff::Timestamp::now());
         let sent = Instant::now();
         let renewed = api
-            .patch(&settings.name, &PatchParams::default(), &Patch::Merge(patch))
+            .patch(
+                &settings.name,
+                &PatchParams::default(),
+                &Patch::Merge(patch),
+            )
             .await;
         wait = settings.retry_period();
         match renewed {
@@ -388,11 +401,17 @@ async fn release(api: &Api<Lease>, settings: &LeaseSettings, version: Option<Str
         "spec": {"holderIdentity": null, "acquireTime": null, "renewTime": null},
     });
     match api
-        .patch(&settings.name, &PatchParams::default(), &Patch::Merge(patch))
+        .patch(
+            &settings.name,
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
         .await
     {
         Ok(_) => tracing::info!("released the lease"),
-        Err(e) => tracing::warn!(error = %settings.failed("release", e), "the lease expires by itself"),
+        Err(e) => {
+            tracing::warn!(error = %settings.failed("release", e), "the lease expires by itself")
+        }
     }
 }
 
@@ -460,7 +479,12 @@ mod tests {
         assert!(may_take(&lease(None, Some(15)), "me", short, ours));
         assert!(may_take(&lease(Some(""), Some(15)), "me", short, ours));
         assert!(may_take(&lease(Some("me"), Some(15)), "me", short, ours));
-        assert!(!may_take(&lease(Some("other"), Some(15)), "me", short, ours));
+        assert!(!may_take(
+            &lease(Some("other"), Some(15)),
+            "me",
+            short,
+            ours
+        ));
         assert!(may_take(&lease(Some("other"), Some(15)), "me", long, ours));
         // The holder's duration counts, not ours.
         assert!(!may_take(&lease(Some("other"), Some(30)), "me", long, ours));
@@ -501,7 +525,10 @@ mod tests {
         assert!(Instant::now() >= start + 2 * second);
         assert!(!term.is_leading());
         assert!(!term.extend(Instant::now() + second));
-        assert!(!term.is_leading(), "a late renewal does not bring leadership back");
+        assert!(
+            !term.is_leading(),
+            "a late renewal does not bring leadership back"
+        );
     }
 
     #[tokio::test]

@@ -78,7 +78,11 @@ impl Fence {
 
 impl std::fmt::Debug for Fence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Fence" } else { "Fence::open" })
+        f.write_str(if self.0.is_some() {
+            "Fence"
+        } else {
+            "Fence::open"
+        })
     }
 }
 

@@ -47,10 +47,7 @@ impl Counters {
     }
 
     pub fn totals(&self) -> BTreeMap<&'static str, u64> {
-        self.operations
-            .iter()
-            .map(|(k, v)| (*k, v.total))
-            .collect()
+        self.operations.iter().map(|(k, v)| (*k, v.total)).collect()
     }
 
     pub fn detail(&self) -> &BTreeMap<&'static str, OperationCount> {
