@@ -131,9 +131,9 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         endpoints: (ep_reader, ep_writer),
     };
     // SIGTERM lets the reconciles under way finish; a lost lease must not: another replica acts
-    // now. Dropping the controllers drops their reconciles (kube-runtime polls them inside the
-    // controller's stream), and `lost` is polled first, so that after a freeze the first poll
-    // stops everything before a reconcile runs on.
+    // now. Dropping the controllers aborts their reconciles (kube-runtime runs each as a task
+    // that it aborts when its handle is dropped). `lost` reads the clock first at every poll;
+    // a reconcile task that runs on after a freeze before this one is polled meets the fence.
     let controllers = watches::controllers(&opts, &kube, ctx, watched, shutdown.clone());
     let lease_lost = tokio::select! {
         biased;

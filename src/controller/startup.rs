@@ -40,7 +40,9 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error("lost the lease to another replica; exiting so that this one restarts as a follower")]
+    #[error(
+        "no longer holding the lease (taken by another replica, or not renewed in time): exiting so that this one restarts as a follower"
+    )]
     LeaseLost,
 }
 

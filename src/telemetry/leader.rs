@@ -245,10 +245,14 @@ async fn try_take(
             Err(e) => Err(settings.failed("create", e)),
         };
     };
+    // A change is dated when its answer arrived, not earlier: the holder's renewal was sent
+    // before that, so the holder's term ends at least a retry period before this follower's
+    // wait does.
+    let observed = Instant::now();
     let current = resource_version(&lease);
     let since = match seen.take() {
         Some(s) if s.version == current => s.since,
-        _ => sent,
+        _ => observed,
     };
     *seen = Some(Seen {
         version: current.clone(),
@@ -257,7 +261,7 @@ async fn try_take(
     if !may_take(
         &lease,
         &settings.identity,
-        sent.saturating_duration_since(since),
+        observed.duration_since(since),
         settings.duration,
     ) {
         return Ok(Attempt::NotYet);
