@@ -225,7 +225,9 @@ class Operator(Process):
         self.metrics_port = metrics_port or free_port()
         env = dict(os.environ if env is None else env, VPCEP_ENDPOINT=sim_url, **SIM_ACCOUNT)
         env.setdefault("RUST_LOG", log_level)
-        argv = [binary, "run", "--metrics-addr", f"127.0.0.1:{self.metrics_port}", *args]
+        # --allow-endpoint: namespace credentials Secrets may name the simulator too.
+        argv = [binary, "run", "--metrics-addr", f"127.0.0.1:{self.metrics_port}",
+                "--allow-endpoint", sim_url, *args]
         super().__init__(argv, log, env, new_session)
 
     def wait_ready(self, timeout=60):

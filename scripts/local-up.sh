@@ -259,7 +259,9 @@ start_sim() {
 
 start_operator() {
   may_start operator "$(operator_mark)" "$METRICS_PORT" VPCEP_LOCAL_METRICS_PORT || return 0
-  local args=(run --metrics-addr "127.0.0.1:$METRICS_PORT") scope="namespace $NAMESPACE"
+  # --allow-endpoint: credentials Secrets in the namespaces may name the simulator as endpoint.
+  local args=(run --metrics-addr "127.0.0.1:$METRICS_PORT" --allow-endpoint "http://127.0.0.1:$SIM_PORT")
+  local scope="namespace $NAMESPACE"
   case $WATCH in
     all) scope="all namespaces" ;;
     namespace) args+=(--namespace "$NAMESPACE") ;;

@@ -384,3 +384,143 @@ fn endpoint_schema_constraints() {
         );
     }
 }
+
+/// Names of a `DNS-1123` subdomain the API server accepts, and some it refuses.
+fn subdomain_names() -> (Vec<String>, Vec<String>) {
+    let good = ["a", "web", "web-1.db", "0a", &"n".repeat(253)]
+        .map(String::from)
+        .to_vec();
+    let bad = [
+        "Web",
+        "a_b",
+        "-a",
+        "a-",
+        "a..b",
+        ".a",
+        "a.",
+        "a b",
+        "",
+        &"n".repeat(254),
+    ]
+    .map(String::from)
+    .to_vec();
+    (good, bad)
+}
+
+#[test]
+fn references_are_dns_1123_subdomains() {
+    let (good, bad) = subdomain_names();
+    let endpoint_schema = schema::<VpcEndpoint>();
+    let service_schema = schema::<VpcEndpointService>();
+    let by_ref = |name: &str| {
+        endpoint(json!({"serviceRef": {"name": name}, "vpcId": VPC, "subnetId": SUBNET}))
+    };
+    let endpoint_secret = |name: &str| {
+        endpoint(with(
+            endpoint_spec(),
+            json!({"credentialsSecretRef": {"name": name}}),
+        ))
+    };
+    let service_secret = |name: &str| {
+        service(with(
+            service_spec(),
+            json!({"credentialsSecretRef": {"name": name}}),
+        ))
+    };
+    for name in &good {
+        assert_eq!(
+            violations(&endpoint_schema, &by_ref(name)),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            violations(&endpoint_schema, &endpoint_secret(name)),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            violations(&service_schema, &service_secret(name)),
+            Vec::<String>::new()
+        );
+    }
+    for name in &bad {
+        for (schema, obj) in [
+            (&endpoint_schema, by_ref(name)),
+            (&endpoint_schema, endpoint_secret(name)),
+            (&service_schema, service_secret(name)),
+        ] {
+            assert!(
+                !violations(schema, &obj).is_empty(),
+                "{name:?} should be refused: {obj}"
+            );
+        }
+    }
+}
+
+#[test]
+fn published_ports_are_unique_and_named_as_the_api_server_accepts() {
+    let schema = schema::<VpcEndpoint>();
+    let published = |ports: Value| {
+        endpoint(with(
+            endpoint_spec(),
+            json!({"publish": {"service": "db", "configMap": "db.endpoint", "ports": ports}}),
+        ))
+    };
+    let fine = published(json!([
+        {"name": "pg", "port": 5432},
+        {"port": 53},
+        {"port": 53, "protocol": "UDP"},
+        {"name": "h2c-2", "port": 80},
+        {"name": "a1b2c3d4e5f6g7h", "port": 81},
+    ]));
+    assert_eq!(violations(&schema, &fine), Vec::<String>::new());
+    assert_eq!(cel(&schema, &fine, None), Vec::<String>::new());
+
+    for name in [
+        "1234",
+        "a--b",
+        "-ab",
+        "ab-",
+        "Ab",
+        "a_b",
+        "a1b2c3d4e5f6g7h8",
+    ] {
+        let obj = published(json!([{"name": name, "port": 5432}]));
+        assert!(
+            !violations(&schema, &obj).is_empty(),
+            "port name {name:?} should be refused"
+        );
+    }
+    for ports in [
+        json!([{"name": "a", "port": 5432}, {"name": "b", "port": 5432}]),
+        json!([{"name": "a", "port": 53, "protocol": "TCP"}, {"name": "b", "port": 53}]),
+    ] {
+        let obj = published(ports.clone());
+        assert!(
+            !violations(&schema, &obj).is_empty(),
+            "duplicate port should be refused: {ports}"
+        );
+    }
+    for bad in ["a..b", "-cm", "Cm"] {
+        let obj = endpoint(with(
+            endpoint_spec(),
+            json!({"publish": {"configMap": bad}}),
+        ));
+        assert!(
+            !violations(&schema, &obj).is_empty(),
+            "configMap {bad:?} should be refused"
+        );
+    }
+
+    // Names are unique, the derived names of unnamed ports (tcp-5432) included.
+    let message = "publish.ports names must be unique (an unnamed port is named after its protocol and port, e.g. tcp-5432)";
+    for ports in [
+        json!([{"name": "pg", "port": 5432}, {"name": "pg", "port": 6432}]),
+        json!([{"port": 5432}, {"name": "tcp-5432", "port": 6432}]),
+        json!([{"port": 53, "protocol": "UDP"}, {"name": "udp-53", "port": 54}]),
+    ] {
+        assert_eq!(
+            cel(&schema, &published(ports.clone()), None),
+            vec![message],
+            "{ports}"
+        );
+    }
+}

@@ -50,7 +50,7 @@ const WATCHED: &[(&[&str], &[&str], &str)] = &[
         &["vpcendpointservices.vpcep.io", "vpcendpoints.vpcep.io"],
         "finalizers",
     ),
-    (&["get", "list", "watch"], &["secrets"], ""),
+    (&["get", "list", "watch", "patch"], &["secrets"], ""),
     (
         &["get", "list", "watch", "create", "patch", "delete"],
         &["services", "configmaps"],
@@ -76,7 +76,6 @@ const LEASES: &[&str] = &[
 const NEVER: &[&str] = &[
     "create secrets",
     "update secrets",
-    "patch secrets",
     "delete secrets",
     "create vpcendpointservices.vpcep.io",
     "create vpcendpoints.vpcep.io",

@@ -16,3 +16,57 @@ mod endpoints;
 mod leader;
 #[path = "e2e_tenancy/names.rs"]
 mod names;
+
+use serde_json::Value;
+use support::cluster::Env;
+use support::sim::Sim;
+
+/// Simulator flags: quick state changes, the default account (that of support/sim.rs) and a
+/// second one (Bob).
+const SIM_ARGS: &[&str] = &[
+    "--provision-delay",
+    "300ms",
+    "--delete-delay",
+    "300ms",
+    "--account",
+    "owner:5f0d36c2a1b04e5e9a3b8d7c6e2f1a09:0c5a4b2e8f1d4c3b9a7e6d5c4b3a2f10:SIMDEFAULTACCESSKEY1:simDefaultSecretKey0000000000000000000000",
+    "--account",
+    "bob:b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0:b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1:BOBACCESSKEY00000001:bobSecretKey",
+];
+const BOB_PROJECT: &str = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
+const BOB_AK: &str = "BOBACCESSKEY00000001";
+const BOB_SK: &str = "bobSecretKey";
+
+/// `yaml` with the label that a `cluster_wide` operator of `env` selects objects by.
+fn labelled(env: &Env, yaml: &str) -> String {
+    let (key, value) = env.scope_label();
+    yaml.replacen(
+        "metadata:\n",
+        &format!("metadata:\n  labels:\n    {key}: {value}\n"),
+        1,
+    )
+}
+
+/// `yaml` with the annotation `vpcep.io/external-id: id`.
+fn adopting(yaml: &str, id: &str) -> String {
+    yaml.replacen(
+        "metadata:\n",
+        &format!("metadata:\n  annotations:\n    vpcep.io/external-id: {id:?}\n"),
+        1,
+    )
+}
+
+/// The cloud writes the simulator counted since its counters were last reset: every operation
+/// but reads.
+async fn cloud_writes(sim: &Sim) -> Vec<(String, u64)> {
+    let counters: Value = sim.get("counters").await;
+    let reads = ["get_", "list_", "query_", "describe_"];
+    counters
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(op, _)| !reads.iter().any(|r| op.starts_with(r)))
+        .map(|(op, n)| (op.clone(), n.as_u64().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}

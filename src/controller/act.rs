@@ -1,6 +1,7 @@
 //! The cloud writes of a reconcile that carry out a plan (creates and deletions are in
 //! session.rs and cloud_object.rs). Each returns what it changed, in words for the event.
 
+use vpcep_api::{OWNER_CLUSTER_TAG, OWNER_UID_TAG};
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api;
 use vpcep_cloud::model::{
@@ -39,6 +40,19 @@ async fn tags(
         }
     }
     Ok(())
+}
+
+/// Removes the operator's owner tags, so that another object can adopt the cloud object.
+pub async fn untag_owner(
+    client: &VpcepClient,
+    resource: ResourceType,
+    id: &str,
+) -> Result<(), Error> {
+    let diff = TagDiff {
+        delete: vec![OWNER_CLUSTER_TAG.to_string(), OWNER_UID_TAG.to_string()],
+        create: vec![],
+    };
+    tags(client, resource, id, &diff).await
 }
 
 /// Applies a service plan.

@@ -8,7 +8,7 @@ use super::plan::Owner;
 use vpcep_api::validate::InvalidSpec;
 use vpcep_cloud::api::{self, ApiRequest};
 use vpcep_cloud::model::{
-    Endpoint, EndpointStatus, ResourceQueryRequest, ResourceType, Service, ServiceStatus,
+    Endpoint, EndpointStatus, ResourceQueryRequest, ResourceType, Service, ServiceStatus, Tag,
 };
 use vpcep_cloud::{CloudError, ErrorKind, VpcepClient};
 
@@ -22,6 +22,7 @@ pub trait CloudObject: DeserializeOwned + Send + 'static {
     /// Whether the cloud is deleting it already (a second DELETE would be refused).
     fn is_deleting(&self) -> bool;
     fn created_at(&self) -> &str;
+    fn tags(&self) -> &[Tag];
 }
 
 impl CloudObject for Service {
@@ -41,6 +42,9 @@ impl CloudObject for Service {
     }
     fn created_at(&self) -> &str {
         &self.created_at
+    }
+    fn tags(&self) -> &[Tag] {
+        &self.tags
     }
 }
 
@@ -62,6 +66,9 @@ impl CloudObject for Endpoint {
     fn created_at(&self) -> &str {
         &self.created_at
     }
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
 }
 
 /// The cloud object of a Kubernetes object, and how it was found.
@@ -81,7 +88,10 @@ pub enum Located<T> {
 /// The object at `id`, if there is one. An answer about another object counts as none: the id
 /// can come from an annotation, and a path such as `vpc-endpoint-services/public` answers with
 /// a list whose fields would otherwise read as an object without id.
-async fn get_opt<T: CloudObject>(client: &VpcepClient, id: &str) -> Result<Option<T>, CloudError> {
+pub async fn get_opt<T: CloudObject>(
+    client: &VpcepClient,
+    id: &str,
+) -> Result<Option<T>, CloudError> {
     match client.execute(T::get(id)).await {
         Ok(obj) => Ok(Some(obj).filter(|o: &T| o.id() == id)),
         Err(e) if e.is_not_found() => Ok(None),

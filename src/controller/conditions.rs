@@ -60,6 +60,8 @@ reasons! {
     CloudError,
     DependencyNotReady,
     DeletionBlocked,
+    /// The cloud object belongs to another Kubernetes object.
+    AdoptionRefused,
     KubernetesError,
     // Published.
     Published,
@@ -98,7 +100,26 @@ impl Verdict {
     }
 }
 
-/// Sets condition `type_` in `conditions`, keeping its transition time unless the status flips.
+/// The most bytes of a condition message or an event note (the API server takes event notes of
+/// up to 1 KiB): messages carry the cloud's error text, which the operator does not control.
+pub const MAX_MESSAGE_BYTES: usize = 1000;
+const TRUNCATED: &str = " … (truncated)";
+
+/// `text` cut to at most [`MAX_MESSAGE_BYTES`] on a character boundary, marked when cut.
+pub fn truncate(mut text: String) -> String {
+    if text.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES - TRUNCATED.len();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str(TRUNCATED);
+    }
+    text
+}
+
+/// Sets condition `type_` in `conditions`, keeping its transition time unless the status flips;
+/// the message is [`truncate`]d.
 pub fn set(
     conditions: &mut Vec<Condition>,
     type_: &str,
@@ -115,7 +136,7 @@ pub fn set(
         type_: type_.to_string(),
         status,
         reason: verdict.reason.as_str().to_string(),
-        message: verdict.message,
+        message: truncate(verdict.message),
         observed_generation: generation,
         last_transition_time,
     };
@@ -185,6 +206,28 @@ mod tests {
         assert_eq!(cs[0].status, "True");
         assert_eq!(cs[0].last_transition_time, t("2026-01-01T00:02:00Z"));
         assert!(is_true(&cs, READY));
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        assert_eq!(truncate("short".into()), "short");
+        let exact = "x".repeat(MAX_MESSAGE_BYTES);
+        assert_eq!(truncate(exact.clone()), exact);
+        for long in ["x".repeat(5_000_000), "é".repeat(3000), "🦀".repeat(700)] {
+            let cut = truncate(long.clone());
+            assert!(cut.len() <= MAX_MESSAGE_BYTES, "{}", cut.len());
+            assert!(cut.ends_with(TRUNCATED));
+            assert!(long.starts_with(cut.trim_end_matches(TRUNCATED)));
+        }
+        let mut cs = Vec::new();
+        set(
+            &mut cs,
+            SYNCED,
+            Verdict::no(Reason::CloudError, "e".repeat(10_000)),
+            None,
+            t("2026-01-01T00:00:00Z"),
+        );
+        assert!(cs[0].message.len() <= MAX_MESSAGE_BYTES);
     }
 
     #[test]

@@ -14,10 +14,26 @@ use super::backoff::Failures;
 use super::clients::CloudClients;
 use super::conditions::{self, Reason};
 use super::error::Error;
+use super::plan::ownership::Lookup;
 use super::plan::requeue::LastMatch;
 use super::publish;
+use super::secret_hold::Held;
 use crate::telemetry::Metrics;
-use vpcep_api::VpcEndpoint;
+use vpcep_api::{VpcEndpoint, VpcEndpointService};
+
+/// How long a service's deletion waits for the deletion of endpoints of its namespace that
+/// target it (they are deleted together, e.g. with the namespace), before it asks the cloud,
+/// which refuses while they exist: a stuck endpoint must not hold the service forever.
+pub const ENDPOINT_TEARDOWN_WAIT: Duration = Duration::from_secs(300);
+
+/// The watch caches of both kinds.
+pub struct Caches {
+    pub services: Store<VpcEndpointService>,
+    pub endpoints: Store<VpcEndpoint>,
+    /// Whether they hold every object of the cluster (no `--namespace`, no `--selector`): only
+    /// then does an absent uid prove that an object no longer exists.
+    pub whole_cluster: bool,
+}
 
 pub struct Context {
     pub kube: kube::Client,
@@ -33,14 +49,16 @@ pub struct Context {
     pub default_tags: BTreeMap<String, String>,
     /// How often a service with an acceptance policy looks for new pending endpoints.
     pub acceptance_poll: Duration,
-    /// The VpcEndpoint objects of this cluster (for `acceptClusterEndpoints`).
-    endpoints: Store<VpcEndpoint>,
+    /// The objects of this cluster (for `acceptClusterEndpoints` and ownership).
+    caches: Caches,
     /// When each object (by uid) last matched the cloud, at which generation.
     synced: Mutex<HashMap<String, (Instant, Option<i64>)>>,
     /// The objects (by uid) this process has sent a create for.
     create_sent: Mutex<HashSet<String>>,
     /// The EndpointSlice API of the server, asked once.
     endpoint_slices: tokio::sync::OnceCell<ApiResource>,
+    /// The credentials Secrets this process put its finalizer on.
+    pub held_secrets: Held,
 }
 
 /// The settings of a context besides its clients.
@@ -56,7 +74,7 @@ impl Context {
         kube: kube::Client,
         clients: CloudClients,
         recorder: Recorder,
-        endpoints: Store<VpcEndpoint>,
+        caches: Caches,
         metrics: Arc<Metrics>,
         settings: Settings,
     ) -> Self {
@@ -70,11 +88,21 @@ impl Context {
             failures: Failures::default(),
             default_tags: settings.default_tags,
             acceptance_poll: settings.acceptance_poll,
-            endpoints,
+            caches,
             synced: Mutex::default(),
             create_sent: Mutex::default(),
             endpoint_slices: tokio::sync::OnceCell::new(),
+            held_secrets: Held::default(),
         }
+    }
+
+    /// Waits until both watch caches hold the cluster's objects.
+    pub async fn caches_ready(&self) {
+        // An error means the writer is gone: the controllers stopped, and so does the caller.
+        let _ = tokio::join!(
+            self.caches.services.wait_until_ready(),
+            self.caches.endpoints.wait_until_ready()
+        );
     }
 
     /// The EndpointSlice API the server offers (asked on first use).
@@ -100,6 +128,11 @@ impl Context {
     pub fn mark_synced(&self, uid: &str, generation: Option<i64>) {
         self.synced()
             .insert(uid.to_string(), (Instant::now(), generation));
+    }
+
+    /// Makes the next reconcile of the object reach the cloud.
+    pub fn unmark_synced(&self, uid: &str) {
+        self.synced().remove(uid);
     }
 
     /// Drops what is kept in memory for an object whose deletion has begun.
@@ -146,13 +179,24 @@ impl Context {
         Some(merged)
     }
 
-    /// The VpcEndpoint objects of this cluster, connected to a service, that are being deleted
-    /// but have not had their cloud endpoint deleted yet (`Ready` is `Deleting` once they have).
-    pub fn cluster_endpoints_being_deleted(&self, service_id: &str) -> Vec<String> {
-        self.endpoints
+    /// The VpcEndpoint objects of `namespace`, connected to a service, whose deletion began less
+    /// than [`ENDPOINT_TEARDOWN_WAIT`] ago and has not deleted their cloud endpoint yet (`Ready`
+    /// is `Deleting` once it has). Only the service's own namespace counts: another namespace
+    /// must not be able to delay its deletion.
+    pub fn endpoints_being_deleted(&self, namespace: &str, service_id: &str) -> Vec<String> {
+        let now = jiff::Timestamp::now();
+        self.caches
+            .endpoints
             .state()
             .iter()
-            .filter(|ep| ep.metadata.deletion_timestamp.is_some())
+            .filter(|ep| ep.namespace().as_deref() == Some(namespace))
+            .filter(|ep| {
+                ep.metadata.deletion_timestamp.as_ref().is_some_and(|t| {
+                    now.duration_since(t.0)
+                        .try_into()
+                        .is_ok_and(|d: Duration| d < ENDPOINT_TEARDOWN_WAIT)
+                })
+            })
             .filter(|ep| {
                 ep.status.as_ref().is_some_and(|st| {
                     st.service_id.as_deref() == Some(service_id)
@@ -164,14 +208,63 @@ impl Context {
             .collect()
     }
 
-    /// The endpoint ids that VpcEndpoint objects of this cluster recorded for a service.
-    pub fn cluster_endpoints_of(&self, service_id: &str) -> BTreeSet<String> {
-        self.endpoints
+    /// The endpoint ids that VpcEndpoint objects of `namespaces` recorded for a service.
+    pub fn endpoints_of(&self, namespaces: &[&str], service_id: &str) -> BTreeSet<String> {
+        self.caches
+            .endpoints
             .state()
             .iter()
+            .filter(|ep| {
+                ep.namespace()
+                    .is_some_and(|ns| namespaces.contains(&ns.as_str()))
+            })
             .filter_map(|ep| ep.status.as_ref())
             .filter(|st| st.service_id.as_deref() == Some(service_id))
             .filter_map(|st| st.id.clone())
             .collect()
+    }
+
+    /// What this cluster knows about the VPCEP object with `uid` (see [`Lookup`]).
+    pub fn lookup(&self, uid: &str) -> Lookup {
+        fn find<K: super::session::Managed>(store: &Store<K>, uid: &str) -> Option<String> {
+            store
+                .state()
+                .iter()
+                .find(|o| o.uid().as_deref() == Some(uid))
+                .map(|o| {
+                    format!(
+                        "{} {}/{}",
+                        K::kind(&()),
+                        o.namespace().unwrap_or_default(),
+                        o.name_any()
+                    )
+                })
+        }
+        match find(&self.caches.services, uid).or_else(|| find(&self.caches.endpoints, uid)) {
+            Some(who) => Lookup::Exists(who),
+            None if self.caches.whole_cluster => Lookup::Gone,
+            None => Lookup::Unknown,
+        }
+    }
+
+    /// The objects of `namespace` that name the credentials Secret `name`, except `except` (by
+    /// uid).
+    pub fn secret_users(&self, namespace: &str, name: &str, except: &str) -> usize {
+        fn count<K: super::session::Managed>(
+            store: &Store<K>,
+            namespace: &str,
+            name: &str,
+            except: &str,
+        ) -> usize {
+            store
+                .state()
+                .iter()
+                .filter(|o| o.namespace().as_deref() == Some(namespace))
+                .filter(|o| o.uid().as_deref() != Some(except))
+                .filter(|o| o.credentials().is_some_and(|r| r.name == name))
+                .count()
+        }
+        count(&self.caches.services, namespace, name, except)
+            + count(&self.caches.endpoints, namespace, name, except)
     }
 }

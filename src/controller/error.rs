@@ -13,7 +13,7 @@ use vpcep_cloud::{CloudError, ErrorKind};
 use super::backoff;
 use super::conditions::Reason;
 use super::context::Context;
-use super::plan::requeue::SHORT_REQUEUE;
+use super::plan::requeue;
 use super::session::Managed;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,10 @@ pub enum Error {
     /// Something this object depends on is not there yet (e.g. the referenced service's id).
     #[error("{0}")]
     DependencyNotReady(String),
+    /// The cloud object named by the adoption annotation or the status belongs to another
+    /// Kubernetes object; nothing is written to it.
+    #[error("{0}")]
+    AdoptionRefused(String),
     /// The cloud refuses to delete a service that endpoints still use.
     #[error("{0}")]
     DeletionBlocked(String),
@@ -84,6 +88,7 @@ impl Error {
             Error::Credentials(_) => Reason::CredentialsError,
             Error::DependencyNotReady(_) => Reason::DependencyNotReady,
             Error::DeletionBlocked(_) => Reason::DeletionBlocked,
+            Error::AdoptionRefused(_) => Reason::AdoptionRefused,
             Error::Deleting(_) => Reason::Deleting,
             Error::Kube(_) | Error::Finalizer(_) => Reason::KubernetesError,
         }
@@ -97,7 +102,10 @@ impl Error {
             | Error::Finalizer(_)
             | Error::DependencyNotReady(_)
             | Error::Deleting(_) => true,
-            Error::InvalidSpec(_) | Error::Credentials(_) | Error::DeletionBlocked(_) => false,
+            Error::InvalidSpec(_)
+            | Error::Credentials(_)
+            | Error::DeletionBlocked(_)
+            | Error::AdoptionRefused(_) => false,
         }
     }
 
@@ -127,7 +135,13 @@ impl Error {
 /// (see [`Error::is_failure`]) are counted and logged as warnings.
 pub fn error_policy<K: Managed>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
     if let Error::Deleting(_) = err {
-        return Action::requeue(SHORT_REQUEUE);
+        // The deletion's age, not a count: it survives restarts and needs no per-object memory.
+        let since = obj
+            .meta()
+            .deletion_timestamp
+            .as_ref()
+            .and_then(|t| jiff::Timestamp::now().duration_since(t.0).try_into().ok());
+        return Action::requeue(requeue::while_deleting(since.unwrap_or_default()));
     }
     let failures = ctx.failures.record(&obj.uid().unwrap_or_default());
     let (base, cap) = if err.is_transient() {

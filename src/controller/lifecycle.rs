@@ -11,6 +11,7 @@ use kube::{Api, ResourceExt};
 use super::FINALIZER;
 use super::context::Context;
 use super::error::Error;
+use super::secret_hold;
 use super::session::{Reconciled, Session};
 
 /// Runs the kind's `apply` or `cleanup` under the finalizer, each in a session that writes the
@@ -26,13 +27,28 @@ pub async fn reconcile<K: Reconciled>(obj: Arc<K>, ctx: Arc<Context>) -> Result<
             Event::Apply(o) => (o, false),
             Event::Cleanup(o) => (o, true),
         };
-        let mut s = Session::new(obj, inner);
-        let result = if cleanup {
-            K::cleanup(&mut s).await
-        } else {
-            K::apply(&mut s).await
+        // The credentials Secret an object being deleted used, to let go of once it is done.
+        let secret = cleanup
+            .then(|| {
+                Some((
+                    obj.namespace()?,
+                    obj.credentials()?.name.clone(),
+                    obj.uid()?,
+                ))
+            })
+            .flatten();
+        let mut s = Session::new(obj, inner.clone());
+        let result = match cleanup {
+            true if s.release().await => Ok(Action::await_change()),
+            true => K::cleanup(&mut s).await,
+            false => K::apply(&mut s).await,
         };
-        s.finish(result).await
+        let action = s.finish(result).await?;
+        // The last object that used a credentials Secret lets it go (see secret_hold.rs).
+        if let Some((ns, name, uid)) = secret {
+            secret_hold::release_unused(&inner, &ns, &name, &uid).await?;
+        }
+        Ok(action)
     })
     .await
     .map_err(Error::from);

@@ -16,6 +16,7 @@ mod lifecycle;
 mod options;
 pub mod plan;
 mod publish;
+mod secret_hold;
 mod service;
 mod session;
 mod startup;
@@ -97,9 +98,12 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         }
         None => Fence::open(),
     };
-    let ctx = Arc::new(
-        startup::start(&opts, &kube, &metrics, ep_reader.clone(), &identity, fence).await?,
-    );
+    let caches = context::Caches {
+        services: svc_reader.clone(),
+        endpoints: ep_reader.clone(),
+        whole_cluster: opts.namespace.is_none() && opts.selector.is_none(),
+    };
+    let ctx = Arc::new(startup::start(&opts, &kube, &metrics, caches, &identity, fence).await?);
     health.set_ready();
     let shutdown = shutdown_signal().shared();
 

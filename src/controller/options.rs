@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vpcep_cloud::config::CloudKind;
+use vpcep_cloud::config::{AllowedEndpoint, CloudKind};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunOptions {
@@ -47,10 +47,10 @@ pub struct RunOptions {
     /// Start without operator-wide credentials: only objects with credentialsSecretRef reconcile.
     #[arg(long, env = "VPCEP_NO_DEFAULT_CREDENTIALS")]
     pub no_default_credentials: bool,
-    /// Sustained cloud calls per second per credentials set.
+    /// Sustained cloud calls per second per cloud account.
     #[arg(long, env = "VPCEP_RATE_LIMIT", default_value = "10")]
     pub rate_limit: NonZeroU32,
-    /// Cloud calls allowed in a burst per credentials set.
+    /// Cloud calls allowed in a burst per cloud account.
     #[arg(long, env = "VPCEP_RATE_BURST", default_value = "20")]
     pub rate_burst: NonZeroU32,
     /// Timeout of one cloud call.
@@ -75,6 +75,17 @@ pub struct RunOptions {
     /// the leader died (a leader that stops on SIGTERM hands over at once).
     #[arg(long, env = "VPCEP_LEASE_DURATION", default_value = "15s", value_parser = parse_lease_duration)]
     pub lease_duration: Duration,
+    /// A URL prefix that a namespace's credentials Secret may name as `endpoint` or
+    /// `iamEndpoint` (repeatable), e.g. a private gateway: without it a Secret may only name
+    /// https URLs of the cloud's documented hosts for its region. Matched by scheme, host, port
+    /// and path prefix. The operator-wide --endpoint and VPCEP_IAM_ENDPOINT need none.
+    #[arg(
+        long = "allow-endpoint",
+        env = "VPCEP_ALLOW_ENDPOINTS",
+        value_delimiter = ',',
+        value_name = "URL_PREFIX"
+    )]
+    pub allow_endpoints: Vec<AllowedEndpoint>,
 }
 
 /// Whole seconds, at least 3: the holder renews a third of the duration before expiry.
@@ -114,8 +125,41 @@ fn parse_tag(s: &str) -> Result<(String, String), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_lease_duration, parse_tag};
+    use super::{RunOptions, parse_lease_duration, parse_tag};
+    use clap::Parser;
     use std::time::Duration;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunOptions,
+    }
+
+    #[test]
+    fn allow_endpoint_is_repeatable_and_checked() {
+        let cli = Cli::try_parse_from([
+            "run",
+            "--allow-endpoint",
+            "http://127.0.0.1:8643",
+            "--allow-endpoint",
+            "https://gw.example/vpcep",
+        ])
+        .unwrap();
+        let allowed: Vec<String> = cli
+            .run
+            .allow_endpoints
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        assert_eq!(
+            allowed,
+            ["http://127.0.0.1:8643/", "https://gw.example/vpcep"]
+        );
+        let err = Cli::try_parse_from(["run", "--allow-endpoint", "http://u:p@host/"])
+            .err()
+            .expect("user info is refused");
+        assert!(err.to_string().contains("user info"), "{err}");
+    }
 
     #[test]
     fn lease_durations_are_whole_seconds_of_at_least_three() {

@@ -1,6 +1,10 @@
 //! Publishing an endpoint to the workloads of its namespace: a selector-less Service with an
 //! EndpointSlice at the endpoint's IP, and a ConfigMap with its address and names. Both are owned
 //! by the VpcEndpoint (garbage-collected with it) and never overwrite an object it does not own.
+//! Their names are the ones `spec.publish` gives (the schema keeps them valid: a Service name is
+//! a DNS-1035 label); nothing is derived from the endpoint's name, which may be 253 characters.
+
+use std::net::Ipv4Addr;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Service as KubeService};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -12,11 +16,14 @@ use serde_json::{Value, json};
 use super::conditions::{Reason, Verdict};
 use super::error::Error;
 use super::session::MANAGER;
-use vpcep_api::{Protocol, Publish, VpcEndpoint, VpcEndpointService, VpcEndpointStatus};
+use vpcep_api::{
+    Protocol, Publish, VpcEndpoint, VpcEndpointService, VpcEndpointStatus, default_port_name,
+};
 use vpcep_cloud::model::EndpointStatus;
 
-/// Label on every published object: the VpcEndpoint it belongs to.
-const ENDPOINT_LABEL: &str = "vpcep.io/endpoint";
+/// Label on every published object: the uid of the VpcEndpoint it belongs to (a name may be
+/// longer than the 63 characters a label value can hold; a uid always fits).
+const ENDPOINT_LABEL: &str = "vpcep.io/endpoint-uid";
 
 /// A port of the published Service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,34 +42,57 @@ fn protocol(p: Protocol) -> &'static str {
 
 /// The Service's ports: `publish.ports`, else the client ports of the target VpcEndpointService.
 pub fn ports(publish: &Publish, target: Option<&VpcEndpointService>) -> Option<Vec<Port>> {
-    let named = |name: Option<&String>, port: i32, p: Protocol| Port {
-        name: name
-            .cloned()
-            .unwrap_or_else(|| format!("{}-{port}", protocol(p).to_lowercase())),
-        port,
-        protocol: protocol(p),
-    };
     match (&publish.ports, target) {
         (Some(ports), _) => Some(
             ports
                 .iter()
-                .map(|p| named(p.name.as_ref(), p.port, p.protocol))
+                .map(|p| Port {
+                    name: p.service_name(),
+                    port: p.port,
+                    protocol: protocol(p.protocol),
+                })
                 .collect(),
         ),
         (None, Some(svc)) => Some(
             svc.spec
                 .ports
                 .iter()
-                .map(|p| named(None, p.client_port, p.protocol))
+                .map(|p| Port {
+                    name: default_port_name(p.client_port, p.protocol),
+                    port: p.client_port,
+                    protocol: protocol(p.protocol),
+                })
                 .collect(),
         ),
         (None, None) => None,
     }
 }
 
+/// The address that goes into the EndpointSlice: the endpoint's IP once it has one, if it is a
+/// unicast IPv4 a workload can reach; otherwise why not (the cloud's answer is not trusted).
+pub fn slice_address(status: &VpcEndpointStatus) -> Result<Option<Ipv4Addr>, String> {
+    let Some(ip) = &status.ip else {
+        return Ok(None);
+    };
+    let refuse = |what: &str| {
+        Err(format!(
+            "the endpoint's address {ip:?} is {what}, not a unicast IPv4 address: the EndpointSlice gets no endpoint"
+        ))
+    };
+    match ip.parse::<Ipv4Addr>() {
+        Err(_) => refuse("no IPv4 address"),
+        Ok(a) if a.is_unspecified() => refuse("unspecified"),
+        Ok(a) if a.is_loopback() => refuse("a loopback address"),
+        Ok(a) if a.is_link_local() => refuse("a link-local address"),
+        Ok(a) if a.is_multicast() => refuse("a multicast address"),
+        Ok(a) if a.is_broadcast() => refuse("the broadcast address"),
+        Ok(a) => Ok(Some(a)),
+    }
+}
+
 fn metadata(ep: &VpcEndpoint, name: &str, owner: &OwnerReference, extra: Value) -> Value {
     let mut labels =
-        json!({"app.kubernetes.io/managed-by": "vpcep-operator", ENDPOINT_LABEL: ep.name_any()});
+        json!({"app.kubernetes.io/managed-by": "vpcep-operator", ENDPOINT_LABEL: ep.uid()});
     if let (Some(l), Some(e)) = (labels.as_object_mut(), extra.as_object()) {
         l.extend(e.clone());
     }
@@ -91,21 +121,22 @@ pub fn service_manifest(ep: &VpcEndpoint, name: &str, ports: &[Port]) -> Value {
 }
 
 /// The EndpointSlice of the published Service; the same shape serves `v1` and `v1beta1`.
+/// `address` is the endpoint's checked address ([`slice_address`]).
 pub fn slice_manifest(
     ep: &VpcEndpoint,
     api_version: &str,
     name: &str,
     ports: &[Port],
     status: &VpcEndpointStatus,
+    address: Option<Ipv4Addr>,
 ) -> Value {
     let ready = status
         .status
         .as_deref()
         .is_some_and(|s| EndpointStatus::from(s) == EndpointStatus::Accepted);
-    let endpoints: Vec<Value> = status
-        .ip
+    let endpoints: Vec<Value> = address
         .iter()
-        .map(|ip| json!({"addresses": [ip], "conditions": {"ready": ready}}))
+        .map(|ip| json!({"addresses": [ip.to_string()], "conditions": {"ready": ready}}))
         .collect();
     let ports: Vec<Value> = ports
         .iter()
@@ -189,7 +220,7 @@ async fn remove_others<K>(api: &Api<K>, ep: &VpcEndpoint, keep: Option<&str>) ->
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    let selector = format!("{ENDPOINT_LABEL}={}", ep.name_any());
+    let selector = format!("{ENDPOINT_LABEL}={}", ep.uid().unwrap_or_default());
     for obj in api.list(&ListParams::default().labels(&selector)).await? {
         if owned_by(obj.meta(), ep) && Some(obj.name_any().as_str()) != keep {
             api.delete(&obj.name_any(), &DeleteParams::default())
@@ -233,12 +264,20 @@ pub async fn publish(
             None => problems
                 .push("the ports of the target service are unknown: set publish.ports".to_string()),
             Some(ports) => {
-                if apply_owned(&services, ep, name, &service_manifest(ep, name, &ports)).await? {
-                    let slice = slice_manifest(ep, &slices.api_version, name, &ports, status);
-                    apply_owned(&slice_api, ep, name, &slice).await?;
-                    published.push(format!("Service {name}"));
-                } else {
+                let address = slice_address(status).unwrap_or_else(|problem| {
+                    problems.push(problem);
+                    None
+                });
+                if !apply_owned(&services, ep, name, &service_manifest(ep, name, &ports)).await? {
                     problems.push(not_owned("Service", name));
+                } else {
+                    let slice =
+                        slice_manifest(ep, &slices.api_version, name, &ports, status, address);
+                    if apply_owned(&slice_api, ep, name, &slice).await? {
+                        published.push(format!("Service {name}"));
+                    } else {
+                        problems.push(not_owned("EndpointSlice", name));
+                    }
                 }
             }
         }
@@ -360,7 +399,8 @@ mod tests {
             (Some("uid-7"), Some(true), Some("VpcEndpoint"))
         );
 
-        let slice = slice_manifest(&ep, "discovery.k8s.io/v1beta1", "db", &p, &status);
+        let address = slice_address(&status).unwrap();
+        let slice = slice_manifest(&ep, "discovery.k8s.io/v1beta1", "db", &p, &status, address);
         assert_eq!(slice["apiVersion"], "discovery.k8s.io/v1beta1");
         assert_eq!(
             slice["metadata"]["labels"]["kubernetes.io/service-name"],
@@ -380,7 +420,7 @@ mod tests {
             cm["data"],
             json!({"ip": "10.1.2.3", "dnsName": "a.example", "dnsNames": "a.example,b.example", "serviceId": "s1", "serviceName": "eu-de.db.s1", "markerId": "4294967297"})
         );
-        assert_eq!(cm["metadata"]["labels"][ENDPOINT_LABEL], "db");
+        assert_eq!(cm["metadata"]["labels"][ENDPOINT_LABEL], "uid-7");
     }
 
     #[test]
@@ -391,9 +431,45 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            slice_manifest(&ep, "discovery.k8s.io/v1", "db", &[], &pending)["endpoints"],
+            slice_manifest(&ep, "discovery.k8s.io/v1", "db", &[], &pending, None)["endpoints"],
             json!([])
         );
+    }
+
+    #[test]
+    fn only_a_unicast_ipv4_goes_into_the_slice() {
+        let with_ip = |ip: &str| VpcEndpointStatus {
+            ip: Some(ip.into()),
+            ..Default::default()
+        };
+        assert_eq!(slice_address(&VpcEndpointStatus::default()), Ok(None));
+        assert_eq!(
+            slice_address(&with_ip("192.168.0.7")),
+            Ok(Some(Ipv4Addr::new(192, 168, 0, 7)))
+        );
+        for (ip, why) in [
+            ("0.0.0.0", "unspecified"),
+            ("127.0.0.1", "loopback"),
+            ("169.254.169.254", "link-local"),
+            ("224.0.0.1", "multicast"),
+            ("255.255.255.255", "broadcast"),
+            ("fe80::1", "no IPv4"),
+            ("10.0.0.1, 10.0.0.2", "no IPv4"),
+        ] {
+            let err = slice_address(&with_ip(ip)).unwrap_err();
+            assert!(err.contains(why) && err.contains(ip), "{ip}: {err}");
+        }
+    }
+
+    #[test]
+    fn labels_fit_whatever_the_endpoint_name() {
+        let mut ep = endpoint();
+        ep.metadata.name = Some("n".repeat(253));
+        let svc = service_manifest(&ep, "db", &[]);
+        for value in svc["metadata"]["labels"].as_object().unwrap().values() {
+            assert!(value.as_str().unwrap().len() <= 63, "{value}");
+        }
+        assert_eq!(svc["metadata"]["labels"][ENDPOINT_LABEL], "uid-7");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! observe the cloud → plan (pure, `plan/`) → act (`act.rs`) → record the status; `cleanup`
 //! deletes the cloud service once no endpoint holds on to it.
 
+use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 
@@ -89,8 +90,17 @@ async fn govern(
     service_id: &str,
     mut conns: Vec<Connection>,
 ) -> Result<(), Error> {
-    let cluster = s.ctx().cluster_endpoints_of(service_id);
-    let decisions = connections::decisions(s.obj().spec.acceptance.as_ref(), &conns, &cluster);
+    // `acceptClusterEndpoints` speaks for the service's own namespace and those it names.
+    let own = s.obj().namespace().unwrap_or_default();
+    let spec = s.obj().spec.acceptance.as_ref();
+    let namespaces: Vec<&str> = std::iter::once(own.as_str())
+        .chain(
+            spec.into_iter()
+                .flat_map(|a| a.accept_namespaces.iter().map(String::as_str)),
+        )
+        .collect();
+    let cluster = s.ctx().endpoints_of(&namespaces, service_id);
+    let decisions = connections::decisions(spec, &conns, &cluster);
     let decided = decide(s, client, service_id, &mut conns, decisions).await?;
     let entries = connections::entries(conns, &s.status().connections, &decided);
     s.set_connections(entries);
@@ -138,11 +148,12 @@ async fn decide(
 /// deletion waits for them, or with `forceDelete` rejects them first.
 pub async fn cleanup(s: &mut Session<VpcEndpointService>) -> Result<Action, Error> {
     let force = s.obj().spec.force_delete;
-    // When this cluster is deleting the service's endpoints too (a namespace, a GitOps prune),
-    // the cloud would refuse the service until their deletions are sent: wait for that without
-    // asking it.
+    // When its namespace is deleting the service's endpoints too (a namespace deletion, a GitOps
+    // prune), the cloud would refuse the service until their deletions are sent: wait for that
+    // (for a bounded time) without asking it.
     if let Some(id) = s.status().id.clone().filter(|_| !force) {
-        let waiting = s.ctx().cluster_endpoints_being_deleted(&id);
+        let ns = s.obj().namespace().unwrap_or_default();
+        let waiting = s.ctx().endpoints_being_deleted(&ns, &id);
         if !waiting.is_empty() {
             return Err(Error::Deleting(format!(
                 "the endpoint service {id} after the endpoints deleted with it ({})",
@@ -176,7 +187,7 @@ pub async fn cleanup(s: &mut Session<VpcEndpointService>) -> Result<Action, Erro
         s.set_connections(entries);
         if !blocking.is_empty() {
             return Err(Error::DeletionBlocked(format!(
-                "the endpoint service {} still has connected endpoints ({}); delete or reject them, or set forceDelete: true",
+                "the endpoint service {} still has connected endpoints ({}); delete or reject them, set forceDelete: true to reject them, or deletionPolicy: Orphan to leave the service in the cloud",
                 service.id,
                 blocking.join(", ")
             )));

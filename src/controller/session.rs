@@ -20,20 +20,27 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use vpcep_api::{
-    CredentialsSecretRef, DeletionPolicy, ServiceConnection, VpcEndpoint, VpcEndpointService,
-    VpcEndpointServiceSpec, VpcEndpointServiceStatus, VpcEndpointSpec, VpcEndpointStatus,
+    CredentialsSecretRef, DeletionPolicy, OWNER_UID_TAG, ServiceConnection, VpcEndpoint,
+    VpcEndpointService, VpcEndpointServiceSpec, VpcEndpointServiceStatus, VpcEndpointSpec,
+    VpcEndpointStatus,
 };
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api::ApiRequest;
 use vpcep_cloud::model::{Endpoint, Service};
 
-use super::cloud_object::{CloudObject, Deletion, Located, locate, remaining, request_delete};
+use super::act;
+use super::cloud_object::{
+    CloudObject, Deletion, Located, get_opt, locate, remaining, request_delete,
+};
 use super::conditions::{self, READY, Reason, SYNCED, Verdict};
 use super::context::Context;
 use super::error::Error;
-use super::external_id;
+use super::plan::ownership::{self, Claim};
 use super::plan::requeue::{self, Next};
 use super::plan::{Owner, status};
+use super::secret_hold;
+use super::{EXTERNAL_ID_ANNOTATION, external_id};
+use vpcep_api::validate::InvalidSpec;
 
 /// Field manager of the operator's writes.
 pub const MANAGER: &str = "vpcep-operator";
@@ -46,6 +53,9 @@ pub trait ManagedStatus: Clone + PartialEq + Default + Serialize + Send + Sync {
     fn conditions(&self) -> &[Condition];
     fn conditions_mut(&mut self) -> &mut Vec<Condition>;
     fn set_observed_generation(&mut self, generation: Option<i64>);
+    /// The project and region the cloud object lives in, once recorded.
+    fn account(&self) -> Option<(&str, &str)>;
+    fn set_account(&mut self, project_id: &str, region: &str);
 }
 
 /// A kind the operator reconciles.
@@ -85,6 +95,13 @@ macro_rules! managed {
             }
             fn set_observed_generation(&mut self, generation: Option<i64>) {
                 self.observed_generation = generation;
+            }
+            fn account(&self) -> Option<(&str, &str)> {
+                Some((self.project_id.as_deref()?, self.region.as_deref()?))
+            }
+            fn set_account(&mut self, project_id: &str, region: &str) {
+                self.project_id = Some(project_id.to_string());
+                self.region = Some(region.to_string());
             }
         }
         impl Managed for $kind {
@@ -219,15 +236,37 @@ impl<K: Recorded> Session<K> {
             .is_some_and(|st| st.observed_generation() == self.generation())
     }
 
-    /// The cloud client of this object's credentials.
+    /// The cloud client of this object's credentials, once they are known to reach the account
+    /// (project and region) that the cloud object lives in. A credentials Secret in use gets a
+    /// finalizer, so that the object can still be deleted when the Secret is deleted with it.
     pub async fn client(&self) -> Result<VpcepClient, Error> {
-        self.ctx
+        let ns = self.obj.namespace().unwrap_or_default();
+        let client = self
+            .ctx
             .clients
-            .for_object(
-                &self.obj.namespace().unwrap_or_default(),
-                self.obj.credentials(),
-            )
-            .await
+            .for_object(&ns, self.obj.credentials())
+            .await?;
+        if let Some(secret) = self.obj.credentials()
+            && self.obj.meta().deletion_timestamp.is_none()
+        {
+            secret_hold::hold(&self.ctx, &ns, &secret.name).await?;
+        }
+        if let Some((project, region)) = self.status.account()
+            && (project, region) != (client.project_id(), client.region())
+        {
+            let problem = format!(
+                "the credentials reach project {} in region {}, but the {} {} lives in project {project} in region {region}: the account of an existing object cannot change; restore the credentials, or delete this object and create a new one with the new credentials",
+                client.project_id(),
+                client.region(),
+                K::Cloud::NOUN,
+                self.status.id().unwrap_or("of this object"),
+            );
+            return Err(InvalidSpec {
+                problems: vec![problem],
+            }
+            .into());
+        }
+        Ok(client)
     }
 
     // ---- status ------------------------------------------------------------------------------
@@ -301,7 +340,7 @@ impl<K: Recorded> Session<K> {
         let ev = Event {
             type_,
             reason: reason.into(),
-            note: Some(note),
+            note: Some(conditions::truncate(note)),
             action: action.into(),
             secondary: None,
         };
@@ -335,13 +374,23 @@ impl<K: Recorded> Session<K> {
 
     /// The cloud object of this Kubernetes object, or `None` when one has to be created. An
     /// object deleted behind the operator's back is announced and forgotten; duplicates left by a
-    /// lost create answer are deleted.
+    /// lost create answer are deleted. A cloud object that belongs to another Kubernetes object is
+    /// never taken (see [`ownership::claim`]).
     pub async fn find(&mut self, client: &VpcepClient) -> Result<Option<K::Cloud>, Error> {
         let noun = K::Cloud::NOUN;
+        let external = external_id(&*self.obj);
+        if let Some(id) = external.filter(|id| !is_uuid(id)) {
+            return Err(InvalidSpec {
+                problems: vec![format!(
+                    "the annotation {EXTERNAL_ID_ANNOTATION} must be the id (a UUID) of the {noun} to adopt, not {id:?}"
+                )],
+            }
+            .into());
+        }
         let (located, duplicates) = locate::<K::Cloud>(
             client,
             self.status.id(),
-            external_id(&*self.obj),
+            external,
             &self.owner(),
             self.create_may_have_been_sent(),
         )
@@ -356,7 +405,12 @@ impl<K: Recorded> Session<K> {
             request_delete(client, &extra).await?;
         }
         let (cloud, how) = match located {
-            Located::Recorded(c) => return Ok(Some(c)),
+            Located::Recorded(c) => {
+                self.claim(&c)?;
+                self.status
+                    .set_account(client.project_id(), client.region());
+                return Ok(Some(c));
+            }
             Located::Absent => return Ok(None),
             Located::Vanished(id) => {
                 let note =
@@ -366,14 +420,31 @@ impl<K: Recorded> Session<K> {
                 self.status = Default::default();
                 return Ok(None);
             }
-            Located::Adopted(c) => (c, "Adopted"),
+            Located::Adopted(c) => {
+                self.claim(&c)?;
+                (c, "Adopted")
+            }
             Located::Recovered(c) => (c, "Recovered"),
         };
+        self.status
+            .set_account(client.project_id(), client.region());
         self.record(&cloud);
         self.save().await?;
         let note = format!("took over the {noun} {}", cloud.id());
         self.event(EventType::Normal, how, "Locate", note).await;
         Ok(Some(cloud))
+    }
+
+    /// Refuses a cloud object that carries another Kubernetes object's owner tags.
+    fn claim(&self, cloud: &K::Cloud) -> Result<(), Error> {
+        match ownership::claim(cloud.tags(), &self.owner(), |uid| self.ctx.lookup(uid)) {
+            Claim::Allowed => Ok(()),
+            Claim::Refused(why) => Err(Error::AdoptionRefused(format!(
+                "the {} {} cannot be taken over: {why}",
+                K::Cloud::NOUN,
+                cloud.id()
+            ))),
+        }
     }
 
     /// Whether a create may have been sent for this object before. [`Self::create`] writes
@@ -416,12 +487,14 @@ impl<K: Recorded> Session<K> {
         self.save().await?;
         self.ctx.note_create(&self.uid());
         let cloud = client.execute(request).await?;
-        self.created(cloud).await
+        self.created(client, cloud).await
     }
 
-    /// Records a just-created object at once, so that the next reconcile finds it by its id
-    /// whatever fails next, and announces it.
-    async fn created(&mut self, cloud: K::Cloud) -> Result<K::Cloud, Error> {
+    /// Records a just-created object, and the account it lives in, at once, so that the next
+    /// reconcile finds it by its id whatever fails next, and announces it.
+    async fn created(&mut self, client: &VpcepClient, cloud: K::Cloud) -> Result<K::Cloud, Error> {
+        self.status
+            .set_account(client.project_id(), client.region());
         self.record(&cloud);
         self.save().await?;
         let note = format!("created the {} {}", K::Cloud::NOUN, cloud.id());
@@ -430,26 +503,121 @@ impl<K: Recorded> Session<K> {
         Ok(cloud)
     }
 
-    /// The start of a deletion: the client and the cloud objects left to delete, or `None` when
-    /// there is nothing to do (orphaned, or already gone).
-    pub async fn leftovers(&mut self) -> Result<Option<(VpcepClient, Vec<K::Cloud>)>, Error> {
+    /// The deletions that end without the cloud, decided before anything that can fail
+    /// (credentials, connections, waiting): `deletionPolicy: Orphan` lets the cloud object go
+    /// (without the owner tags, where they can be removed, so that another object can adopt it),
+    /// and an object for which no create was ever sent has nothing in the cloud (e.g. its
+    /// credentials or endpoint were refused). Returns whether the deletion is done.
+    pub async fn release(&mut self) -> bool {
+        let nothing_created = self.status.id().is_none() && !self.create_may_have_been_sent();
         self.ctx.forget(&self.uid());
         let noun = K::Cloud::NOUN;
         if self.obj.deletion_policy() == DeletionPolicy::Orphan {
-            let note = format!("left the {noun} in the cloud (deletionPolicy: Orphan)");
-            self.event(EventType::Normal, "Orphaned", "Delete", note)
-                .await;
-            return Ok(None);
+            match self.untag().await {
+                Ok(id) => {
+                    let note = match id {
+                        Some(id) => format!(
+                            "left the {noun} {id} in the cloud without the operator's owner tags (deletionPolicy: Orphan); another object can adopt it"
+                        ),
+                        None => format!("left the {noun} in the cloud (deletionPolicy: Orphan)"),
+                    };
+                    self.event(EventType::Normal, "Orphaned", "Delete", note)
+                        .await;
+                }
+                Err(e) => {
+                    let note = format!(
+                        "left the {noun} in the cloud (deletionPolicy: Orphan) but could not remove its owner tags ({e}); remove its vpcep-operator-* tags in the cloud before another object adopts it"
+                    );
+                    self.event(EventType::Warning, "Orphaned", "Delete", note)
+                        .await;
+                }
+            }
+            return true;
         }
+        if nothing_created {
+            let note = format!("no {noun} was ever created for this object: nothing to delete");
+            self.event(EventType::Normal, "Deleted", "Delete", note)
+                .await;
+        }
+        nothing_created
+    }
+
+    /// Removes the operator's owner tags from the recorded cloud object, if it is this object's;
+    /// returns its id.
+    async fn untag(&self) -> Result<Option<String>, Error> {
+        let Some(id) = self.status.id() else {
+            return Ok(None);
+        };
         let client = self.client().await?;
-        let left = remaining::<K::Cloud>(&client, self.status.id(), &self.owner()).await?;
-        if left.is_empty() {
+        let Some(cloud) = get_opt::<K::Cloud>(&client, id).await? else {
+            return Ok(None);
+        };
+        let own = cloud
+            .tags()
+            .iter()
+            .any(|t| t.key == OWNER_UID_TAG && t.value == self.uid());
+        if own {
+            act::untag_owner(&client, K::Cloud::RESOURCE, id).await?;
+        }
+        Ok(Some(id.to_string()))
+    }
+
+    /// The start of a deletion: the client and the cloud objects left to delete, or `None` when
+    /// they are gone. Cloud objects that belong to another Kubernetes object are left alone.
+    /// When the credentials fail, the message says how to get out.
+    pub async fn leftovers(&mut self) -> Result<Option<(VpcepClient, Vec<K::Cloud>)>, Error> {
+        let noun = K::Cloud::NOUN;
+        let found = match self.client().await {
+            Ok(client) => {
+                let left = remaining::<K::Cloud>(&client, self.status.id(), &self.owner()).await;
+                left.map(|left| (client, left))
+            }
+            Err(e) => Err(e),
+        };
+        let (client, left) = found.map_err(|e| self.way_out(e))?;
+        let mut own = Vec::new();
+        for cloud in left {
+            match self.claim(&cloud) {
+                Ok(()) => own.push(cloud),
+                Err(e) => {
+                    let note = format!("not deleting the {noun} {}: {e}", cloud.id());
+                    self.event(EventType::Warning, "DeletionSkipped", "Delete", note)
+                        .await;
+                }
+            }
+        }
+        if own.is_empty() {
             self.announce_deleted().await;
             return Ok(None);
         }
         let deleting = Verdict::no(Reason::Deleting, format!("the {noun} is being deleted"));
         self.set_condition(READY, Some(deleting));
-        Ok(Some((client, left)))
+        Ok(Some((client, own)))
+    }
+
+    /// A deletion that cannot reach the cloud with this object's credentials says how to proceed:
+    /// with the credentials back, or by letting the cloud object go.
+    fn way_out(&mut self, e: Error) -> Error {
+        if !matches!(e.reason(), Reason::CredentialsError | Reason::InvalidSpec) {
+            return e;
+        }
+        let noun = K::Cloud::NOUN;
+        let deleting = Verdict::no(
+            Reason::Deleting,
+            format!("the {noun} is to be deleted, but the cloud cannot be reached"),
+        );
+        self.set_condition(READY, Some(deleting));
+        let restore = match self.obj.credentials() {
+            Some(r) => format!("restore the credentials Secret {:?}", r.name),
+            None => "restore the operator's cloud credentials".to_string(),
+        };
+        let what = self
+            .status
+            .id()
+            .map_or_else(|| format!("the {noun}"), |id| format!("the {noun} {id}"));
+        Error::Credentials(format!(
+            "cannot delete {what}: {e}. To finish the deletion, {restore}, or set spec.deletionPolicy: Orphan to leave {what} in the cloud"
+        ))
     }
 
     /// Deletes what is left; `Error::Deleting` keeps the finalizer until the cloud answers 404.
@@ -552,6 +720,11 @@ fn first_ready(before: Option<&Condition>) -> bool {
             Some(Reason::Creating | Reason::PendingAcceptance)
         )
     })
+}
+
+/// Whether `id` is a UUID in its usual spelling (as the cloud's ids are).
+fn is_uuid(id: &str) -> bool {
+    id.len() == 36 && uuid::Uuid::try_parse(id).is_ok()
 }
 
 fn now() -> Time {

@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector;
 use kube::{Api, ResourceExt};
 
 use super::clients::CloudClients;
-use super::context::{Context, Settings};
+use super::context::{Caches, Context, Settings};
 use super::options::RunOptions;
 use super::session::Managed;
 use crate::telemetry::Metrics;
@@ -96,7 +95,7 @@ pub async fn start(
     opts: &RunOptions,
     kube: &kube::Client,
     metrics: &Arc<Metrics>,
-    endpoints: reflector::Store<VpcEndpoint>,
+    caches: Caches,
     identity: &str,
     fence: Fence,
 ) -> Result<Context, StartError> {
@@ -178,9 +177,15 @@ pub async fn start(
     };
     Ok(Context::new(
         kube.clone(),
-        CloudClients::new(kube.clone(), defaults, opts.cloud, client_settings),
+        CloudClients::new(
+            kube.clone(),
+            defaults,
+            opts.cloud,
+            client_settings,
+            opts.allow_endpoints.clone(),
+        ),
         Recorder::new(kube.clone(), reporter),
-        endpoints,
+        caches,
         metrics.clone(),
         settings,
     ))

@@ -5,7 +5,7 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service as KubeService};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Config as ControllerConfig;
@@ -19,7 +19,7 @@ use super::options::RunOptions;
 use super::plan;
 use super::session::Managed;
 use super::startup::kube_api;
-use super::{external_id, lifecycle};
+use super::{external_id, lifecycle, secret_hold};
 use vpcep_api::{VpcEndpoint, VpcEndpointService};
 
 /// The parts of an object whose change needs a reconcile: the generation (spec and deletion),
@@ -34,8 +34,11 @@ fn relevant_change<K: ResourceExt>(obj: &K) -> Option<u64> {
 }
 
 /// Objects of a kind that name a Secret as their credentials, for waking them when it changes.
+/// Their last match with the cloud no longer counts: the new credentials may reach another
+/// account, which only a reconcile that reaches the cloud finds out.
 fn using_secret<K: Managed>(
     store: reflector::Store<K>,
+    ctx: Arc<Context>,
 ) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
     move |secret| {
         let (ns, name) = (secret.namespace(), secret.name_any());
@@ -43,6 +46,7 @@ fn using_secret<K: Managed>(
             .state()
             .into_iter()
             .filter(|o| o.namespace() == ns && o.credentials().is_some_and(|r| r.name == name))
+            .inspect(|o| ctx.unmark_synced(&o.uid().unwrap_or_default()))
             .map(|o| ObjectRef::from_obj(&*o))
             .collect()
     }
@@ -106,6 +110,7 @@ pub async fn controllers(
     let (svc_reader, svc_writer) = watched.services;
     let (ep_reader, ep_writer) = watched.endpoints;
     let config = ControllerConfig::default().concurrency(opts.concurrency);
+    let sweep_ctx = ctx.clone();
     let selected = match &opts.selector {
         Some(labels) => watcher::Config::default().labels(labels),
         None => watcher::Config::default(),
@@ -115,7 +120,7 @@ pub async fn controllers(
         .reflect(svc_writer)
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
-    let svc_secrets = using_secret(svc_reader.clone());
+    let svc_secrets = using_secret(svc_reader.clone(), ctx.clone());
     let connected_services = svc_reader.clone();
     // A service with an acceptance policy wakes when one of its endpoints changes (e.g. becomes
     // pendingAcceptance), so that the policy answers at once. Other services learn of their
@@ -152,7 +157,7 @@ pub async fn controllers(
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
     let connected_endpoints = ep_reader.clone();
-    let ep_secrets = using_secret(ep_reader.clone());
+    let ep_secrets = using_secret(ep_reader.clone(), ctx.clone());
     // An endpoint wakes when its service changes: it waits for the service's id, and flips to
     // Ready as soon as the service accepts it.
     let ep_controller = Controller::for_stream(ep_stream, ep_reader)
@@ -172,7 +177,13 @@ pub async fn controllers(
         .run(lifecycle::reconcile::<VpcEndpoint>, error_policy, ctx)
         .for_each(|_| futures::future::ready(()));
 
-    tokio::join!(svc_controller, ep_controller);
+    // The sweeper runs as long as the controllers do (never ending before them).
+    let sweeper = secret_hold::sweep(sweep_ctx, secret_changes(kube, ns))
+        .then(|()| futures::future::pending::<()>());
+    tokio::select! {
+        _ = async { tokio::join!(svc_controller, ep_controller) } => {}
+        () = sweeper => {}
+    }
 }
 
 /// Whether an endpoint of this cluster targets a service of this cluster: by `serviceRef`, or by

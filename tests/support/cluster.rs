@@ -120,9 +120,15 @@ impl Default for OperatorArgs {
     }
 }
 
-/// One end-to-end scenario: its own namespace, simulator and operator.
-pub struct Env {
+/// A namespace of a test, with kubectl as users run it in there.
+pub struct Namespace {
     pub ns: String,
+}
+
+/// One end-to-end scenario: its own namespace (whose helpers it offers as its own), simulator
+/// and operator.
+pub struct Env {
+    space: Namespace,
     /// Further namespaces of the test (see [`Env::namespace`]), deleted with it.
     others: Vec<String>,
     pub sim: Sim,
@@ -201,6 +207,8 @@ impl Env {
             .arg("run")
             .args(args)
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            // Credentials Secrets of the tests name the simulator as their endpoint.
+            .args(["--allow-endpoint", &self.sim.url])
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info,vpcep_operator=debug")
             .env("VPCEP_ENDPOINT", &self.sim.url)
@@ -231,7 +239,30 @@ impl Env {
     pub fn operator(&self) -> &Operator {
         self.operator.as_ref().expect("the operator runs")
     }
+}
 
+impl Env {
+    /// The condition `type_` of an object: (status, reason, message).
+    pub fn condition(obj: &Value, type_: &str) -> Option<(String, String, String)> {
+        obj["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == type_)
+            .map(|c| {
+                let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+                (s("status"), s("reason"), s("message"))
+            })
+    }
+}
+
+impl std::ops::Deref for Env {
+    type Target = Namespace;
+    fn deref(&self) -> &Namespace {
+        &self.space
+    }
+}
+
+impl Namespace {
     /// kubectl in this namespace.
     pub fn kubectl(&self, args: &[&str]) -> String {
         let mut all = vec!["-n", self.ns.as_str()];
@@ -317,18 +348,6 @@ impl Env {
             )
         })
         .expect("a JSON object")
-    }
-
-    /// The condition `type_` of an object: (status, reason, message).
-    pub fn condition(obj: &Value, type_: &str) -> Option<(String, String, String)> {
-        obj["status"]["conditions"]
-            .as_array()?
-            .iter()
-            .find(|c| c["type"] == type_)
-            .map(|c| {
-                let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
-                (s("status"), s("reason"), s("message"))
-            })
     }
 
     /// Waits until the object's `Synced` condition is `False` with `reason`; returns its message.
@@ -536,7 +555,7 @@ impl Env {
         );
         kubectl(&["create", "namespace", &ns]);
         Env {
-            ns,
+            space: Namespace { ns },
             others: vec![],
             sim: Sim::start(sim_args),
             operator: None,
@@ -555,11 +574,11 @@ impl Env {
     }
 
     /// Creates one more namespace for this test, `<ns>-<suffix>`, deleted with the test.
-    pub fn namespace(&mut self, suffix: &str) -> String {
+    pub fn namespace(&mut self, suffix: &str) -> Namespace {
         let ns = format!("{}-{suffix}", self.ns);
         kubectl(&["create", "namespace", &ns]);
         self.others.push(ns.clone());
-        ns
+        Namespace { ns }
     }
 
     /// The label that an operator started with `cluster_wide` selects objects by: every object of

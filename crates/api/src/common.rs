@@ -6,9 +6,13 @@ use serde::{Deserialize, Serialize};
 /// A UUID as the cloud uses for VPC, subnet, port, service and endpoint ids.
 pub(crate) const UUID_PATTERN: &str =
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
-/// A description the API accepts: anything but angle brackets.
 /// A namespace name (an RFC 1123 label).
 pub(crate) const NAMESPACE_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+/// The name of a Service, Secret or custom object: a DNS-1123 subdomain (at most 253 characters,
+/// dot-separated labels of lowercase alphanumerics and '-' that start and end alphanumeric).
+pub(crate) const OBJECT_NAME_PATTERN: &str =
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+/// A description the API accepts: anything but angle brackets.
 pub(crate) const DESCRIPTION_PATTERN: &str = r"^[^<>]*$";
 /// Tag values: the same characters, may be empty.
 pub(crate) const TAG_VALUE_PATTERN: &str = r"^[A-Za-z0-9_@-]*$";
@@ -33,7 +37,7 @@ pub enum DeletionPolicy {
 pub struct CredentialsSecretRef {
     /// Name of the Secret (keys: region, projectId, optional endpoint, and accessKey/secretKey or
     /// username/password/domainName/iamEndpoint).
-    #[schemars(length(min = 1, max = 253))]
+    #[schemars(length(min = 1, max = 253), regex(pattern = OBJECT_NAME_PATTERN))]
     pub name: String,
 }
 
@@ -41,7 +45,7 @@ pub struct CredentialsSecretRef {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 pub struct LocalObjectRef {
     /// Name of the object.
-    #[schemars(length(min = 1, max = 253))]
+    #[schemars(length(min = 1, max = 253), regex(pattern = OBJECT_NAME_PATTERN))]
     pub name: String,
 }
 
@@ -78,4 +82,22 @@ pub(crate) fn optional_enum_schema<T: schemars::JsonSchema>(
     let mut schema = generator.subschema_for::<T>();
     schema.insert("nullable".into(), true.into());
     schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_names_are_dns_1123_subdomains() {
+        let re = regex::Regex::new(OBJECT_NAME_PATTERN).unwrap();
+        for good in ["a", "0", "web-1", "web.db-2.x", &"n".repeat(253)] {
+            assert!(re.is_match(good), "{good}");
+        }
+        for bad in [
+            "", "Web", "a_b", "-a", "a-", "a..b", ".a", "a.", "a b", "a.-b",
+        ] {
+            assert!(!re.is_match(bad), "{bad:?}");
+        }
+    }
 }

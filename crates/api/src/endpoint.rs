@@ -8,13 +8,19 @@ use serde::{Deserialize, Serialize};
 
 use super::Condition;
 use super::common::{
-    CredentialsSecretRef, DESCRIPTION_PATTERN, DeletionPolicy, LocalObjectRef, TAG_KEYS_MESSAGE,
-    TAG_KEYS_RULE, UUID_PATTERN, conditions_schema, tags_schema,
+    CredentialsSecretRef, DESCRIPTION_PATTERN, DeletionPolicy, LocalObjectRef, OBJECT_NAME_PATTERN,
+    TAG_KEYS_MESSAGE, TAG_KEYS_RULE, UUID_PATTERN, conditions_schema, tags_schema,
 };
 
 /// An IPv4 address or CIDR block.
 const IPV4_OR_CIDR_PATTERN: &str = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(/([0-9]|[12][0-9]|3[0-2]))?$";
 const IPV4_PATTERN: &str = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$";
+/// A Service port name as the API server takes it (IANA_SVC_NAME, with the length in the
+/// schema): lowercase alphanumerics in words joined by single '-', at least one letter.
+const PORT_NAME_PATTERN: &str = r"^([a-z0-9]+-)*[a-z0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$";
+/// The CEL rule that the Service port names of `publish.ports` (given, or derived as in
+/// [`PublishPort::service_name`]) are unique; port and protocol are the list's map keys.
+const UNIQUE_PORT_NAMES_RULE: &str = "self.all(a, self.filter(b, (has(b.name) ? b.name : ((has(b.protocol) && b.protocol == 'UDP') ? 'udp-' : 'tcp-') + string(b.port)) == (has(a.name) ? a.name : ((has(a.protocol) && a.protocol == 'UDP') ? 'udp-' : 'tcp-') + string(a.port))).size() == 1)";
 
 /// Desired state of a VPC endpoint.
 // Clippy reads the repeated `printcolumn(type_ = ...)` entries of `#[kube]` as duplicates.
@@ -99,6 +105,7 @@ pub struct VpcEndpointSpec {
     pub specification_name: Option<String>,
 
     /// Source addresses (IPv4 or CIDR) allowed to use the endpoint when `enableWhitelist` is true.
+    /// A CIDR is written as its network (`10.0.0.0/24`, not `10.0.0.1/24`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20), inner(regex(pattern = IPV4_OR_CIDR_PATTERN)))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
@@ -157,14 +164,14 @@ pub struct Publish {
     pub service: Option<String>,
     /// Name of a ConfigMap with the keys ip, dnsName, dnsNames, serviceId, serviceName, markerId.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-    )]
+    #[schemars(length(min = 1, max = 253), regex(pattern = OBJECT_NAME_PATTERN))]
     pub config_map: Option<String>,
-    /// Ports of the Service; default: the client ports of the target VpcEndpointService.
+    /// Ports of the Service; default: the client ports of the target VpcEndpointService. Each
+    /// port and protocol once, each name once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 100))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["port", "protocol"]))]
+    #[x_kube(validation = Rule::new(UNIQUE_PORT_NAMES_RULE).message("publish.ports names must be unique (an unnamed port is named after its protocol and port, e.g. tcp-5432)"))]
     pub ports: Option<Vec<PublishPort>>,
 }
 
@@ -172,12 +179,10 @@ pub struct Publish {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PublishPort {
-    /// Port name in the Service (needed when there are several).
+    /// Port name in the Service: at most 15 lowercase letters, digits and single '-' between
+    /// them, at least one letter; default: protocol and port, e.g. `tcp-5432`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        length(min = 1, max = 15),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-    )]
+    #[schemars(length(min = 1, max = 15), regex(pattern = PORT_NAME_PATTERN))]
     pub name: Option<String>,
     /// Port of the Service and its EndpointSlice.
     #[schemars(range(min = 1, max = 65535))]
@@ -185,6 +190,24 @@ pub struct PublishPort {
     /// TCP (default) or UDP.
     #[serde(default)]
     pub protocol: super::Protocol,
+}
+
+impl PublishPort {
+    /// The port's name in the published Service: its own, else protocol and port (`tcp-5432`).
+    pub fn service_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| default_port_name(self.port, self.protocol))
+    }
+}
+
+/// The Service port name of an unnamed port: `tcp-5432`, `udp-53`.
+pub fn default_port_name(port: i32, protocol: super::Protocol) -> String {
+    let protocol = match protocol {
+        super::Protocol::Tcp => "tcp",
+        super::Protocol::Udp => "udp",
+    };
+    format!("{protocol}-{port}")
 }
 
 /// One statement of a gateway endpoint policy.
@@ -250,4 +273,37 @@ pub struct VpcEndpointStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Vec<Condition>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_names_follow_iana_svc_name() {
+        let re = regex::Regex::new(PORT_NAME_PATTERN).unwrap();
+        for good in ["a", "pg", "http-2", "h2c", "1a", "a1-b2-c3", "tcp-5432"] {
+            assert!(re.is_match(good), "{good}");
+        }
+        for bad in [
+            "", "1", "1234", "1-2", "-a", "a-", "a--b", "A", "a_b", "a.b",
+        ] {
+            assert!(!re.is_match(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn unnamed_ports_are_named_after_protocol_and_port() {
+        let port = |name: Option<&str>, protocol| PublishPort {
+            name: name.map(Into::into),
+            port: 53,
+            protocol,
+        };
+        assert_eq!(port(None, crate::Protocol::Udp).service_name(), "udp-53");
+        assert_eq!(port(None, crate::Protocol::Tcp).service_name(), "tcp-53");
+        assert_eq!(
+            port(Some("dns"), crate::Protocol::Udp).service_name(),
+            "dns"
+        );
+    }
 }

@@ -10,7 +10,7 @@ pub mod validate;
 pub use common::{CredentialsSecretRef, DeletionPolicy, LocalObjectRef};
 pub use endpoint::{
     PolicyEffect, PolicyStatement, Publish, PublishPort, VpcEndpoint, VpcEndpointSpec,
-    VpcEndpointStatus,
+    VpcEndpointStatus, default_port_name,
 };
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 pub use service::{

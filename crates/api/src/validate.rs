@@ -4,9 +4,11 @@
 //! not repeated here.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::Ipv4Addr;
 
 use super::common::TAG_KEY_MAX;
-use super::{MAX_USER_TAGS, RESERVED_TAG_PREFIX, VpcEndpointServiceSpec, VpcEndpointSpec};
+use super::{MAX_USER_TAGS, Publish, RESERVED_TAG_PREFIX, VpcEndpointServiceSpec, VpcEndpointSpec};
 
 /// A spec the cloud cannot accept; the message tells the user what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,6 +22,93 @@ fn finish(problems: Vec<String>) -> Result<(), InvalidSpec> {
         Ok(())
     } else {
         Err(InvalidSpec { problems })
+    }
+}
+
+/// An IPv4 address or CIDR block of a whitelist; a bare address is its `/32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ipv4Cidr {
+    pub addr: Ipv4Addr,
+    pub prefix: u8,
+}
+
+impl Ipv4Cidr {
+    /// Reads `a.b.c.d` or `a.b.c.d/n`; `None` when it is neither.
+    pub fn parse(entry: &str) -> Option<Ipv4Cidr> {
+        let (addr, prefix) = match entry.split_once('/') {
+            Some((addr, prefix)) => (addr, prefix.parse().ok().filter(|p| *p <= 32)?),
+            None => (entry, 32),
+        };
+        Some(Ipv4Cidr {
+            addr: addr.parse().ok()?,
+            prefix,
+        })
+    }
+
+    /// The block with its host bits cleared: `10.0.0.0/24` for `10.0.0.1/24`.
+    pub fn network(self) -> Ipv4Cidr {
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(self.prefix))
+            .unwrap_or(0);
+        Ipv4Cidr {
+            addr: Ipv4Addr::from(u32::from(self.addr) & mask),
+            prefix: self.prefix,
+        }
+    }
+
+    /// The form a whitelist entry is compared in: `a.b.c.d/n`, so that `10.0.0.1` and
+    /// `10.0.0.1/32` are the same; an entry that is no address stays as it is.
+    pub fn canonical(entry: &str) -> String {
+        Ipv4Cidr::parse(entry).map_or_else(|| entry.to_string(), |c| c.to_string())
+    }
+}
+
+impl fmt::Display for Ipv4Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// Whitelist entries must be networks (no host bits) and name each block once.
+fn check_whitelist(whitelist: &[String], problems: &mut Vec<String>) {
+    let mut seen = BTreeMap::new();
+    for entry in whitelist {
+        let Some(cidr) = Ipv4Cidr::parse(entry) else {
+            problems.push(format!(
+                "whitelist entry {entry:?} is not an IPv4 address or CIDR block"
+            ));
+            continue;
+        };
+        let network = cidr.network();
+        if network != cidr {
+            problems.push(format!(
+                "whitelist entry {entry} has host bits set: write the network {network}"
+            ));
+        } else if let Some(first) = seen.insert(cidr, entry) {
+            problems.push(format!(
+                "whitelist lists {cidr} twice ({first} and {entry})"
+            ));
+        }
+    }
+}
+
+/// The published Service's ports: each port and protocol once, each Service port name once
+/// (an unnamed port's name is derived, so it may collide with a given one).
+fn check_publish_ports(publish: &Publish, problems: &mut Vec<String>) {
+    let (mut ports, mut names) = (BTreeSet::new(), BTreeSet::new());
+    for p in publish.ports.iter().flatten() {
+        if !ports.insert((p.port, p.protocol)) {
+            problems.push(format!(
+                "publish.ports lists port {} / {:?} more than once",
+                p.port, p.protocol
+            ));
+        }
+        let name = p.service_name();
+        if !names.insert(name.clone()) {
+            problems.push(format!(
+                "publish.ports names two ports {name:?} (an unnamed port is named after its protocol and port): give each a distinct name"
+            ));
+        }
     }
 }
 
@@ -90,6 +179,10 @@ pub fn endpoint_spec(spec: &VpcEndpointSpec) -> Result<(), InvalidSpec> {
                 .to_string(),
         );
     }
+    check_whitelist(spec.whitelist.as_deref().unwrap_or_default(), &mut problems);
+    if let Some(publish) = &spec.publish {
+        check_publish_ports(publish, &mut problems);
+    }
     check_tags(spec.tags.as_ref(), &mut problems);
     finish(problems)
 }
@@ -97,7 +190,7 @@ pub fn endpoint_spec(spec: &VpcEndpointSpec) -> Result<(), InvalidSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{LocalObjectRef, PortMapping, Protocol};
+    use crate::{LocalObjectRef, PortMapping, Protocol, PublishPort};
 
     fn service() -> VpcEndpointServiceSpec {
         serde_json::from_value(serde_json::json!({
@@ -222,5 +315,89 @@ mod tests {
                 .to_string()
                 .contains("subnetId is required")
         );
+    }
+
+    #[test]
+    fn whitelist_entries_are_networks_named_once() {
+        let mut e = endpoint();
+        e.whitelist = Some(vec![
+            "10.0.0.0/24".into(),
+            "10.0.1.7".into(),
+            "0.0.0.0/0".into(),
+        ]);
+        assert_eq!(endpoint_spec(&e), Ok(()));
+
+        e.whitelist = Some(vec!["10.0.0.1/24".into()]);
+        let err = endpoint_spec(&e).unwrap_err().to_string();
+        assert!(
+            err.contains("10.0.0.1/24 has host bits set: write the network 10.0.0.0/24"),
+            "{err}"
+        );
+
+        e.whitelist = Some(vec!["10.0.1.7".into(), "10.0.1.7/32".into()]);
+        let err = endpoint_spec(&e).unwrap_err().to_string();
+        assert!(err.contains("lists 10.0.1.7/32 twice"), "{err}");
+    }
+
+    #[test]
+    fn cidrs_compare_in_canonical_form() {
+        assert_eq!(Ipv4Cidr::canonical("10.0.0.1"), "10.0.0.1/32");
+        assert_eq!(Ipv4Cidr::canonical("10.0.0.1/32"), "10.0.0.1/32");
+        assert_eq!(Ipv4Cidr::canonical("not an address"), "not an address");
+        for bad in ["10.0.0.1/33", "10.0.0/8", "10.0.0.1/", "/8"] {
+            assert_eq!(Ipv4Cidr::parse(bad), None, "{bad}");
+        }
+        let network = |s: &str| Ipv4Cidr::parse(s).unwrap().network().to_string();
+        assert_eq!(network("10.1.2.3/8"), "10.0.0.0/8");
+        assert_eq!(network("10.1.2.3/0"), "0.0.0.0/0");
+        assert_eq!(network("10.1.2.3/31"), "10.1.2.2/31");
+    }
+
+    #[test]
+    fn publish_ports_are_unique_by_port_and_by_name() {
+        let port = |name: Option<&str>, port, protocol| PublishPort {
+            name: name.map(Into::into),
+            port,
+            protocol,
+        };
+        let with_ports = |ports| {
+            let mut e = endpoint();
+            e.publish = Some(Publish {
+                service: Some("db".into()),
+                ports: Some(ports),
+                ..Default::default()
+            });
+            endpoint_spec(&e)
+        };
+        assert_eq!(
+            with_ports(vec![
+                port(None, 53, Protocol::Tcp),
+                port(None, 53, Protocol::Udp),
+                port(Some("pg"), 5432, Protocol::Tcp),
+            ]),
+            Ok(())
+        );
+        let err = with_ports(vec![
+            port(Some("a"), 5432, Protocol::Tcp),
+            port(Some("b"), 5432, Protocol::Tcp),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("port 5432 / Tcp more than once"), "{err}");
+        let err = with_ports(vec![
+            port(Some("pg"), 5432, Protocol::Tcp),
+            port(Some("pg"), 6432, Protocol::Tcp),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("names two ports \"pg\""), "{err}");
+        // A given name may collide with the derived name of an unnamed port.
+        let err = with_ports(vec![
+            port(None, 5432, Protocol::Tcp),
+            port(Some("tcp-5432"), 6432, Protocol::Tcp),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("\"tcp-5432\""), "{err}");
     }
 }

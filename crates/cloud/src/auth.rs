@@ -10,6 +10,7 @@ use serde_json::json;
 use tokio::sync::Mutex;
 
 use super::error::{ApiError, CloudError, ErrorKind};
+use crate::client::read_answer;
 use vpcep_signer::{self as signer, SignableRequest};
 
 /// Access key / secret key pair (optionally temporary, with a security token).
@@ -59,10 +60,10 @@ pub fn sign(req: &mut reqwest::Request, key: &AkSk, now: Timestamp) -> Result<()
     };
     let date = now.strftime(signer::DATE_FORMAT).to_string();
     let headers = req.headers_mut();
-    insert(headers, "host", &host)?;
-    insert(headers, signer::DATE_HEADER, &date)?;
+    insert(headers, "host", &host, false)?;
+    insert(headers, signer::DATE_HEADER, &date, false)?;
     if let Some(token) = &key.security_token {
-        insert(headers, SECURITY_TOKEN_HEADER, token.expose_secret())?;
+        insert(headers, SECURITY_TOKEN_HEADER, token.expose_secret(), true)?;
     }
     let mut signed: Vec<(&str, &str)> = vec![
         ("host", host.as_str()),
@@ -86,19 +87,22 @@ pub fn sign(req: &mut reqwest::Request, key: &AkSk, now: Timestamp) -> Result<()
     };
     let value = signer::authorization(&signable, &key.access_key, key.secret_key.expose_secret())
         .expect("the date header was just added");
-    insert(req.headers_mut(), "authorization", &value)
+    insert(req.headers_mut(), "authorization", &value, true)
 }
 
+/// Adds a header; a `sensitive` one (a credential) is never shown by debug output.
 fn insert(
     headers: &mut reqwest::header::HeaderMap,
     name: &'static str,
     value: &str,
+    sensitive: bool,
 ) -> Result<(), CloudError> {
-    let value = HeaderValue::from_str(value).map_err(|_| CloudError::Token {
+    let mut value = HeaderValue::from_str(value).map_err(|_| CloudError::Token {
         operation: "sign",
         message: format!("the {name} header value is not valid in HTTP"),
         kind: ErrorKind::InvalidArgument,
     })?;
+    value.set_sensitive(sensitive);
     headers.insert(HeaderName::from_static(name), value);
     Ok(())
 }
@@ -205,11 +209,7 @@ impl TokenCache {
             .get("x-subject-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = resp.bytes().await.map_err(|source| CloudError::Transport {
-            operation: op,
-            what: "reading the IAM answer failed",
-            source,
-        })?;
+        let bytes = read_answer(op, resp).await?;
         if !status.is_success() {
             let e = ApiError::parse(status.as_u16(), &bytes, None, None);
             return Err(CloudError::Token {
@@ -315,6 +315,14 @@ mod tests {
             "very-secret-sk",
         );
         assert_eq!(parsed.signature, expected);
+        // The credential headers never reach debug output.
+        let debug = format!("{req:?} {:?}", req.headers());
+        for secret in ["temp-token-value", parsed.signature, "very-secret-sk"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert!(req.headers()["authorization"].is_sensitive());
+        assert!(req.headers()["x-security-token"].is_sensitive());
+        assert!(!req.headers()["x-sdk-date"].is_sensitive());
     }
 
     #[test]

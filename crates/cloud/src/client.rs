@@ -1,5 +1,9 @@
 //! The VPCEP client: executes [`ApiRequest`]s with authentication, a token-bucket rate limit, a
 //! timeout on every call, and retries of what is safe to repeat.
+//!
+//! Every byte the endpoint returns is untrusted (README, security): redirects are not followed,
+//! answers are read up to [`MAX_BODY_BYTES`], listings stop after [`MAX_PAGES`] pages, and the
+//! credential headers are marked sensitive so that no debug output shows them.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -16,6 +20,20 @@ use super::error::{ApiError, CloudError, ErrorKind, parse_retry_after};
 use super::metrics::CloudMetrics;
 use super::retry::RetryPolicy;
 use crate::config::CloudConfig;
+
+/// The most bytes an answer may hold. The largest real answer is a page of 1000 objects of one
+/// or two KB of JSON each; anything beyond this is not a VPCEP answer and is not read.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+
+/// The most pages one listing reads. At the page size of 1000 this is 50,000 objects, a thousand
+/// times the cloud's default quotas of 20 services and 50 endpoints per account and region, so a
+/// real listing never reaches it; an endpoint that keeps announcing more costs at most this many
+/// calls of at most [`MAX_BODY_BYTES`] each.
+pub const MAX_PAGES: usize = 50;
+
+/// The token bucket of one cloud account. The rate limit belongs to the account, so every client
+/// of the account shares one ([`VpcepClient::with_rate_limit`]).
+pub type RateLimit = Arc<DefaultDirectRateLimiter>;
 
 /// Tunables of a client.
 #[derive(Debug, Clone)]
@@ -111,6 +129,15 @@ pub enum ClientBuildError {
     Http(#[source] reqwest::Error),
 }
 
+impl ClientSettings {
+    /// A new token bucket of `rate_per_second` and `burst`.
+    pub fn rate_limit(&self) -> RateLimit {
+        Arc::new(RateLimiter::direct(
+            Quota::per_second(self.rate_per_second).allow_burst(self.burst),
+        ))
+    }
+}
+
 enum Auth {
     AkSk(auth::AkSk),
     Token(TokenCache),
@@ -122,7 +149,7 @@ struct Inner {
     project_id: String,
     region: String,
     auth: Auth,
-    limiter: DefaultDirectRateLimiter,
+    limiter: RateLimit,
     settings: ClientSettings,
 }
 
@@ -143,8 +170,20 @@ impl std::fmt::Debug for VpcepClient {
 }
 
 impl VpcepClient {
+    /// A client with a token bucket of its own.
     pub fn new(config: &CloudConfig, settings: ClientSettings) -> Result<Self, ClientBuildError> {
+        let limiter = settings.rate_limit();
+        Self::with_rate_limit(config, settings, limiter)
+    }
+
+    /// A client that shares `limiter` with the other clients of the same account.
+    pub fn with_rate_limit(
+        config: &CloudConfig,
+        settings: ClientSettings,
+        limiter: RateLimit,
+    ) -> Result<Self, ClientBuildError> {
         let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
             .user_agent(&settings.user_agent);
@@ -165,9 +204,6 @@ impl VpcepClient {
                 DEFAULT_TOKEN_REFRESH,
             )),
         };
-        let limiter = RateLimiter::direct(
-            Quota::per_second(settings.rate_per_second).allow_burst(settings.burst),
-        );
         Ok(VpcepClient {
             inner: Arc::new(Inner {
                 http,
@@ -187,6 +223,11 @@ impl VpcepClient {
 
     pub fn region(&self) -> &str {
         &self.inner.region
+    }
+
+    /// The token bucket this client draws from (shared with the clients of the same account).
+    pub fn rate_limit(&self) -> &RateLimit {
+        &self.inner.limiter
     }
 
     fn url<R>(&self, req: &ApiRequest<R>) -> String {
@@ -327,11 +368,7 @@ impl VpcepClient {
         let request_id = header("x-request-id");
         let retry_after =
             header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
-        let bytes = resp.bytes().await.map_err(|source| CloudError::Transport {
-            operation: op,
-            what: "reading the answer failed",
-            source,
-        })?;
+        let bytes = read_answer(op, resp).await?;
         if !status.is_success() {
             return Err(CloudError::Api {
                 operation: op,
@@ -349,27 +386,100 @@ impl VpcepClient {
         })
     }
 
-    /// Lists every item by following `offset` until `total_count` is reached (or a page comes
-    /// back empty, so that a shrinking list cannot loop forever).
+    /// Lists every item by following `offset` until `total_count` is reached. A page that comes
+    /// back empty ends the listing too (a shrinking list cannot loop forever); a page equal to the
+    /// one before (an endpoint that ignores the offset) and more than [`MAX_PAGES`] pages are
+    /// errors.
     pub async fn list_all<P: Page + DeserializeOwned>(
         &self,
         make: impl Fn(PageParams) -> ApiRequest<P>,
-    ) -> Result<Vec<P::Item>, CloudError> {
+    ) -> Result<Vec<P::Item>, CloudError>
+    where
+        P::Item: PartialEq,
+    {
         let limit = self.inner.settings.page_size;
-        let mut items = Vec::new();
-        loop {
-            let (page, total) = self
-                .execute(make(PageParams {
-                    limit,
-                    offset: items.len() as u64,
-                }))
-                .await?
-                .into_parts();
-            let empty = page.is_empty();
+        let mut items: Vec<P::Item> = Vec::new();
+        let mut last_page = 0;
+        for pages in 0.. {
+            let req = make(PageParams {
+                limit,
+                offset: items.len() as u64,
+            });
+            let operation = req.operation;
+            if pages == MAX_PAGES {
+                return Err(CloudError::Paging {
+                    operation,
+                    why: format!(
+                        "stopped after {MAX_PAGES} pages ({} items): the cloud keeps announcing more",
+                        items.len()
+                    ),
+                });
+            }
+            let (page, total) = self.execute(req).await?.into_parts();
+            if page.is_empty() {
+                break;
+            }
+            if page[..] == items[items.len() - last_page..] {
+                return Err(CloudError::Paging {
+                    operation,
+                    why: format!(
+                        "the cloud answered the same page again at offset {} (it ignores the offset); stopped listing",
+                        items.len()
+                    ),
+                });
+            }
+            last_page = page.len();
             items.extend(page);
-            if empty || items.len() as u64 >= total {
-                return Ok(items);
+            if items.len() as u64 >= total {
+                break;
             }
         }
+        Ok(items)
     }
+}
+
+/// The body of an answer: a redirect is an error (not followed), and a body is read in chunks up
+/// to [`MAX_BODY_BYTES`] whatever its Content-Length says (it is believed only when it already
+/// announces too much).
+pub(crate) async fn read_answer(
+    operation: &'static str,
+    mut resp: reqwest::Response,
+) -> Result<Vec<u8>, CloudError> {
+    let status = resp.status();
+    if status.is_redirection() {
+        let location = match resp.headers().get(reqwest::header::LOCATION) {
+            None => "nowhere (the answer has no Location)".to_string(),
+            Some(v) => match v.to_str() {
+                Ok(l) => l.chars().take(200).collect(),
+                Err(_) => "a Location that is not text".to_string(),
+            },
+        };
+        return Err(CloudError::Redirect {
+            operation,
+            status: status.as_u16(),
+            location,
+        });
+    }
+    let too_large = CloudError::TooLarge {
+        operation,
+        limit: MAX_BODY_BYTES,
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_large);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|source| CloudError::Transport {
+        operation,
+        what: "reading the answer failed",
+        source,
+    })? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

@@ -1,8 +1,16 @@
 //! Cloud configuration: operator-wide defaults from flags and environment, and the
 //! per-object overrides of a credentials Secret. Pure: the caller supplies the lookups.
+//!
+//! The operator-wide settings are the admin's and are used as given. A namespace Secret is not
+//! trusted (README, security): the URLs it names are used only when they are https URLs of the
+//! cloud's documented hosts for the Secret's region (those [`CloudKind::vpcep_endpoint`] and
+//! [`CloudKind::iam_endpoint`] derive, and the global IAM host), or when they lie under a prefix
+//! the admin allowed ([`AllowedEndpoint`], `--allow-endpoint`).
 
 use std::collections::BTreeMap;
+use std::str::FromStr;
 
+use reqwest::Url;
 use secrecy::SecretString;
 
 use crate::auth::{AkSk, Credentials, PasswordAuth};
@@ -49,6 +57,153 @@ impl CloudKind {
             (CloudKind::Huawei, r) => format!("https://iam.{r}.myhuaweicloud.com/v3"),
         }
     }
+
+    /// The region-independent IAM host the cloud also documents.
+    fn global_iam_host(self) -> &'static str {
+        match self {
+            CloudKind::Otc => "iam.otc.t-systems.com",
+            CloudKind::Huawei => "iam.myhuaweicloud.com",
+        }
+    }
+
+    /// The hosts a Secret's URL for `service` may name without the admin's allowance.
+    fn documented_hosts(self, service: SecretUrl, region: &str) -> Vec<String> {
+        let host = |url: String| {
+            Url::parse(&url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        match service {
+            SecretUrl::Endpoint => vec![host(self.vpcep_endpoint(region))],
+            SecretUrl::IamEndpoint => vec![
+                host(self.iam_endpoint(region)),
+                self.global_iam_host().to_string(),
+            ],
+        }
+    }
+}
+
+/// The URLs a credentials Secret may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecretUrl {
+    Endpoint,
+    IamEndpoint,
+}
+
+impl SecretUrl {
+    fn key(self) -> &'static str {
+        match self {
+            SecretUrl::Endpoint => "endpoint",
+            SecretUrl::IamEndpoint => "iamEndpoint",
+        }
+    }
+}
+
+/// A URL prefix the admin allows a namespace Secret's `endpoint` or `iamEndpoint` to use
+/// (`--allow-endpoint`), e.g. a private gateway or a simulator. Matched by parsed URL: scheme,
+/// host and port exactly, then the path on a segment boundary, so that `http://127.0.0.1:8080`
+/// allows neither `http://127.0.0.1:80801/` (another port) nor `http://127.0.0.1:8080@evil/`
+/// (user info, host `evil`), and `https://gw/vpcep` does not allow `https://gw/vpcep-other`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedEndpoint(Url);
+
+impl FromStr for AllowedEndpoint {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let url = Url::parse(s.trim()).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(format!("{s:?} is not an http(s) URL with a host"));
+        }
+        if let Some(why) = extras(&url) {
+            return Err(format!(
+                "{s:?} {why}: give scheme, host, port and path only"
+            ));
+        }
+        Ok(AllowedEndpoint(url))
+    }
+}
+
+impl std::fmt::Display for AllowedEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl AllowedEndpoint {
+    /// Whether `url` lies under this prefix.
+    pub fn allows(&self, url: &Url) -> bool {
+        let prefix = &self.0;
+        url.scheme() == prefix.scheme()
+            && url.host() == prefix.host()
+            && url.port_or_known_default() == prefix.port_or_known_default()
+            && path_within(url.path(), prefix.path())
+    }
+}
+
+/// Whether `path` is `prefix` or below it: `/a` holds `/a` and `/a/b`, not `/ab`.
+fn path_within(path: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    prefix.is_empty()
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// What a URL carries besides scheme, host, port and path, which no endpoint needs: user info
+/// could smuggle a host past a reader, a query or fragment would be sent along with every call.
+fn extras(url: &Url) -> Option<&'static str> {
+    if !url.username().is_empty() || url.password().is_some() {
+        Some("carries user info")
+    } else if url.query().is_some() {
+        Some("carries a query")
+    } else if url.fragment().is_some() {
+        Some("carries a fragment")
+    } else {
+        None
+    }
+}
+
+/// A refused URL as it may be shown: without its user info (it may hold a password), and no
+/// longer than a condition message needs.
+fn shown(raw: &str, parsed: Option<&Url>) -> String {
+    let text = match parsed {
+        Some(u) if !u.username().is_empty() || u.password().is_some() => {
+            let mut u = u.clone();
+            // Cannot fail: the URL has a host, or it could not carry user info.
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => raw.to_string(),
+    };
+    let mut short: String = text.chars().take(200).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
+}
+
+/// A region name as the clouds write them (`eu-de`, `ap-southeast-1`): it becomes part of the
+/// default host names, so anything else could name another host.
+fn check_region(region: &str) -> Result<(), ConfigError> {
+    let ok = (1..=64).contains(&region.len())
+        && region.starts_with(|c: char| c.is_ascii_lowercase())
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            field: "the Secret key region",
+            why: format!(
+                "{:?} is not a region name (lower-case letters, digits and '-', e.g. eu-de)",
+                shown(region, None)
+            ),
+        })
+    }
 }
 
 /// A configuration that cannot be used; the message names what to set.
@@ -68,6 +223,15 @@ pub enum ConfigError {
     Incomplete {
         set: &'static str,
         missing: &'static str,
+    },
+    #[error(
+        "the Secret key {key} {url:?} is not allowed: {why}; a Secret may name https URLs of the cloud's documented hosts for its region ({documented}), or a URL under a prefix the operator's admin allows with --allow-endpoint"
+    )]
+    EndpointNotAllowed {
+        key: &'static str,
+        url: String,
+        why: &'static str,
+        documented: String,
     },
 }
 
@@ -284,20 +448,31 @@ impl CloudSettings {
 
     /// The configuration of an object whose Secret holds these settings. The Secret must name
     /// the region and project; without an endpoint it uses the operator's when the region is the
-    /// same, else the cloud's public endpoint of its region.
+    /// same, else the cloud's public endpoint of its region. The `endpoint` and `iamEndpoint` it
+    /// names must be documented hosts of `kind` in its region, or lie under one of `allowed`.
     pub fn resolve_secret(
         &self,
         defaults: Option<&CloudConfig>,
         kind: CloudKind,
+        allowed: &[AllowedEndpoint],
     ) -> Result<CloudConfig, ConfigError> {
         let region = self
             .region
             .clone()
             .ok_or(ConfigError::Missing("the Secret key region"))?;
+        check_region(&region)?;
         let project_id = self
             .project_id
             .clone()
             .ok_or(ConfigError::Missing("the Secret key projectId"))?;
+        for (service, url) in [
+            (SecretUrl::Endpoint, &self.endpoint),
+            (SecretUrl::IamEndpoint, &self.iam_endpoint),
+        ] {
+            if let Some(url) = url {
+                check_secret_url(service, url, kind, &region, allowed)?;
+            }
+        }
         let endpoint = self.endpoint.clone().unwrap_or_else(|| match defaults {
             Some(d) if d.region == region => d.endpoint.clone(),
             _ => kind.vpcep_endpoint(&region),
@@ -316,6 +491,45 @@ impl CloudSettings {
             project_id,
             credentials,
         })
+    }
+}
+
+/// Whether a URL named by a namespace Secret may be called (see the module comment).
+fn check_secret_url(
+    service: SecretUrl,
+    raw: &str,
+    kind: CloudKind,
+    region: &str,
+    allowed: &[AllowedEndpoint],
+) -> Result<(), ConfigError> {
+    let documented = kind.documented_hosts(service, region);
+    let refuse = |why: &'static str, parsed: Option<&Url>| ConfigError::EndpointNotAllowed {
+        key: service.key(),
+        url: shown(raw, parsed),
+        why,
+        documented: documented.join(", "),
+    };
+    let url = Url::parse(raw).map_err(|_| refuse("it is not a URL", None))?;
+    if let Some(why) = extras(&url) {
+        return Err(refuse(why, Some(&url)));
+    }
+    if allowed.iter().any(|prefix| prefix.allows(&url)) {
+        return Ok(());
+    }
+    let documented_host = url.scheme() == "https"
+        && url.port().is_none()
+        && url
+            .host_str()
+            .is_some_and(|h| documented.iter().any(|d| d == h));
+    if documented_host {
+        Ok(())
+    } else if url.scheme() != "https" {
+        Err(refuse("it is not https", Some(&url)))
+    } else {
+        Err(refuse(
+            "its host and port are not a documented one",
+            Some(&url),
+        ))
     }
 }
 
@@ -520,7 +734,7 @@ mod tests {
             ("accessKey", "A2"),
             ("secretKey", "S2"),
         ]))
-        .resolve_secret(Some(&defaults), CloudKind::Otc)
+        .resolve_secret(Some(&defaults), CloudKind::Otc, &[])
         .unwrap();
         assert_eq!(
             (
@@ -536,7 +750,7 @@ mod tests {
             ("password", "pw"),
             ("domainName", "d"),
         ]))
-        .resolve_secret(Some(&defaults), CloudKind::Otc)
+        .resolve_secret(Some(&defaults), CloudKind::Otc, &[])
         .unwrap();
         assert_eq!(
             other_region.endpoint,
@@ -546,7 +760,7 @@ mod tests {
 
         let no_creds =
             CloudSettings::from_secret(&secret(&[("region", "eu-de"), ("projectId", "p")]))
-                .resolve_secret(None, CloudKind::Otc);
+                .resolve_secret(None, CloudKind::Otc, &[]);
         assert!(
             no_creds
                 .unwrap_err()
@@ -558,7 +772,7 @@ mod tests {
             ("accessKey", "a"),
             ("secretKey", "s"),
         ]))
-        .resolve_secret(None, CloudKind::Otc);
+        .resolve_secret(None, CloudKind::Otc, &[]);
         assert_eq!(
             no_project.unwrap_err().to_string(),
             "the Secret key projectId is not set"
@@ -576,7 +790,198 @@ mod tests {
         ]));
         let debug = format!("{s:?}");
         assert!(!debug.contains("TOPSECRET"), "{debug}");
-        let c = s.resolve_secret(None, CloudKind::Otc).unwrap();
+        let c = s.resolve_secret(None, CloudKind::Otc, &[]).unwrap();
         assert!(!format!("{c:?}").contains("TOPSECRET"));
+    }
+
+    fn with_urls(region: &str, urls: &[(&str, &str)]) -> CloudSettings {
+        let mut pairs = vec![
+            ("region", region),
+            ("projectId", "p"),
+            ("username", "u"),
+            ("password", "pw"),
+            ("domainName", "d"),
+        ];
+        pairs.extend_from_slice(urls);
+        CloudSettings::from_secret(&secret(&pairs))
+    }
+
+    fn allow(prefixes: &[&str]) -> Vec<AllowedEndpoint> {
+        prefixes.iter().map(|p| p.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn documented_hosts_need_no_allowance() {
+        for (kind, region, endpoint, iam) in [
+            (
+                CloudKind::Otc,
+                "eu-de",
+                "https://vpcep.eu-de.otc.t-systems.com",
+                "https://iam.eu-de.otc.t-systems.com/v3",
+            ),
+            (
+                CloudKind::Otc,
+                "eu-de",
+                "https://VPCEP.eu-de.otc.t-systems.com:443/",
+                "https://iam.otc.t-systems.com/v3",
+            ),
+            (
+                CloudKind::Otc,
+                "eu-ch2",
+                "https://vpcep.eu-ch2.sc.otc.t-systems.com",
+                "https://iam-pub.eu-ch2.sc.otc.t-systems.com/v3",
+            ),
+            (
+                CloudKind::Huawei,
+                "eu-west-101",
+                "https://vpcep.eu-west-101.myhuaweicloud.eu",
+                "https://iam.myhuaweicloud.com/v3",
+            ),
+        ] {
+            let c = with_urls(region, &[("endpoint", endpoint), ("iamEndpoint", iam)])
+                .resolve_secret(None, kind, &[])
+                .unwrap_or_else(|e| panic!("{endpoint} {iam}: {e}"));
+            let Credentials::Password(p) = c.credentials else {
+                panic!("expected a password")
+            };
+            assert_eq!(p.iam_endpoint, iam);
+        }
+    }
+
+    #[test]
+    fn secret_urls_outside_the_documented_hosts_are_refused() {
+        let refused = |region: &str, key: &str, url: &str, allowed: &[&str]| {
+            let err = with_urls(region, &[(key, url)])
+                .resolve_secret(None, CloudKind::Otc, &allow(allowed))
+                .expect_err(url);
+            let text = err.to_string();
+            assert!(
+                matches!(err, ConfigError::EndpointNotAllowed { .. }),
+                "{url}: {text}"
+            );
+            assert!(text.contains("--allow-endpoint"), "{text}");
+            assert!(text.contains(&format!("Secret key {key}")), "{text}");
+            text
+        };
+        // Plain http, another region's host, another port, an in-cluster address.
+        for (key, url) in [
+            ("endpoint", "http://vpcep.eu-de.otc.t-systems.com"),
+            ("endpoint", "https://vpcep.eu-nl.otc.t-systems.com"),
+            ("endpoint", "https://vpcep.eu-de.otc.t-systems.com:8443"),
+            (
+                "endpoint",
+                "https://vpcep.eu-de.otc.t-systems.com.evil.example",
+            ),
+            ("endpoint", "http://127.0.0.1:8080/metrics"),
+            ("iamEndpoint", "https://iam.eu-de.otc.t-systems.com.evil/v3"),
+            ("iamEndpoint", "https://vpcep.eu-de.otc.t-systems.com/v3"),
+        ] {
+            let text = refused("eu-de", key, url, &[]);
+            assert!(text.contains(url.trim_end_matches('/')), "{text}");
+        }
+        // Tricks around an allowed prefix.
+        let sim = ["http://127.0.0.1:8080/sim"];
+        for url in [
+            "http://127.0.0.1:80801/sim",
+            "http://127.0.0.1:8080@evil/sim",
+            "http://127.0.0.1:8081/sim",
+            "https://127.0.0.1:8080/sim",
+            "http://127.0.0.1:8080/simulator",
+            "http://127.0.0.1:8080/sim/../metrics",
+            "http://127.0.0.1:8080/sim?x=1",
+            "http://127.0.0.1:8080/sim#f",
+            "not a url",
+        ] {
+            refused("eu-de", "endpoint", url, &sim);
+        }
+        // User info is refused even on a documented host, and never shown.
+        let text = refused(
+            "eu-de",
+            "endpoint",
+            "https://user:hunter2@vpcep.eu-de.otc.t-systems.com",
+            &[],
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("carries user info"), "{text}");
+    }
+
+    #[test]
+    fn allowed_prefixes_match_on_segment_boundaries() {
+        let allowed = allow(&["http://127.0.0.1:8080", "https://gw.example/vpcep/"]);
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+            "http://127.0.0.1:8080/v1",
+            "https://gw.example/vpcep",
+            "https://gw.example:443/vpcep/eu-de",
+        ] {
+            with_urls("eu-de", &[("endpoint", url), ("iamEndpoint", url)])
+                .resolve_secret(None, CloudKind::Otc, &allowed)
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        for url in [
+            "http://127.0.0.1:80801/",
+            "http://127.0.0.1:8080@evil/",
+            "http://localhost:8080/",
+            "https://gw.example/vpcep-other",
+            "https://gw.example/",
+        ] {
+            let result = with_urls("eu-de", &[("endpoint", url)]).resolve_secret(
+                None,
+                CloudKind::Otc,
+                &allowed,
+            );
+            assert!(result.is_err(), "{url} was allowed");
+        }
+    }
+
+    #[test]
+    fn allow_endpoint_flag_values_are_checked() {
+        assert!("http://127.0.0.1:8080".parse::<AllowedEndpoint>().is_ok());
+        for bad in [
+            "127.0.0.1:8080",
+            "ftp://host/",
+            "http://u:p@host/",
+            "http://host/?q",
+            "http://host/#f",
+        ] {
+            assert!(bad.parse::<AllowedEndpoint>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secret_regions_cannot_steer_the_derived_hosts() {
+        for region in ["evil.example/x#", "eu-de.evil", "EU-DE", "", "-x"] {
+            let err = with_urls(region, &[])
+                .resolve_secret(None, CloudKind::Otc, &[])
+                .expect_err(region);
+            let text = err.to_string();
+            assert!(
+                text.contains("region") || text.contains("not set"),
+                "{region}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn operator_wide_endpoints_stay_unrestricted() {
+        let c = CloudSettings::default()
+            .or_env(env(&[
+                ("VPCEP_ENDPOINT", "http://127.0.0.1:8080/any"),
+                ("VPCEP_IAM_ENDPOINT", "http://10.0.0.1:5000/v3"),
+                ("VPCEP_REGION", "eu-de"),
+                ("VPCEP_PROJECT_ID", "p"),
+                ("VPCEP_USERNAME", "u"),
+                ("VPCEP_PASSWORD", "pw"),
+                ("VPCEP_DOMAIN_NAME", "d"),
+            ]))
+            .resolve()
+            .unwrap();
+        assert_eq!(c.endpoint, "http://127.0.0.1:8080/any");
+        // A Secret without an endpoint uses the operator's in the same region.
+        let s = with_urls("eu-de", &[])
+            .resolve_secret(Some(&c), CloudKind::Otc, &[])
+            .unwrap();
+        assert_eq!(s.endpoint, "http://127.0.0.1:8080/any");
     }
 }

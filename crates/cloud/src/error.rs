@@ -190,6 +190,29 @@ pub enum CloudError {
         message: String,
         kind: ErrorKind,
     },
+    /// A 3xx answer. Redirects are never followed: the next hop would receive the credential
+    /// headers, and it is a host nobody allowed.
+    #[error(
+        "{operation}: the endpoint redirected (HTTP {status}) to {location}; redirects are not followed: configure the URL that answers directly"
+    )]
+    Redirect {
+        operation: &'static str,
+        status: u16,
+        location: String,
+    },
+    #[error(
+        "{operation}: the answer is larger than {limit} bytes; it was not read further (is the endpoint a VPCEP API?)"
+    )]
+    TooLarge {
+        operation: &'static str,
+        limit: usize,
+    },
+    /// A listing that does not end: the cloud keeps announcing more, or answers the same page.
+    #[error("{operation}: {why}")]
+    Paging {
+        operation: &'static str,
+        why: String,
+    },
 }
 
 fn request_id_suffix(id: Option<&str>) -> String {
@@ -204,6 +227,9 @@ impl CloudError {
             CloudError::Transport { .. } => ErrorKind::Transport,
             CloudError::Decode { .. } => ErrorKind::InvalidResponse,
             CloudError::Token { kind, .. } => *kind,
+            CloudError::Redirect { .. }
+            | CloudError::TooLarge { .. }
+            | CloudError::Paging { .. } => ErrorKind::InvalidResponse,
         }
     }
 
@@ -231,7 +257,10 @@ impl CloudError {
             CloudError::Transport { source, .. } => source.is_connect(),
             CloudError::Api { error, .. } => error.kind() == ErrorKind::Throttled,
             CloudError::Token { .. } => true,
-            CloudError::Decode { .. } => false,
+            CloudError::Decode { .. }
+            | CloudError::Redirect { .. }
+            | CloudError::TooLarge { .. }
+            | CloudError::Paging { .. } => false,
         }
     }
 }

@@ -9,6 +9,9 @@ mod metrics;
 pub mod model;
 pub mod retry;
 
-pub use client::{ClientBuildError, ClientSettings, DEFAULT_USER_AGENT, Fence, VpcepClient};
+pub use client::{
+    ClientBuildError, ClientSettings, DEFAULT_USER_AGENT, Fence, MAX_BODY_BYTES, MAX_PAGES,
+    RateLimit, VpcepClient,
+};
 pub use error::{CloudError, ErrorKind};
 pub use metrics::CloudMetrics;

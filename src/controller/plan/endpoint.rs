@@ -3,7 +3,7 @@ use std::collections::BTreeSet;
 use super::tags::{Owner, TagDiff, desired_tags, diff_tags};
 use super::{immutable, wire_name};
 use vpcep_api::VpcEndpointSpec;
-use vpcep_api::validate::InvalidSpec;
+use vpcep_api::validate::{InvalidSpec, Ipv4Cidr};
 use vpcep_cloud::model::{
     CreateEndpointRequest, Endpoint, EndpointStatus, PolicyStatement, ServiceType,
     UpdateWhitelistRequest,
@@ -66,6 +66,12 @@ impl EndpointPlan {
 
 fn set_of(items: &[String]) -> BTreeSet<&str> {
     items.iter().map(String::as_str).collect()
+}
+
+/// A whitelist as a set of canonical entries: the cloud may write `10.0.0.1` as `10.0.0.1/32`
+/// and reorder the list, which is no change.
+fn whitelist_set(items: &[String]) -> BTreeSet<String> {
+    items.iter().map(|e| Ipv4Cidr::canonical(e)).collect()
 }
 
 /// Compares the fields the spec owns with the cloud endpoint. `service_id` is the id the spec's
@@ -140,7 +146,7 @@ pub fn plan_endpoint(
     };
     if interface {
         let whitelist = spec.whitelist.clone().unwrap_or_default();
-        if set_of(&whitelist) != set_of(&cloud.whitelist)
+        if whitelist_set(&whitelist) != whitelist_set(&cloud.whitelist)
             || spec.enable_whitelist != cloud.enable_whitelist
         {
             plan.whitelist = Some(UpdateWhitelistRequest {
@@ -279,6 +285,18 @@ mod tests {
                 enable_whitelist: false
             })
         );
+    }
+
+    #[test]
+    fn whitelists_compare_in_canonical_form_in_any_order() {
+        let s = spec(json!({"whitelist": ["10.0.0.1", "10.1.0.0/16"], "enableWhitelist": true}));
+        let mut c = cloud(&s);
+        c.whitelist = vec!["10.1.0.0/16".into(), "10.0.0.1/32".into()];
+        let plan = plan_endpoint(&s, Some(SVC), &owner(), &c).unwrap();
+        assert_eq!(plan.whitelist, None, "no update loop");
+        c.whitelist = vec!["10.1.0.0/16".into(), "10.0.0.2/32".into()];
+        let plan = plan_endpoint(&s, Some(SVC), &owner(), &c).unwrap();
+        assert!(plan.whitelist.is_some(), "a different address is a change");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod acceptance;
 pub mod connections;
 mod endpoint;
+pub mod ownership;
 pub mod permissions;
 pub mod requeue;
 mod service;

@@ -9,6 +9,11 @@ use vpcep_cloud::model::{EndpointStatus, ServiceStatus};
 pub const SHORT_REQUEUE: Duration = Duration::from_secs(2);
 /// How often an endpoint waiting for acceptance is looked at again.
 pub const PENDING_REQUEUE: Duration = Duration::from_secs(15);
+/// How long a deletion is polled every [`SHORT_REQUEUE`]: the cloud deletes within seconds
+/// normally, and the bench (scripts/bench.py) measures how quickly.
+pub const FAST_DELETION: Duration = Duration::from_secs(30);
+/// The slowest polling of a deletion that the cloud does not finish (stuck in `deleting`).
+pub const SLOW_DELETION_POLL: Duration = Duration::from_secs(60);
 
 /// What follows a reconcile that reached the cloud.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +45,14 @@ pub fn after_endpoint(status: &EndpointStatus) -> Next {
         s if s.is_transitional() => Next::After(SHORT_REQUEUE),
         _ => Next::Resync,
     }
+}
+
+/// When to look again at an object whose deletion has been waiting for `elapsed`: every
+/// [`SHORT_REQUEUE`] during [`FAST_DELETION`], then a growing delay (a fifth of the time beyond
+/// it), capped at [`SLOW_DELETION_POLL`], so that an object stuck in the cloud's `deleting`
+/// state does not cost a call every 2 s forever.
+pub fn while_deleting(elapsed: Duration) -> Duration {
+    (SHORT_REQUEUE + elapsed.saturating_sub(FAST_DELETION) / 5).min(SLOW_DELETION_POLL)
 }
 
 /// When an object last matched the cloud.
@@ -98,6 +111,26 @@ mod tests {
             (Failed, Next::Resync),
         ] {
             assert_eq!(after_endpoint(&status), next, "{status}");
+        }
+    }
+
+    #[test]
+    fn deletions_are_polled_fast_at_first_then_back_off() {
+        for (elapsed, delay) in [
+            (0, 2),
+            (10, 2),
+            (30, 2),
+            (40, 4),
+            (80, 12),
+            (200, 36),
+            (320, 60),
+            (86_400, 60),
+        ] {
+            assert_eq!(
+                while_deleting(Duration::from_secs(elapsed)),
+                Duration::from_secs(delay),
+                "after {elapsed} s"
+            );
         }
     }
 

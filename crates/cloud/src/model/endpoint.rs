@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::common::{ErrorDetail, Tag, int_or_string, one_or_many};
+use super::common::{ErrorDetail, Tag, lenient_i64, one_or_many};
 use super::states::{EndpointStatus, ServiceType};
 
 /// A gateway endpoint policy statement; the API capitalises its keys.
@@ -54,7 +54,7 @@ pub struct Endpoint {
     pub enable_status: Option<String>,
     pub endpoint_service_name: String,
     pub endpoint_service_id: String,
-    #[serde(deserialize_with = "int_or_string")]
+    #[serde(deserialize_with = "lenient_i64")]
     pub marker_id: Option<i64>,
     pub enable_dns: bool,
     pub dns_names: Vec<String>,

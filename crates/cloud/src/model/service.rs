@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::common::{ErrorDetail, Tag, bool_or_string, int_or_string, one_or_many};
+use super::common::{ErrorDetail, Tag, bool_or_string, lenient_i64, one_or_many};
 use super::states::{EndpointStatus, ServerType, ServiceStatus, ServiceType};
 
 /// A port mapping on the wire.
@@ -147,7 +147,7 @@ pub struct ListPublicServicesResponse {
 pub struct Connection {
     /// The endpoint id.
     pub id: String,
-    #[serde(deserialize_with = "int_or_string")]
+    #[serde(deserialize_with = "lenient_i64")]
     pub marker_id: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
