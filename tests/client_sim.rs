@@ -702,3 +702,44 @@ async fn a_refused_token_is_fetched_again_once() {
     assert_eq!(detail["get_quotas"]["outcomes"]["200"], 1, "{detail}");
     assert_eq!(detail["create_token"]["total"], 1, "{detail}");
 }
+
+/// Every request carries the configured User-Agent (the simulator counts requests by it), and a
+/// closed fence holds a request back before anything is sent.
+#[tokio::test]
+async fn requests_name_their_client_and_stop_at_a_closed_fence() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let sim = Sim::start(&[]);
+    let open = Arc::new(AtomicBool::new(true));
+    let fence = {
+        let open = open.clone();
+        vpcep_cloud::Fence::new(move || open.load(Ordering::SeqCst))
+    };
+    let c = sim.client_as(
+        aksk(sim::ACCESS_KEY, sim::SECRET_KEY),
+        sim::PROJECT_ID,
+        ClientSettings {
+            user_agent: "replica-x".into(),
+            fence,
+            ..Default::default()
+        },
+    );
+    let list = || {
+        c.execute(api::list_services(
+            &ServiceQuery::default(),
+            PageParams {
+                limit: 10,
+                offset: 0,
+            },
+        ))
+    };
+    list().await.unwrap();
+    let sent = async || sim.get("counters/clients").await["replica-x"]["list_services"].clone();
+    assert_eq!(sent().await, 1);
+
+    open.store(false, Ordering::SeqCst);
+    let held = tokio::time::timeout(Duration::from_millis(500), list()).await;
+    assert!(held.is_err(), "a request passed the closed fence: {held:?}");
+    assert_eq!(sent().await, 1, "{}", sim.get("counters/clients").await);
+}

@@ -6,38 +6,12 @@ mod support;
 
 use std::time::Duration;
 
-use support::cluster::{Env, Operator, OperatorArgs, kubectl_raw, metric};
+use support::cluster::{
+    Env, Operator, OperatorArgs, kubectl_raw, lease_holder, metric, wait_lease_holder,
+};
 use support::fixtures::{endpoint_yaml, wait_for};
 
 const LEASE_DURATION: Duration = Duration::from_secs(5);
-
-/// The Lease's holder ("" when nobody holds it); the Lease lives in `default`, the namespace of
-/// the test kubeconfig's context, as the operator's default.
-fn holder(lease: &str) -> Option<String> {
-    let (ok, out, _) = kubectl_raw(
-        &[
-            "-n",
-            "default",
-            "get",
-            "lease",
-            lease,
-            "-o",
-            "jsonpath={.spec.holderIdentity}",
-        ],
-        None,
-    );
-    ok.then_some(out)
-}
-
-fn wait_holder(lease: &str, want: &str, timeout: Duration) {
-    wait_for(
-        &format!("lease {lease} to be held by {want:?}"),
-        timeout,
-        Duration::from_millis(100),
-        || holder(lease),
-        |now| now.as_deref() == Some(want),
-    );
-}
 
 fn replica(env: &mut Env, lease: &str, name: &str) -> Operator {
     env.spawn_operator(
@@ -73,7 +47,7 @@ fn one_replica_reconciles_and_another_takes_over() {
     env.kill_operator();
 
     let mut a = replica(&mut env, &lease, "replica-a");
-    wait_holder(&lease, "replica-a", Duration::from_secs(30));
+    wait_lease_holder(&lease, "replica-a", Duration::from_secs(30));
     let mut b = replica(&mut env, &lease, "replica-b");
     // The follower is up (ready) but does not lead.
     b.wait_http("/readyz", 200, Duration::from_secs(30));
@@ -95,11 +69,11 @@ fn one_replica_reconciles_and_another_takes_over() {
         "the follower called the cloud:\n{}",
         b.metrics()
     );
-    assert_eq!(holder(&lease).as_deref(), Some("replica-a"));
+    assert_eq!(lease_holder(&lease).as_deref(), Some("replica-a"));
 
     // The leader dies without a word: the follower takes over once the Lease expires.
     a.kill();
-    wait_holder(&lease, "replica-b", LEASE_DURATION * 6);
+    wait_lease_holder(&lease, "replica-b", LEASE_DURATION * 6);
     b.wait_http("/metrics", 200, Duration::from_secs(5));
     assert_eq!(metric(&b.metrics(), "vpcep_leader", &[]), 1.0);
     // The new leader acts: a deleted endpoint has its cloud object deleted and goes.
@@ -124,12 +98,12 @@ fn one_replica_reconciles_and_another_takes_over() {
         b.log_text()
     );
     assert_eq!(
-        holder(&lease).as_deref(),
+        lease_holder(&lease).as_deref(),
         Some(""),
         "the lease was not released"
     );
     let c = replica(&mut env, &lease, "replica-c");
-    wait_holder(&lease, "replica-c", Duration::from_secs(30));
+    wait_lease_holder(&lease, "replica-c", Duration::from_secs(30));
     drop(c);
     kubectl_raw(&["-n", "default", "delete", "lease", &lease], None);
 }

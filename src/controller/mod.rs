@@ -35,6 +35,7 @@ pub use startup::StartError;
 
 use crate::telemetry::{self, Health, Metrics, leader};
 use vpcep_api::EXTERNAL_ID_ANNOTATION;
+use vpcep_cloud::Fence;
 
 /// Finalizer of both kinds: the cloud object is deleted before the Kubernetes object goes.
 pub const FINALIZER: &str = "vpcep.io/cleanup";
@@ -87,53 +88,71 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     tracing::info!(addr = %opts.metrics_addr, "serving /metrics, /healthz and /readyz");
 
     let kube = kube::Client::try_default().await?;
+    let identity = startup::identity();
+    let term = opts.leader_elect.then(leader::Term::default);
+    // No cloud request leaves a replica that does not lead, even from a reconcile that is still
+    // polled after the term ended (see below).
+    let fence = match &term {
+        Some(term) => {
+            let term = term.clone();
+            Fence::new(move || term.is_leading())
+        }
+        None => Fence::open(),
+    };
     let caches = context::Caches {
         services: svc_reader.clone(),
         endpoints: ep_reader.clone(),
         whole_cluster: opts.namespace.is_none() && opts.selector.is_none(),
     };
-    let ctx = Arc::new(startup::start(&opts, &kube, &metrics, caches).await?);
+    let ctx = Arc::new(startup::start(&opts, &kube, &metrics, caches, &identity, fence).await?);
     health.set_ready();
     let shutdown = shutdown_signal().shared();
 
-    let leadership = if opts.leader_elect {
-        let lease = leader::LeaseSettings {
-            name: opts.lease_name.clone(),
-            namespace: opts
-                .lease_namespace
-                .clone()
-                .unwrap_or_else(|| kube.default_namespace().to_string()),
-            identity: startup::identity(),
-            duration: opts.lease_duration,
-        };
-        tokio::select! {
-            leadership = leader::acquire(kube.clone(), &lease) => Some(leadership?),
-            () = shutdown.clone() => return Ok(()),
+    let leadership = match term {
+        Some(term) => {
+            let lease = leader::LeaseSettings {
+                name: opts.lease_name.clone(),
+                namespace: opts
+                    .lease_namespace
+                    .clone()
+                    .unwrap_or_else(|| kube.default_namespace().to_string()),
+                identity,
+                duration: opts.lease_duration,
+            };
+            tokio::select! {
+                leadership = leader::acquire(kube.clone(), lease, term) => Some(leadership),
+                () = shutdown.clone() => return Ok(()),
+            }
         }
-    } else {
-        None
+        None => None,
     };
     metrics.set_leader(true);
     let lost = match &leadership {
-        Some(l) => l.lost().boxed(),
+        Some(l) => l.term().lost().boxed(),
         None => futures::future::pending().boxed(),
-    }
-    .shared();
-    let stop = futures::future::select(shutdown.clone(), lost.clone())
-        .map(|_| ())
-        .shared();
+    };
     let watched = watches::Watched {
         services: (svc_reader, svc_writer),
         endpoints: (ep_reader, ep_writer),
     };
-    watches::controllers(&opts, &kube, ctx, watched, stop).await;
+    // SIGTERM lets the reconciles under way finish; a lost lease must not: another replica acts
+    // now. Dropping the controllers aborts their reconciles (kube-runtime runs each as a task
+    // that it aborts when its handle is dropped). `lost` reads the clock first at every poll;
+    // a reconcile task that runs on after a freeze before this one is polled meets the fence.
+    let controllers = watches::controllers(&opts, &kube, ctx, watched, shutdown.clone());
+    let lease_lost = tokio::select! {
+        biased;
+        () = lost => true,
+        () = controllers => false,
+    };
     metrics.set_leader(false);
     server.abort();
-    let lease_lost = lost.peek().is_some();
-    drop(lost);
     match leadership {
-        // Another replica leads now; a restart (by Kubernetes) makes this one a follower.
-        Some(_) if lease_lost => Err(StartError::LeaseLost),
+        // A restart (by Kubernetes) makes this replica a follower.
+        Some(_) if lease_lost => {
+            tracing::error!("no longer holding the lease: stopped the reconciles under way");
+            Err(StartError::LeaseLost)
+        }
         Some(l) => {
             l.release().await;
             Ok(())

@@ -12,10 +12,10 @@ use super::context::{Caches, Context, Settings};
 use super::events::Events;
 use super::options::RunOptions;
 use super::session::Managed;
-use crate::telemetry::{Metrics, leader};
+use crate::telemetry::Metrics;
 use vpcep_api::{VpcEndpoint, VpcEndpointService};
-use vpcep_cloud::ClientSettings;
 use vpcep_cloud::config::{CloudSettings, ConfigError};
+use vpcep_cloud::{ClientSettings, DEFAULT_USER_AGENT, Fence};
 
 /// Why the operator cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +40,9 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error(transparent)]
-    Lease(#[from] leader::LeaseError),
-    #[error("lost the lease to another replica; exiting so that this one restarts as a follower")]
+    #[error(
+        "no longer holding the lease (taken by another replica, or not renewed in time): exiting so that this one restarts as a follower"
+    )]
     LeaseLost,
 }
 
@@ -84,12 +84,21 @@ pub fn identity() -> String {
     })
 }
 
+/// The `User-Agent` of the cloud requests of this replica: the simulator counts requests by it
+/// (tests/e2e_tenancy/leader.rs), and so can the cloud's logs.
+fn user_agent(identity: &str) -> String {
+    format!("{DEFAULT_USER_AGENT} ({identity})")
+}
+
 /// Start-up checks and the shared context: CRDs installed, cloud settings valid, cluster id.
+/// `identity` names this replica; `fence` says whether it may still call the cloud.
 pub async fn start(
     opts: &RunOptions,
     kube: &kube::Client,
     metrics: &Arc<Metrics>,
     caches: Caches,
+    identity: &str,
+    fence: Fence,
 ) -> Result<Context, StartError> {
     let ns = opts.namespace.as_deref();
     require_crd(
@@ -138,6 +147,8 @@ pub async fn start(
         burst: opts.rate_burst,
         ca_bundle,
         metrics: metrics.cloud.clone(),
+        user_agent: user_agent(identity),
+        fence,
         ..Default::default()
     };
     let cluster_id = match opts.cluster_id.clone() {

@@ -402,10 +402,28 @@ impl Operator {
 
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid} failed");
+        self.signal("TERM");
         self.child.wait().expect("the operator exits")
+    }
+
+    /// Sends the signal `name` (`TERM`, `STOP`, `CONT`...) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{name} {pid} failed");
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself; its exit status, if it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        poll(
+            timeout,
+            Duration::from_millis(100),
+            || self.child.try_wait().expect("the operator's status"),
+            Option::is_some,
+        )
+        .unwrap_or_else(|running| running)
     }
 
     /// GET of a path of the operator's metrics server: (HTTP status, body); `None` when it
@@ -458,6 +476,35 @@ impl Drop for Operator {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The holder of the Lease `name` in `default`, the namespace of the test kubeconfig's context and
+/// so the operator's default ("" when nobody holds it; `None` when there is no Lease).
+pub fn lease_holder(name: &str) -> Option<String> {
+    let (ok, out, _) = kubectl_raw(
+        &[
+            "-n",
+            "default",
+            "get",
+            "lease",
+            name,
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+        ],
+        None,
+    );
+    ok.then_some(out)
+}
+
+/// Waits until the Lease `name` is held by `want`.
+pub fn wait_lease_holder(name: &str, want: &str, timeout: Duration) {
+    super::fixtures::wait_for(
+        &format!("lease {name} to be held by {want:?}"),
+        timeout,
+        Duration::from_millis(100),
+        || lease_holder(name),
+        |now| now.as_deref() == Some(want),
+    );
 }
 
 /// The sum of the samples of metric `name` whose labels include every one of `labels`

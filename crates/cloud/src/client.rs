@@ -50,6 +50,58 @@ pub struct ClientSettings {
     /// Extra CA certificates (PEM) to trust, e.g. for a private gateway.
     pub ca_bundle: Option<Vec<u8>>,
     pub metrics: CloudMetrics,
+    /// The `User-Agent` of every request, e.g. naming the process that sends it.
+    pub user_agent: String,
+    /// Asked right before each request is sent.
+    pub fence: Fence,
+}
+
+/// The client's user agent when none is configured.
+pub const DEFAULT_USER_AGENT: &str = concat!("vpcep-operator/", env!("CARGO_PKG_VERSION"));
+
+/// Whether requests may still be sent, asked right before each one goes out (after the rate
+/// limit's wait). A closed fence holds the request back for good: it is for work that must
+/// stop at once and is about to be dropped (an operator replica that stopped leading,
+/// src/controller/mod.rs), where an error would still be acted on and reported by a process
+/// that no longer should.
+#[derive(Clone)]
+pub struct Fence(Option<Arc<dyn Fn() -> bool + Send + Sync>>);
+
+impl Fence {
+    /// Always open.
+    pub fn open() -> Self {
+        Fence(None)
+    }
+
+    /// Open while `is_open` returns true.
+    pub fn new(is_open: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        Fence(Some(Arc::new(is_open)))
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.0.as_ref().is_none_or(|is_open| is_open())
+    }
+
+    /// Returns while the fence is open; never returns once it is closed.
+    async fn pass(&self, operation: &'static str) {
+        if !self.is_open() {
+            tracing::warn!(
+                operation,
+                "not sending a cloud request: this process may no longer act (fenced)"
+            );
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl std::fmt::Debug for Fence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Fence"
+        } else {
+            "Fence::open"
+        })
+    }
 }
 
 impl Default for ClientSettings {
@@ -63,6 +115,8 @@ impl Default for ClientSettings {
             page_size: 1000,
             ca_bundle: None,
             metrics: CloudMetrics::default(),
+            user_agent: DEFAULT_USER_AGENT.into(),
+            fence: Fence::open(),
         }
     }
 }
@@ -132,7 +186,7 @@ impl VpcepClient {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
-            .user_agent(concat!("vpcep-operator/", env!("CARGO_PKG_VERSION")));
+            .user_agent(&settings.user_agent);
         if let Some(pem) = &settings.ca_bundle {
             for cert in
                 reqwest::Certificate::from_pem_bundle(pem).map_err(ClientBuildError::CaBundle)?
@@ -243,6 +297,8 @@ impl VpcepClient {
     ) -> (Result<R, CloudError>, Option<SecretString>) {
         self.inner.limiter.until_ready().await;
         let op = req.operation;
+        // Before the IAM token too: fetching one is a cloud request of its own.
+        self.inner.settings.fence.pass(op).await;
         let mut http_req = match self.build_request(req) {
             Ok(r) => r,
             Err(e) => return (Err(e), None),
@@ -273,6 +329,10 @@ impl VpcepClient {
                 Err(e) => return (Err(e), None),
             },
         };
+        // Again, as late as possible: fetching the token may have taken a while.
+        if token.is_some() {
+            self.inner.settings.fence.pass(op).await;
+        }
         (self.send(op, http_req).await, token)
     }
 

@@ -10,7 +10,8 @@ pub mod model;
 pub mod retry;
 
 pub use client::{
-    ClientBuildError, ClientSettings, MAX_BODY_BYTES, MAX_PAGES, RateLimit, VpcepClient,
+    ClientBuildError, ClientSettings, DEFAULT_USER_AGENT, Fence, MAX_BODY_BYTES, MAX_PAGES,
+    RateLimit, VpcepClient,
 };
 pub use error::{CloudError, ErrorKind};
 pub use metrics::CloudMetrics;

@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/state", get(state))
         .route("/counters", get(counters).delete(reset_counters))
         .route("/counters/detail", get(counter_detail))
+        .route("/counters/clients", get(counter_clients))
         .route(
             "/faults",
             get(faults)
@@ -91,6 +92,10 @@ async fn counters(State(app): State<AppState>) -> Json<Value> {
 
 async fn counter_detail(State(app): State<AppState>) -> Json<Value> {
     Json(json!(app.counters().detail()))
+}
+
+async fn counter_clients(State(app): State<AppState>) -> Json<Value> {
+    Json(json!(app.counters().clients()))
 }
 
 async fn reset_counters(State(app): State<AppState>) -> StatusCode {

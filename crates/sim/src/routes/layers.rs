@@ -3,7 +3,7 @@
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::header::RETRY_AFTER;
+use axum::http::header::{RETRY_AFTER, USER_AGENT};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -11,6 +11,7 @@ use jiff::Timestamp;
 
 use crate::app::AppState;
 use crate::auth::{self, Caller, Received};
+use crate::counters::NO_USER_AGENT;
 use crate::error::{ApiError, GatewayError};
 use crate::faults::Outcome;
 use crate::ops::Operation;
@@ -99,7 +100,12 @@ pub async fn observe(
     next: Next,
 ) -> Response {
     let plan = app.faults().plan(op);
-    app.counters().start(op);
+    let user_agent = req
+        .headers()
+        .get(USER_AGENT)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    app.counters()
+        .start(op, user_agent.as_deref().unwrap_or(NO_USER_AGENT));
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
     }
