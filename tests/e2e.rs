@@ -649,7 +649,9 @@ async fn endpoints_to_public_services_by_name_and_by_id() {
 fn the_operator_refuses_to_start_without_credentials() {
     cluster::kubectl(&["version", "--request-timeout=5s"]);
     let out = cluster::operator_command()
+        // A port of its own: the default one may be taken (e.g. by scripts/local-up.sh).
         .args(["run", "--region", "eu-de", "--project-id", "p"])
+        .args(["--metrics-addr", "127.0.0.1:0"])
         .env("KUBECONFIG", cluster::kubeconfig())
         .env_remove("VPCEP_ACCESS_KEY")
         .env_remove("VPCEP_SECRET_KEY")
