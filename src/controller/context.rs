@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kube::ResourceExt;
+use kube::api::ListParams;
 use kube::runtime::reflector::Store;
+use kube::{Api, ResourceExt};
 
 use kube::core::ApiResource;
 
@@ -18,6 +19,7 @@ use super::plan::ownership::Lookup;
 use super::plan::requeue::LastMatch;
 use super::publish;
 use super::secret_hold::Held;
+use super::session::Managed;
 use crate::telemetry::Metrics;
 use vpcep_api::{VpcEndpoint, VpcEndpointService};
 
@@ -33,6 +35,8 @@ pub struct Caches {
     /// Whether they hold every object of the cluster (no `--namespace`, no `--selector`): only
     /// then does an absent uid prove that an object no longer exists.
     pub whole_cluster: bool,
+    /// Whether they hold only the objects of a label selector (`--selector`).
+    pub selected: bool,
 }
 
 pub struct Context {
@@ -226,7 +230,7 @@ impl Context {
 
     /// What this cluster knows about the VPCEP object with `uid` (see [`Lookup`]).
     pub fn lookup(&self, uid: &str) -> Lookup {
-        fn find<K: super::session::Managed>(store: &Store<K>, uid: &str) -> Option<String> {
+        fn find<K: Managed>(store: &Store<K>, uid: &str) -> Option<String> {
             store
                 .state()
                 .iter()
@@ -248,9 +252,18 @@ impl Context {
     }
 
     /// The objects of `namespace` that name the credentials Secret `name`, except `except` (by
-    /// uid).
-    pub fn secret_users(&self, namespace: &str, name: &str, except: &str) -> usize {
-        fn count<K: super::session::Managed>(
+    /// uid). The watch caches answer unless they hold only some objects (`--selector`: other
+    /// operators, with other selectors, may use the Secret too): then the API server does.
+    pub async fn secret_users(
+        &self,
+        namespace: &str,
+        name: &str,
+        except: &str,
+    ) -> Result<usize, kube::Error> {
+        fn named<K: Managed>(o: &K, name: &str, except: &str) -> bool {
+            o.uid().as_deref() != Some(except) && o.credentials().is_some_and(|r| r.name == name)
+        }
+        fn cached<K: Managed>(
             store: &Store<K>,
             namespace: &str,
             name: &str,
@@ -259,12 +272,33 @@ impl Context {
             store
                 .state()
                 .iter()
-                .filter(|o| o.namespace().as_deref() == Some(namespace))
-                .filter(|o| o.uid().as_deref() != Some(except))
-                .filter(|o| o.credentials().is_some_and(|r| r.name == name))
+                .filter(|o| {
+                    o.namespace().as_deref() == Some(namespace) && named(&***o, name, except)
+                })
                 .count()
         }
-        count(&self.caches.services, namespace, name, except)
-            + count(&self.caches.endpoints, namespace, name, except)
+        async fn listed<K: Managed>(
+            kube: &kube::Client,
+            namespace: &str,
+            name: &str,
+            except: &str,
+        ) -> Result<usize, kube::Error> {
+            let list = Api::<K>::namespaced(kube.clone(), namespace)
+                .list(&ListParams::default())
+                .await?;
+            Ok(list
+                .items
+                .iter()
+                .filter(|o| named(*o, name, except))
+                .count())
+        }
+        if self.caches.selected {
+            let services =
+                listed::<VpcEndpointService>(&self.kube, namespace, name, except).await?;
+            let endpoints = listed::<VpcEndpoint>(&self.kube, namespace, name, except).await?;
+            return Ok(services + endpoints);
+        }
+        Ok(cached(&self.caches.services, namespace, name, except)
+            + cached(&self.caches.endpoints, namespace, name, except))
     }
 }

@@ -103,6 +103,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         services: svc_reader.clone(),
         endpoints: ep_reader.clone(),
         whole_cluster: opts.namespace.is_none() && opts.selector.is_none(),
+        selected: opts.selector.is_some(),
     };
     let ctx = Arc::new(startup::start(&opts, &kube, &metrics, caches, &identity, fence).await?);
     health.set_ready();

@@ -67,7 +67,7 @@ pub async fn release_unused(
     name: &str,
     except: &str,
 ) -> Result<bool, Error> {
-    if ctx.secret_users(namespace, name, except) > 0 {
+    if ctx.secret_users(namespace, name, except).await? > 0 {
         return Ok(false);
     }
     ctx.held_secrets.set().remove(&key(namespace, name));
