@@ -46,6 +46,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Written into the owner tag of every cloud object.
     pub cluster_id: String,
+    /// Whether objects may name credentials Secrets of their own (`--tenant-credentials`).
+    pub tenant_credentials: bool,
     /// How often a Ready object is compared with the cloud.
     pub resync: Duration,
     pub failures: Failures,
@@ -68,6 +70,8 @@ pub struct Context {
 /// The settings of a context besides its clients.
 pub struct Settings {
     pub cluster_id: String,
+    /// Whether objects may name credentials Secrets of their own (`--tenant-credentials`).
+    pub tenant_credentials: bool,
     pub resync: Duration,
     pub default_tags: BTreeMap<String, String>,
     pub acceptance_poll: Duration,
@@ -88,6 +92,7 @@ impl Context {
             events,
             metrics,
             cluster_id: settings.cluster_id,
+            tenant_credentials: settings.tenant_credentials,
             resync: settings.resync,
             failures: Failures::default(),
             default_tags: settings.default_tags,

@@ -113,10 +113,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         Some(term) => {
             let lease = leader::LeaseSettings {
                 name: opts.lease_name.clone(),
-                namespace: opts
-                    .lease_namespace
-                    .clone()
-                    .unwrap_or_else(|| kube.default_namespace().to_string()),
+                namespace: startup::operator_namespace(&opts, &kube),
                 identity,
                 duration: opts.lease_duration,
             };

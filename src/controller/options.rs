@@ -65,10 +65,16 @@ pub struct RunOptions {
     /// Reconcile only while holding a Lease, so that several replicas can run with one acting.
     #[arg(long, env = "VPCEP_LEADER_ELECT")]
     pub leader_elect: bool,
+    /// Whether objects may name a credentials Secret of their own namespace
+    /// (`credentialsSecretRef`). With `--tenant-credentials=false` the operator reads Secrets
+    /// only in its own namespace (those of CloudAccounts), and needs access to no other.
+    #[arg(long, env = "VPCEP_TENANT_CREDENTIALS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub tenant_credentials: bool,
     /// Name of the Lease.
     #[arg(long, env = "VPCEP_LEASE_NAME", default_value = "vpcep-operator")]
     pub lease_name: String,
-    /// Namespace of the Lease (default: the namespace of the kubeconfig context, or the pod's).
+    /// The operator's own namespace: of the Lease, and of the Secrets of CloudAccounts (default:
+    /// the namespace of the kubeconfig context, or the pod's).
     #[arg(long, env = "POD_NAMESPACE")]
     pub lease_namespace: Option<String>,
     /// How long the Lease holds without renewal: a follower takes over at most this long after

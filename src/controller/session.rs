@@ -241,6 +241,11 @@ impl<K: Recorded> Session<K> {
     /// finalizer, so that the object can still be deleted when the Secret is deleted with it.
     pub async fn client(&self) -> Result<VpcepClient, Error> {
         let ns = self.obj.namespace().unwrap_or_default();
+        if self.obj.credentials().is_some() && !self.ctx.tenant_credentials {
+            return Err(Error::Credentials(
+                "credentialsSecretRef is switched off in this cluster (the operator runs with --tenant-credentials=false): remove it to use the operator's credentials, or ask the cluster admin for a CloudAccount".into(),
+            ));
+        }
         let client = self
             .ctx
             .clients

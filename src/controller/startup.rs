@@ -172,6 +172,7 @@ pub async fn start(
     };
     let settings = Settings {
         cluster_id,
+        tenant_credentials: opts.tenant_credentials,
         resync: opts.resync_period,
         default_tags: opts.default_tags.iter().cloned().collect(),
         acceptance_poll: opts.acceptance_poll_period,
@@ -190,4 +191,12 @@ pub async fn start(
         metrics.clone(),
         settings,
     ))
+}
+
+/// The operator's own namespace: `--lease-namespace` (`POD_NAMESPACE` in a pod), else the
+/// kubeconfig context's.
+pub fn operator_namespace(opts: &RunOptions, kube: &kube::Client) -> String {
+    opts.lease_namespace
+        .clone()
+        .unwrap_or_else(|| kube.default_namespace().to_string())
 }

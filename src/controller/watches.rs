@@ -18,7 +18,7 @@ use super::error::error_policy;
 use super::options::RunOptions;
 use super::plan;
 use super::session::Managed;
-use super::startup::kube_api;
+use super::startup::{self, kube_api};
 use super::{external_id, lifecycle, secret_hold};
 use vpcep_api::{VpcEndpoint, VpcEndpointService};
 
@@ -105,6 +105,14 @@ pub async fn controllers(
     stop: impl Future<Output = ()> + Clone + Send + Sync + 'static,
 ) {
     let ns = opts.namespace.as_deref();
+    // Credentials Secrets: of every watched namespace, or only the operator's own (those of the
+    // CloudAccounts) when objects may not name Secrets of their own.
+    let own = startup::operator_namespace(opts, kube);
+    let secrets_ns = if opts.tenant_credentials {
+        ns
+    } else {
+        Some(own.as_str())
+    };
     let services: Api<VpcEndpointService> = kube_api(kube, ns);
     let endpoints: Api<VpcEndpoint> = kube_api(kube, ns);
     let (svc_reader, svc_writer) = watched.services;
@@ -142,7 +150,7 @@ pub async fn controllers(
                     .collect::<Vec<_>>()
             },
         )
-        .watches_stream(secret_changes(kube, ns), svc_secrets)
+        .watches_stream(secret_changes(kube, secrets_ns), svc_secrets)
         .graceful_shutdown_on(stop.clone())
         .run(
             lifecycle::reconcile::<VpcEndpointService>,
@@ -170,7 +178,7 @@ pub async fn controllers(
                 .map(|ep| ObjectRef::from_obj(&*ep))
                 .collect::<Vec<_>>()
         })
-        .watches_stream(secret_changes(kube, ns), ep_secrets)
+        .watches_stream(secret_changes(kube, secrets_ns), ep_secrets)
         .owns_stream(published::<KubeService>(kube, ns))
         .owns_stream(published::<ConfigMap>(kube, ns))
         .graceful_shutdown_on(stop)
@@ -178,7 +186,7 @@ pub async fn controllers(
         .for_each(|_| futures::future::ready(()));
 
     // The sweeper runs as long as the controllers do (never ending before them).
-    let sweeper = secret_hold::sweep(sweep_ctx, secret_changes(kube, ns))
+    let sweeper = secret_hold::sweep(sweep_ctx, secret_changes(kube, secrets_ns))
         .then(|()| futures::future::pending::<()>());
     tokio::select! {
         _ = async { tokio::join!(svc_controller, ep_controller) } => {}

@@ -41,6 +41,14 @@ pub struct CredentialsSecretRef {
     pub name: String,
 }
 
+/// A CloudAccount (cluster-scoped) by name.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+pub struct AccountRef {
+    /// Name of the CloudAccount; the object's namespace must be one it allows.
+    #[schemars(length(min = 1, max = 253), regex(pattern = OBJECT_NAME_PATTERN))]
+    pub name: String,
+}
+
 /// A reference to an object of the same namespace by name.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 pub struct LocalObjectRef {

@@ -4,11 +4,15 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use serde_yaml::Value;
 
-use super::{VpcEndpoint, VpcEndpointService};
+use super::{CloudAccount, VpcEndpoint, VpcEndpointService};
 
-/// Both CRDs, services first (endpoints may reference them).
+/// The CRDs: accounts first, then services (endpoints may reference both).
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![VpcEndpointService::crd(), VpcEndpoint::crd()]
+    vec![
+        CloudAccount::crd(),
+        VpcEndpointService::crd(),
+        VpcEndpoint::crd(),
+    ]
 }
 
 /// Removes every `x-kubernetes-validations` block: clusters older than 1.25 refuse the field.

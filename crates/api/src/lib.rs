@@ -1,13 +1,18 @@
 //! The custom resources `VpcEndpointService` and `VpcEndpoint` (group `vpcep.io`, version
 //! `v1alpha1`), their schema rules and the generated CRDs. No I/O here.
 
+mod account;
 mod common;
 pub mod crdgen;
 mod endpoint;
 mod service;
 pub mod validate;
 
-pub use common::{CredentialsSecretRef, DeletionPolicy, LocalObjectRef};
+pub use account::{
+    AccountSecretRef, AllowedNamespaces, Cloud, CloudAccount, CloudAccountSpec, CloudAccountStatus,
+    DEFAULT_ACCOUNT_ANNOTATION, RateLimit, WorkloadIdentity,
+};
+pub use common::{AccountRef, CredentialsSecretRef, DeletionPolicy, LocalObjectRef};
 pub use endpoint::{
     PolicyEffect, PolicyStatement, Publish, PublishPort, VpcEndpoint, VpcEndpointSpec,
     VpcEndpointStatus, default_port_name,

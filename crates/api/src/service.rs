@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Condition;
 use super::common::{
-    CredentialsSecretRef, DESCRIPTION_PATTERN, DeletionPolicy, NAMESPACE_PATTERN, TAG_KEYS_MESSAGE,
-    TAG_KEYS_RULE, UUID_PATTERN, conditions_schema, optional_enum_schema, tags_schema,
+    AccountRef, CredentialsSecretRef, DESCRIPTION_PATTERN, DeletionPolicy, NAMESPACE_PATTERN,
+    TAG_KEYS_MESSAGE, TAG_KEYS_RULE, UUID_PATTERN, conditions_schema, optional_enum_schema,
+    tags_schema,
 };
 
 /// Desired state of an endpoint service.
@@ -119,6 +120,13 @@ pub struct VpcEndpointServiceSpec {
     /// Credentials for this object instead of the operator's defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret_ref: Option<CredentialsSecretRef>,
+
+    /// The CloudAccount this object's cloud object lives in (default: the account marked as
+    /// default, else the operator's own credentials). Cannot change: that would move the object
+    /// to another account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("accountRef is immutable: recreate the object to move it to another account"))]
+    pub account_ref: Option<AccountRef>,
 }
 
 /// Which pending endpoints the operator accepts or rejects.
