@@ -22,7 +22,8 @@
 #   VPCEP_LOCAL_SIM_PORT      port of vpcep-sim on 127.0.0.1 (default 8643)
 #   VPCEP_LOCAL_METRICS_PORT  port of the operator's /metrics, /healthz, /readyz (default 8080)
 #   VPCEP_LOCAL_TIMEOUT       seconds to wait for the example to turn Ready (default 120)
-#   VPCEP_LOCAL_WATCH         `namespace` (default: the operator watches vpcep-demo only) or `all`
+#   VPCEP_LOCAL_NAMESPACE     namespace of the example (default vpcep-demo)
+#   VPCEP_LOCAL_WATCH         `namespace` (default: the operator watches that namespace only) or `all`
 #   VPCEP_CP_*                passed to scripts/control-plane.sh (state dir, ports)
 #   CARGO_TARGET_DIR          where cargo builds (the binaries are taken from there)
 #   VPCEP_LOCAL_BIN_DIR       take vpcep-sim and vpcep-operator from this dir instead of building
@@ -41,7 +42,7 @@ TIMEOUT=${VPCEP_LOCAL_TIMEOUT:-120}
 WATCH=${VPCEP_LOCAL_WATCH:-namespace}
 STOP_TIMEOUT=15
 LOG_TAG=local-up
-readonly NAMESPACE=vpcep-demo
+NAMESPACE=${VPCEP_LOCAL_NAMESPACE:-vpcep-demo}
 readonly EXAMPLE=examples/cross-vpc.yaml
 
 # The simulator's default account (docs/simulator.md).
@@ -76,6 +77,7 @@ save_state() {
     printf 'SIM_PORT=%q\n' "$SIM_PORT"
     printf 'METRICS_PORT=%q\n' "$METRICS_PORT"
     printf 'WATCH=%q\n' "$WATCH"
+    printf 'NAMESPACE=%q\n' "$NAMESPACE"
     printf 'SIM_BIN=%q\n' "$SIM_BIN"
     printf 'OPERATOR_BIN=%q\n' "$OPERATOR_BIN"
     # What control-plane.sh needs to find the control plane again (for `down`).

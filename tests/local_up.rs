@@ -1,5 +1,5 @@
 //! `scripts/local-up.sh` end to end, against the API server of KUBECONFIG: `up` brings the
-//! cross-VPC example to Ready in namespace vpcep-demo, a second `up` starts nothing new, `status`
+//! cross-VPC example to Ready in a namespace of its own, a second `up` starts nothing new, `status`
 //! says it runs, `down` stops the simulator and the operator, deletes the namespace, and leaves
 //! the control plane running (local-up did not start it).
 
@@ -14,7 +14,6 @@ use support::cluster::{Env, bin_dir, free_port, kubeconfig, kubectl, kubectl_raw
 use support::fixtures::wait_for;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
-const NAMESPACE: &str = "vpcep-demo";
 
 /// Whether a process runs (a zombie does not).
 fn alive(pid: u32) -> bool {
@@ -40,6 +39,8 @@ fn text(out: &Output) -> String {
 struct LocalUp {
     bin_dir: &'static Path,
     dir: PathBuf,
+    /// The example's namespace: not the default one, which a local-up of a person may use.
+    ns: String,
     sim_port: u16,
     metrics_port: u16,
     down: bool,
@@ -47,14 +48,13 @@ struct LocalUp {
 
 impl LocalUp {
     fn new() -> LocalUp {
-        let dir = std::env::temp_dir().join(format!(
-            "vpcep-local-up-test-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        ));
+        let id = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        let dir = std::env::temp_dir().join(format!("vpcep-local-up-test-{id}"));
         LocalUp {
             // Checked before there is anything to take down.
             bin_dir: bin_dir(),
             dir,
+            ns: format!("vpcep-demo-{id}"),
             sim_port: free_port(),
             metrics_port: free_port(),
             down: false,
@@ -71,6 +71,7 @@ impl LocalUp {
             .env("KUBECONFIG", kubeconfig())
             .env("VPCEP_LOCAL_BIN_DIR", self.bin_dir)
             .env("VPCEP_LOCAL_DIR", &self.dir)
+            .env("VPCEP_LOCAL_NAMESPACE", &self.ns)
             .env("VPCEP_LOCAL_SIM_PORT", self.sim_port.to_string())
             .env("VPCEP_LOCAL_METRICS_PORT", self.metrics_port.to_string())
             .env("VPCEP_LOCAL_TIMEOUT", "120")
@@ -118,9 +119,8 @@ impl Drop for LocalUp {
     }
 }
 
-fn get(object: &str) -> Value {
-    serde_json::from_str(&kubectl(&["-n", NAMESPACE, "get", object, "-o", "json"]))
-        .expect("kubectl JSON")
+fn get(ns: &str, object: &str) -> Value {
+    serde_json::from_str(&kubectl(&["-n", ns, "get", object, "-o", "json"])).expect("kubectl JSON")
 }
 
 fn ready(obj: &Value) -> bool {
@@ -140,7 +140,7 @@ fn local_up_brings_the_example_to_ready_and_down_stops_it() {
     assert!(up.status.success(), "up failed:\n{out}\n{}", local.logs());
     let stdout = String::from_utf8_lossy(&up.stdout);
     let table = stdout
-        .split(&format!("kubectl get vpcep -n {NAMESPACE}\n"))
+        .split(&format!("kubectl get vpcep -n {}\n", local.ns))
         .last()
         .expect("output");
     for name in [
@@ -159,9 +159,9 @@ fn local_up_brings_the_example_to_ready_and_down_stops_it() {
     );
 
     // The objects as kubectl sees them: Ready, the endpoint with its address and DNS name.
-    let svc = get("vpcesvc/web");
+    let svc = get(&local.ns, "vpcesvc/web");
     assert!(ready(&svc), "{svc:#}");
-    let ep = get("vpce/web");
+    let ep = get(&local.ns, "vpce/web");
     assert!(ready(&ep), "{ep:#}");
     assert!(
         ep["status"]["ip"].as_str().is_some_and(|ip| !ip.is_empty()),
@@ -202,10 +202,11 @@ fn local_up_brings_the_example_to_ready_and_down_stops_it() {
         || (alive(sim_pid), alive(operator_pid)),
         |&running| running == (false, false),
     );
-    let (_, ns, _) = kubectl_raw(&["get", "namespace", NAMESPACE, "-o", "name"], None);
+    let (_, ns, _) = kubectl_raw(&["get", "namespace", &local.ns, "-o", "name"], None);
     assert!(
         ns.trim().is_empty(),
-        "namespace {NAMESPACE} still exists after down:\n{}",
+        "namespace {} still exists after down:\n{}",
+        local.ns,
         text(&down)
     );
     assert!(!local.dir.exists(), "the state dir is still there");

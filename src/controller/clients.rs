@@ -51,6 +51,7 @@ pub struct CloudClients {
 enum Source {
     Defaults,
     Secret { namespace: String, name: String },
+    Account { name: String },
 }
 
 struct Cached {
@@ -73,9 +74,11 @@ fn update(h: &mut Sha256, part: &str) {
     h.update(part.as_bytes());
 }
 
-/// A digest of everything that identifies a client, secrets included (never stored in clear).
-fn digest(config: &CloudConfig) -> [u8; 32] {
+/// A digest of everything that identifies a client, secrets included (never stored in clear), and
+/// of `tuning` (the client settings of a source that has its own).
+fn digest(config: &CloudConfig, tuning: &str) -> [u8; 32] {
     let mut h = Sha256::new();
+    update(&mut h, tuning);
     for part in [config.endpoint.as_str(), &config.region, &config.project_id] {
         update(&mut h, part);
     }
@@ -125,6 +128,15 @@ fn account(config: &CloudConfig) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The settings a CloudAccount may set for its own clients, as a digest input.
+fn tuning(settings: &ClientSettings) -> String {
+    let ca = settings
+        .ca_bundle
+        .as_deref()
+        .map(|pem| Sha256::digest(pem).to_vec());
+    format!("{}/{}/{ca:?}", settings.rate_per_second, settings.burst)
+}
+
 impl Cache {
     /// The client of `source`: the cached one if it was built from `config`, else a new one that
     /// replaces it.
@@ -136,7 +148,7 @@ impl Cache {
         now: Instant,
     ) -> Result<VpcepClient, ClientBuildError> {
         self.prune(now);
-        let digest = digest(config);
+        let digest = digest(config, &tuning(settings));
         if let Some(cached) = self.clients.get_mut(&source)
             && cached.digest == digest
         {
@@ -233,6 +245,28 @@ impl CloudClients {
         self.cache()
             .client(source, &config, &self.settings, Instant::now())
             .map_err(|e| Error::Credentials(format!("cannot build a cloud client: {e}")))
+    }
+
+    /// The client of a CloudAccount, built from `config` with the account's own rate limit and CA
+    /// bundle where it sets them.
+    pub fn for_account(
+        &self,
+        name: &str,
+        config: &CloudConfig,
+        tune: impl FnOnce(&mut ClientSettings),
+    ) -> Result<VpcepClient, Error> {
+        let mut settings = self.settings.clone();
+        tune(&mut settings);
+        let source = Source::Account {
+            name: name.to_string(),
+        };
+        self.cache()
+            .client(source, config, &settings, Instant::now())
+            .map_err(|e| {
+                Error::Credentials(format!(
+                    "cannot build a cloud client for the CloudAccount {name}: {e}"
+                ))
+            })
     }
 
     async fn secret_config(&self, namespace: &str, name: &str) -> Result<CloudConfig, Error> {

@@ -62,6 +62,15 @@ reasons! {
     DeletionBlocked,
     /// The cloud object belongs to another Kubernetes object.
     AdoptionRefused,
+    /// The object's namespace may not use the CloudAccount.
+    AccountNotAllowed,
+    // CloudAccount Ready.
+    /// The credentials were verified by a cheap read.
+    Verified,
+    /// The account's Secret is missing or incomplete, or the cloud refused its credentials.
+    CredentialsInvalid,
+    /// IAM refused to exchange the workload's ID token.
+    IdentityExchangeFailed,
     KubernetesError,
     // Published.
     Published,

@@ -21,7 +21,7 @@ use super::publish;
 use super::secret_hold::Held;
 use super::session::Managed;
 use crate::telemetry::Metrics;
-use vpcep_api::{VpcEndpoint, VpcEndpointService};
+use vpcep_api::{CloudAccount, VpcEndpoint, VpcEndpointService};
 
 /// How long a service's deletion waits for the deletion of endpoints of its namespace that
 /// target it (they are deleted together, e.g. with the namespace), before it asks the cloud,
@@ -32,6 +32,7 @@ pub const ENDPOINT_TEARDOWN_WAIT: Duration = Duration::from_secs(300);
 pub struct Caches {
     pub services: Store<VpcEndpointService>,
     pub endpoints: Store<VpcEndpoint>,
+    pub accounts: Store<CloudAccount>,
     /// Whether they hold every object of the cluster (no `--namespace`, no `--selector`): only
     /// then does an absent uid prove that an object no longer exists.
     pub whole_cluster: bool,
@@ -48,6 +49,8 @@ pub struct Context {
     pub cluster_id: String,
     /// Whether objects may name credentials Secrets of their own (`--tenant-credentials`).
     pub tenant_credentials: bool,
+    /// The operator's own namespace (of the CloudAccounts' Secrets).
+    pub namespace: String,
     /// How often a Ready object is compared with the cloud.
     pub resync: Duration,
     pub failures: Failures,
@@ -72,6 +75,8 @@ pub struct Settings {
     pub cluster_id: String,
     /// Whether objects may name credentials Secrets of their own (`--tenant-credentials`).
     pub tenant_credentials: bool,
+    /// The operator's own namespace (of the CloudAccounts' Secrets).
+    pub namespace: String,
     pub resync: Duration,
     pub default_tags: BTreeMap<String, String>,
     pub acceptance_poll: Duration,
@@ -93,6 +98,7 @@ impl Context {
             metrics,
             cluster_id: settings.cluster_id,
             tenant_credentials: settings.tenant_credentials,
+            namespace: settings.namespace,
             resync: settings.resync,
             failures: Failures::default(),
             default_tags: settings.default_tags,
@@ -103,6 +109,11 @@ impl Context {
             endpoint_slices: tokio::sync::OnceCell::new(),
             held_secrets: Held::default(),
         }
+    }
+
+    /// The watch caches.
+    pub fn caches(&self) -> &Caches {
+        &self.caches
     }
 
     /// Waits until both watch caches hold the cluster's objects.

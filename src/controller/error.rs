@@ -33,6 +33,9 @@ pub enum Error {
     /// Kubernetes object; nothing is written to it.
     #[error("{0}")]
     AdoptionRefused(String),
+    /// The object's namespace may not use the CloudAccount it names (or the default one).
+    #[error("{0}")]
+    AccountNotAllowed(String),
     /// The cloud refuses to delete a service that endpoints still use.
     #[error("{0}")]
     DeletionBlocked(String),
@@ -89,6 +92,7 @@ impl Error {
             Error::DependencyNotReady(_) => Reason::DependencyNotReady,
             Error::DeletionBlocked(_) => Reason::DeletionBlocked,
             Error::AdoptionRefused(_) => Reason::AdoptionRefused,
+            Error::AccountNotAllowed(_) => Reason::AccountNotAllowed,
             Error::Deleting(_) => Reason::Deleting,
             Error::Kube(_) | Error::Finalizer(_) => Reason::KubernetesError,
         }
@@ -105,7 +109,8 @@ impl Error {
             Error::InvalidSpec(_)
             | Error::Credentials(_)
             | Error::DeletionBlocked(_)
-            | Error::AdoptionRefused(_) => false,
+            | Error::AdoptionRefused(_)
+            | Error::AccountNotAllowed(_) => false,
         }
     }
 

@@ -3,6 +3,7 @@
 //! reconcile pipeline of each kind (service.rs, endpoint.rs) around the pure plan (plan/).
 //! ARCHITECTURE.md follows one object through them.
 
+mod accounts;
 mod act;
 mod backoff;
 mod clients;
@@ -79,6 +80,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         })?;
     let (svc_reader, svc_writer) = reflector::store();
     let (ep_reader, ep_writer) = reflector::store();
+    let (account_reader, account_writer) = reflector::store();
     let metrics = Arc::new(Metrics::new(Box::new(inventory::Inventory {
         services: svc_reader.clone(),
         endpoints: ep_reader.clone(),
@@ -102,6 +104,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     let caches = context::Caches {
         services: svc_reader.clone(),
         endpoints: ep_reader.clone(),
+        accounts: account_reader.clone(),
         whole_cluster: opts.namespace.is_none() && opts.selector.is_none(),
         selected: opts.selector.is_some(),
     };
@@ -132,6 +135,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     let watched = watches::Watched {
         services: (svc_reader, svc_writer),
         endpoints: (ep_reader, ep_writer),
+        accounts: (account_reader, account_writer),
     };
     // SIGTERM lets the reconciles under way finish; a lost lease must not: another replica acts
     // now. Dropping the controllers aborts their reconciles (kube-runtime runs each as a task

@@ -20,14 +20,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use vpcep_api::{
-    CredentialsSecretRef, DeletionPolicy, OWNER_UID_TAG, ServiceConnection, VpcEndpoint,
-    VpcEndpointService, VpcEndpointServiceSpec, VpcEndpointServiceStatus, VpcEndpointSpec,
-    VpcEndpointStatus,
+    AccountRef, CredentialsSecretRef, DeletionPolicy, OWNER_UID_TAG, ServiceConnection,
+    VpcEndpoint, VpcEndpointService, VpcEndpointServiceSpec, VpcEndpointServiceStatus,
+    VpcEndpointSpec, VpcEndpointStatus,
 };
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api::ApiRequest;
 use vpcep_cloud::model::{Endpoint, Service};
 
+use super::accounts::{self, Credentials};
 use super::act;
 use super::cloud_object::{
     CloudObject, Deletion, Located, get_opt, locate, remaining, request_delete,
@@ -73,6 +74,7 @@ pub trait Managed:
     type Status: ManagedStatus;
     fn status(&self) -> Option<&Self::Status>;
     fn credentials(&self) -> Option<&CredentialsSecretRef>;
+    fn account_ref(&self) -> Option<&AccountRef>;
     fn deletion_policy(&self) -> DeletionPolicy;
     /// The spec to reconcile: the object's, with the operator's default tags under its own.
     fn desired_spec(&self, ctx: &Context) -> Self::Spec;
@@ -112,6 +114,9 @@ macro_rules! managed {
             }
             fn credentials(&self) -> Option<&CredentialsSecretRef> {
                 self.spec.credentials_secret_ref.as_ref()
+            }
+            fn account_ref(&self) -> Option<&AccountRef> {
+                self.spec.account_ref.as_ref()
             }
             fn deletion_policy(&self) -> DeletionPolicy {
                 self.spec.deletion_policy
@@ -241,21 +246,35 @@ impl<K: Recorded> Session<K> {
     /// finalizer, so that the object can still be deleted when the Secret is deleted with it.
     pub async fn client(&self) -> Result<VpcepClient, Error> {
         let ns = self.obj.namespace().unwrap_or_default();
-        if self.obj.credentials().is_some() && !self.ctx.tenant_credentials {
-            return Err(Error::Credentials(
-                "credentialsSecretRef is switched off in this cluster (the operator runs with --tenant-credentials=false): remove it to use the operator's credentials, or ask the cluster admin for a CloudAccount".into(),
-            ));
-        }
-        let client = self
-            .ctx
-            .clients
-            .for_object(&ns, self.obj.credentials())
-            .await?;
-        if let Some(secret) = self.obj.credentials()
-            && self.obj.meta().deletion_timestamp.is_none()
-        {
-            secret_hold::hold(&self.ctx, &ns, &secret.name).await?;
-        }
+        let chosen = accounts::choose(
+            &self.ctx.caches().accounts,
+            self.obj.account_ref(),
+            self.obj.credentials(),
+        )?;
+        let client = match chosen {
+            Credentials::Account(account) => {
+                if !accounts::allows(&self.ctx.kube, &account, &ns).await? {
+                    return Err(Error::AccountNotAllowed(format!(
+                        "the CloudAccount {} does not allow the namespace {ns}: ask the cluster admin to add it to the account's allowedNamespaces",
+                        account.name_any()
+                    )));
+                }
+                accounts::client(&self.ctx, &account).await?
+            }
+            Credentials::TenantSecret(_) if !self.ctx.tenant_credentials => {
+                return Err(Error::Credentials(
+                    "credentialsSecretRef is switched off in this cluster (the operator runs with --tenant-credentials=false): use spec.accountRef to a CloudAccount that allows this namespace (ask the cluster admin), or remove credentialsSecretRef".into(),
+                ));
+            }
+            Credentials::TenantSecret(secret) => {
+                let client = self.ctx.clients.for_object(&ns, Some(secret)).await?;
+                if self.obj.meta().deletion_timestamp.is_none() {
+                    secret_hold::hold(&self.ctx, &ns, &secret.name).await?;
+                }
+                client
+            }
+            Credentials::Operator => self.ctx.clients.for_object(&ns, None).await?,
+        };
         if let Some((project, region)) = self.status.account()
             && (project, region) != (client.project_id(), client.region())
         {
@@ -603,7 +622,10 @@ impl<K: Recorded> Session<K> {
     /// A deletion that cannot reach the cloud with this object's credentials says how to proceed:
     /// with the credentials back, or by letting the cloud object go.
     fn way_out(&mut self, e: Error) -> Error {
-        if !matches!(e.reason(), Reason::CredentialsError | Reason::InvalidSpec) {
+        if !matches!(
+            e.reason(),
+            Reason::CredentialsError | Reason::InvalidSpec | Reason::AccountNotAllowed
+        ) {
             return e;
         }
         let noun = K::Cloud::NOUN;

@@ -11,9 +11,8 @@ use super::clients::CloudClients;
 use super::context::{Caches, Context, Settings};
 use super::events::Events;
 use super::options::RunOptions;
-use super::session::Managed;
 use crate::telemetry::Metrics;
-use vpcep_api::{VpcEndpoint, VpcEndpointService};
+use vpcep_api::{CloudAccount, VpcEndpoint, VpcEndpointService};
 use vpcep_cloud::config::{CloudSettings, ConfigError};
 use vpcep_cloud::{ClientSettings, DEFAULT_USER_AGENT, Fence};
 
@@ -58,7 +57,10 @@ where
     }
 }
 
-async fn require_crd<K: Managed>(api: &Api<K>, name: &'static str) -> Result<(), StartError> {
+async fn require_crd<K>(api: &Api<K>, name: &'static str) -> Result<(), StartError>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
     match api.list(&kube::api::ListParams::default().limit(1)).await {
         Err(kube::Error::Api(e)) if e.code == 404 => Err(StartError::CrdsMissing(name)),
         Err(e) => Err(e.into()),
@@ -107,6 +109,11 @@ pub async fn start(
     )
     .await?;
     require_crd(&kube_api::<VpcEndpoint>(kube, ns), "vpcendpoints.vpcep.io").await?;
+    require_crd(
+        &Api::<CloudAccount>::all(kube.clone()),
+        "cloudaccounts.vpcep.io",
+    )
+    .await?;
     let settings = CloudSettings {
         cloud: Some(format!("{:?}", opts.cloud).to_lowercase()),
         endpoint: opts.endpoint.clone(),
@@ -173,6 +180,7 @@ pub async fn start(
     let settings = Settings {
         cluster_id,
         tenant_credentials: opts.tenant_credentials,
+        namespace: operator_namespace(opts, kube),
         resync: opts.resync_period,
         default_tags: opts.default_tags.iter().cloned().collect(),
         acceptance_poll: opts.acceptance_poll_period,

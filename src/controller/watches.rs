@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service as KubeService};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Config as ControllerConfig;
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{Controller, PredicateConfig, WatchStreamExt, watcher};
+use kube::runtime::{Controller, PredicateConfig, WatchStreamExt, predicates, watcher};
 use kube::{Api, ResourceExt};
 
 use super::context::Context;
@@ -19,8 +19,8 @@ use super::options::RunOptions;
 use super::plan;
 use super::session::Managed;
 use super::startup::{self, kube_api};
-use super::{external_id, lifecycle, secret_hold};
-use vpcep_api::{VpcEndpoint, VpcEndpointService};
+use super::{accounts, external_id, lifecycle, secret_hold};
+use vpcep_api::{CloudAccount, VpcEndpoint, VpcEndpointService};
 
 /// The parts of an object whose change needs a reconcile: the generation (spec and deletion),
 /// finalizers and the adoption annotation. Status writes change none of them.
@@ -33,19 +33,50 @@ fn relevant_change<K: ResourceExt>(obj: &K) -> Option<u64> {
     Some(h.finish())
 }
 
-/// Objects of a kind that name a Secret as their credentials, for waking them when it changes.
-/// Their last match with the cloud no longer counts: the new credentials may reach another
-/// account, which only a reconcile that reaches the cloud finds out.
+/// Objects of a kind that use a Secret as their credentials (their own, or their CloudAccount's),
+/// for waking them when it changes. Their last match with the cloud no longer counts: the new
+/// credentials may reach another account, which only a reconcile that reaches the cloud finds
+/// out.
 fn using_secret<K: Managed>(
     store: reflector::Store<K>,
     ctx: Arc<Context>,
 ) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
     move |secret| {
         let (ns, name) = (secret.namespace(), secret.name_any());
+        let accounts: Vec<Arc<CloudAccount>> = if ns.as_deref() == Some(ctx.namespace.as_str()) {
+            ctx.caches()
+                .accounts
+                .state()
+                .into_iter()
+                .filter(|a| a.spec.secret_ref.as_ref().is_some_and(|r| r.name == name))
+                .collect()
+        } else {
+            vec![]
+        };
         store
             .state()
             .into_iter()
-            .filter(|o| o.namespace() == ns && o.credentials().is_some_and(|r| r.name == name))
+            .filter(|o| {
+                (o.namespace() == ns && o.credentials().is_some_and(|r| r.name == name))
+                    || accounts.iter().any(|a| accounts::serves(a, &**o))
+            })
+            .inspect(|o| ctx.unmark_synced(&o.uid().unwrap_or_default()))
+            .map(|o| ObjectRef::from_obj(&*o))
+            .collect()
+    }
+}
+
+/// Objects of a kind that a CloudAccount serves, for waking them when it changes (their last
+/// match no longer counts either).
+fn using_account<K: Managed>(
+    store: reflector::Store<K>,
+    ctx: Arc<Context>,
+) -> impl Fn(CloudAccount) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
+    move |account| {
+        store
+            .state()
+            .into_iter()
+            .filter(|o| accounts::serves(&account, &**o))
             .inspect(|o| ctx.unmark_synced(&o.uid().unwrap_or_default()))
             .map(|o| ObjectRef::from_obj(&*o))
             .collect()
@@ -94,6 +125,10 @@ pub struct Watched {
         reflector::Store<VpcEndpoint>,
         reflector::store::Writer<VpcEndpoint>,
     ),
+    pub accounts: (
+        reflector::Store<CloudAccount>,
+        reflector::store::Writer<CloudAccount>,
+    ),
 }
 
 /// Runs both controllers until `stop` resolves, then lets the reconciles under way finish.
@@ -129,6 +164,7 @@ pub async fn controllers(
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
     let svc_secrets = using_secret(svc_reader.clone(), ctx.clone());
+    let svc_reader_for_accounts = svc_reader.clone();
     let connected_services = svc_reader.clone();
     // A service with an acceptance policy wakes when one of its endpoints changes (e.g. becomes
     // pendingAcceptance), so that the policy answers at once. Other services learn of their
@@ -151,6 +187,11 @@ pub async fn controllers(
             },
         )
         .watches_stream(secret_changes(kube, secrets_ns), svc_secrets)
+        .watches(
+            Api::<CloudAccount>::all(kube.clone()),
+            watcher::Config::default(),
+            using_account(svc_reader_for_accounts, ctx.clone()),
+        )
         .graceful_shutdown_on(stop.clone())
         .run(
             lifecycle::reconcile::<VpcEndpointService>,
@@ -166,31 +207,104 @@ pub async fn controllers(
         .predicate_filter(relevant_change, PredicateConfig::default());
     let connected_endpoints = ep_reader.clone();
     let ep_secrets = using_secret(ep_reader.clone(), ctx.clone());
+    let ep_reader_for_accounts = ep_reader.clone();
     // An endpoint wakes when its service changes: it waits for the service's id, and flips to
     // Ready as soon as the service accepts it.
     let ep_controller = Controller::for_stream(ep_stream, ep_reader)
         .with_config(config)
-        .watches(services, selected, move |svc: VpcEndpointService| {
-            connected_endpoints
-                .state()
-                .into_iter()
-                .filter(|ep| connects(ep, &svc))
-                .map(|ep| ObjectRef::from_obj(&*ep))
-                .collect::<Vec<_>>()
-        })
+        .watches(
+            services,
+            selected.clone(),
+            move |svc: VpcEndpointService| {
+                connected_endpoints
+                    .state()
+                    .into_iter()
+                    .filter(|ep| connects(ep, &svc))
+                    .map(|ep| ObjectRef::from_obj(&*ep))
+                    .collect::<Vec<_>>()
+            },
+        )
         .watches_stream(secret_changes(kube, secrets_ns), ep_secrets)
+        .watches(
+            Api::<CloudAccount>::all(kube.clone()),
+            watcher::Config::default(),
+            using_account(ep_reader_for_accounts, ctx.clone()),
+        )
         .owns_stream(published::<KubeService>(kube, ns))
         .owns_stream(published::<ConfigMap>(kube, ns))
+        .graceful_shutdown_on(stop.clone())
+        .run(
+            lifecycle::reconcile::<VpcEndpoint>,
+            error_policy,
+            ctx.clone(),
+        )
+        .for_each(|_| futures::future::ready(()));
+
+    // The CloudAccounts' status: verified credentials, and how many objects use each.
+    let (account_reader, account_writer) = watched.accounts;
+    let account_stream = watcher(
+        Api::<CloudAccount>::all(kube.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(account_writer)
+    .applied_objects()
+    .predicate_filter(predicates::generation, PredicateConfig::default());
+    let accounts_of_secret = account_reader.clone();
+    let account_users = account_reader.clone();
+    let account_ctx = ctx.clone();
+    let account_controller = Controller::for_stream(account_stream, account_reader)
+        // The Secrets of the operator's namespace: those of the accounts.
+        .watches_stream(secret_changes(kube, Some(&ctx.namespace)), move |secret| {
+            accounts_of_secret
+                .state()
+                .into_iter()
+                .filter(|a| {
+                    a.spec
+                        .secret_ref
+                        .as_ref()
+                        .is_some_and(|r| r.name == secret.name_any())
+                })
+                .inspect(|a| account_ctx.unmark_synced(&a.uid().unwrap_or_default()))
+                .map(|a| ObjectRef::from_obj(&*a))
+                .collect::<Vec<_>>()
+        })
+        // The objects: an account counts those it serves.
+        .watches(
+            kube_api::<VpcEndpointService>(kube, ns),
+            selected.clone(),
+            served_by::<VpcEndpointService>(account_users.clone()),
+        )
+        .watches(
+            kube_api::<VpcEndpoint>(kube, ns),
+            selected.clone(),
+            served_by::<VpcEndpoint>(account_users),
+        )
         .graceful_shutdown_on(stop)
-        .run(lifecycle::reconcile::<VpcEndpoint>, error_policy, ctx)
+        .run(accounts::reconcile, accounts::error_policy, ctx)
         .for_each(|_| futures::future::ready(()));
 
     // The sweeper runs as long as the controllers do (never ending before them).
     let sweeper = secret_hold::sweep(sweep_ctx, secret_changes(kube, secrets_ns))
         .then(|()| futures::future::pending::<()>());
     tokio::select! {
-        _ = async { tokio::join!(svc_controller, ep_controller) } => {}
+        _ = async { tokio::join!(svc_controller, ep_controller, account_controller) } => {}
         () = sweeper => {}
+    }
+}
+
+/// The CloudAccounts that serve an object (see [`accounts::serves`]), for recounting their
+/// objects when it changes.
+fn served_by<K: Managed>(
+    accounts: reflector::Store<CloudAccount>,
+) -> impl Fn(K) -> Vec<ObjectRef<CloudAccount>> + Send + Sync + 'static {
+    move |obj| {
+        accounts
+            .state()
+            .into_iter()
+            .filter(|a| accounts::serves(a, &obj))
+            .map(|a| ObjectRef::from_obj(&*a))
+            .collect()
     }
 }
 

@@ -1,0 +1,363 @@
+//! CloudAccounts: which credentials serve an object (its account, its own Secret, the default
+//! account, or the operator's own), whether its namespace may use that account, and the cloud
+//! configuration an account stands for. An account's Secret lives in the operator's namespace;
+//! its endpoints are the admin's and need no allowlist.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::Store;
+use kube::{Api, Resource, ResourceExt};
+
+use super::conditions::{self, Reason, Verdict};
+use super::context::Context;
+use super::error::Error;
+use super::session::Managed;
+use vpcep_api::{AccountRef, CloudAccount, CredentialsSecretRef, DEFAULT_ACCOUNT_ANNOTATION};
+use vpcep_cloud::api::{self, PageParams};
+use vpcep_cloud::config::{CloudConfig, CloudSettings};
+use vpcep_cloud::model::ServiceQuery;
+use vpcep_cloud::{ErrorKind, VpcepClient};
+
+/// Where an object's credentials come from.
+pub enum Credentials<'a> {
+    /// A CloudAccount: named by `accountRef`, or the default one.
+    Account(Arc<CloudAccount>),
+    /// A Secret of the object's namespace (`credentialsSecretRef`).
+    TenantSecret(&'a CredentialsSecretRef),
+    /// The operator's own configuration (its environment).
+    Operator,
+}
+
+/// The account marked as the default (by its annotation), if exactly one is.
+fn default_account(accounts: &Store<CloudAccount>) -> Result<Option<Arc<CloudAccount>>, Error> {
+    let marked: Vec<_> = accounts
+        .state()
+        .into_iter()
+        .filter(|a| is_default(a))
+        .collect();
+    match marked.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        many => Err(Error::Credentials(format!(
+            "more than one CloudAccount is marked as the default ({}): the cluster admin must keep the annotation {DEFAULT_ACCOUNT_ANNOTATION} on one",
+            many.iter()
+                .map(|a| a.name_any())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// The credentials source of an object.
+pub fn choose<'a>(
+    accounts: &Store<CloudAccount>,
+    account: Option<&AccountRef>,
+    secret: Option<&'a CredentialsSecretRef>,
+) -> Result<Credentials<'a>, Error> {
+    match (account, secret) {
+        (Some(_), Some(_)) => Err(vpcep_api::validate::InvalidSpec {
+            problems: vec!["set at most one of accountRef and credentialsSecretRef".into()],
+        }
+        .into()),
+        (Some(r), None) => {
+            let found = accounts
+                .get(&kube::runtime::reflector::ObjectRef::new(&r.name))
+                .ok_or_else(|| {
+                    Error::Credentials(format!(
+                        "the CloudAccount {:?} does not exist: ask the cluster admin for it, or fix accountRef",
+                        r.name
+                    ))
+                })?;
+            Ok(Credentials::Account(found))
+        }
+        (None, Some(s)) => Ok(Credentials::TenantSecret(s)),
+        (None, None) => {
+            Ok(default_account(accounts)?.map_or(Credentials::Operator, Credentials::Account))
+        }
+    }
+}
+
+/// Whether objects of `namespace` may use the account: listed by name, or matched by the
+/// selector (the namespace's labels are read only then).
+pub async fn allows(
+    kube: &kube::Client,
+    account: &CloudAccount,
+    namespace: &str,
+) -> Result<bool, Error> {
+    let allowed = &account.spec.allowed_namespaces;
+    if allowed.names.iter().any(|n| n == namespace) {
+        return Ok(true);
+    }
+    let Some(selector) = &allowed.selector else {
+        return Ok(false);
+    };
+    let ns = Api::<Namespace>::all(kube.clone()).get(namespace).await?;
+    Ok(matches(selector, ns.labels()))
+}
+
+/// Whether `labels` match a label selector (its `matchLabels` and `matchExpressions`).
+fn matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+    let by_labels = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| labels.get(k) == Some(v));
+    let by_expressions = selector.match_expressions.iter().flatten().all(|e| {
+        let values = e.values.as_deref().unwrap_or_default();
+        let value = labels.get(&e.key);
+        match e.operator.as_str() {
+            "In" => value.is_some_and(|v| values.contains(v)),
+            "NotIn" => value.is_none_or(|v| !values.contains(v)),
+            "Exists" => value.is_some(),
+            "DoesNotExist" => value.is_none(),
+            // An operator the API server does not know matches nothing.
+            _ => false,
+        }
+    });
+    by_labels && by_expressions
+}
+
+/// The client of an account: its settings, and the credentials of its Secret (in the operator's
+/// namespace).
+pub async fn client(ctx: &Context, account: &CloudAccount) -> Result<VpcepClient, Error> {
+    let name = account.name_any();
+    let spec = &account.spec;
+    let mut settings = CloudSettings {
+        cloud: Some(
+            match spec.cloud {
+                vpcep_api::Cloud::Otc => "otc",
+                vpcep_api::Cloud::Huawei => "huawei",
+            }
+            .into(),
+        ),
+        endpoint: spec.endpoint.clone(),
+        region: Some(spec.region.clone()),
+        project_id: Some(spec.project_id.clone()),
+        iam_endpoint: spec.iam_endpoint.clone(),
+        ..Default::default()
+    };
+    let Some(secret_ref) = &spec.secret_ref else {
+        return Err(Error::Credentials(format!(
+            "the CloudAccount {name} uses workload identity, which this operator does not support yet"
+        )));
+    };
+    let ns = &ctx.namespace;
+    let secret = Api::<Secret>::namespaced(ctx.kube.clone(), ns)
+        .get_opt(&secret_ref.name)
+        .await?
+        .ok_or_else(|| {
+            Error::Credentials(format!(
+                "the Secret {ns}/{} of the CloudAccount {name} does not exist",
+                secret_ref.name
+            ))
+        })?;
+    let data: BTreeMap<String, Vec<u8>> = secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect();
+    // Only the credentials come from the Secret; where they are used, the account says.
+    let keys = CloudSettings::from_secret(&data);
+    settings.access_key = keys.access_key;
+    settings.secret_key = keys.secret_key;
+    settings.security_token = keys.security_token;
+    settings.username = keys.username;
+    settings.password = keys.password;
+    settings.domain_name = keys.domain_name;
+    let config: CloudConfig = settings.resolve().map_err(|e| {
+        Error::Credentials(format!(
+            "the Secret {ns}/{} of the CloudAccount {name} is unusable: {e}",
+            secret_ref.name
+        ))
+    })?;
+    ctx.clients.for_account(&name, &config, |s| {
+        // The schema keeps both at least 1.
+        if let Some(r) = &spec.rate_limit
+            && let (Some(rate), Some(burst)) = (
+                std::num::NonZeroU32::new(r.per_second),
+                std::num::NonZeroU32::new(r.burst),
+            )
+        {
+            s.rate_per_second = rate;
+            s.burst = burst;
+        }
+        if let Some(pem) = &spec.ca_bundle {
+            s.ca_bundle = Some(pem.clone().into_bytes());
+        }
+    })
+}
+
+/// Whether `account` serves `obj`: named by its `accountRef`, or the default account of an object
+/// that names no credentials.
+pub fn serves<K: Managed>(account: &CloudAccount, obj: &K) -> bool {
+    let name = account.name_any();
+    match (obj.account_ref(), obj.credentials()) {
+        (Some(r), _) => r.name == name,
+        (None, Some(_)) => false,
+        (None, None) => is_default(account),
+    }
+}
+
+fn is_default(account: &CloudAccount) -> bool {
+    account
+        .annotations()
+        .get(DEFAULT_ACCOUNT_ANNOTATION)
+        .is_some_and(|v| v == "true")
+}
+
+/// Field manager of the account status.
+const MANAGER: &str = "vpcep-operator";
+
+/// Keeps an account's status: whether its credentials work (checked by a cheap read when the
+/// account or its Secret changed, and at every resync), and how many objects use it.
+pub async fn reconcile(account: Arc<CloudAccount>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let uid = account.uid().unwrap_or_default();
+    let generation = account.metadata.generation;
+    let written = account.status.clone().unwrap_or_default();
+    let mut status = written.clone();
+    let caches = ctx.caches();
+    let users = caches
+        .services
+        .state()
+        .iter()
+        .filter(|o| serves(&account, &***o))
+        .count()
+        + caches
+            .endpoints
+            .state()
+            .iter()
+            .filter(|o| serves(&account, &***o))
+            .count();
+    status.objects = u32::try_from(users).unwrap_or(u32::MAX);
+    let ready = conditions::is_true(&status.conditions, conditions::READY);
+    let fresh = ready
+        && ctx
+            .last_match(&uid)
+            .is_some_and(|m| m.generation == generation && m.ago < ctx.resync);
+    if !fresh {
+        let verdict = match verify(&ctx, &account).await {
+            Ok(client) => {
+                ctx.mark_synced(&uid, generation);
+                Verdict::yes(
+                    Reason::Verified,
+                    format!(
+                        "the credentials reach project {} in region {}",
+                        client.project_id(),
+                        client.region()
+                    ),
+                )
+            }
+            Err(e) => Verdict::no(verification_failure(&e), e.to_string()),
+        };
+        let now = Time(jiff::Timestamp::now());
+        conditions::set(
+            &mut status.conditions,
+            conditions::READY,
+            verdict,
+            generation,
+            now,
+        );
+        status.observed_generation = generation;
+    }
+    if status != written {
+        let patch = serde_json::json!({
+            "apiVersion": CloudAccount::api_version(&()),
+            "kind": CloudAccount::kind(&()),
+            "status": status,
+        });
+        Api::<CloudAccount>::all(ctx.kube.clone())
+            .patch_status(
+                &account.name_any(),
+                &PatchParams::apply(MANAGER).force(),
+                &Patch::Apply(&patch),
+            )
+            .await?;
+    }
+    let verified = conditions::is_true(&status.conditions, conditions::READY);
+    Ok(Action::requeue(if verified {
+        ctx.resync_jittered()
+    } else {
+        UNVERIFIED_RETRY
+    }))
+}
+
+/// How soon an account whose credentials failed is checked again (a fixed Secret wakes it at
+/// once).
+const UNVERIFIED_RETRY: Duration = Duration::from_secs(60);
+
+/// A cheap read with the account's client: one listed endpoint service.
+async fn verify(ctx: &Context, account: &CloudAccount) -> Result<VpcepClient, Error> {
+    let client = client(ctx, account).await?;
+    let page = PageParams {
+        limit: 1,
+        offset: 0,
+    };
+    client
+        .execute(api::list_services(&ServiceQuery::default(), page))
+        .await?;
+    Ok(client)
+}
+
+/// The reason of a failed verification.
+fn verification_failure(e: &Error) -> Reason {
+    match e {
+        Error::Credentials(_) => Reason::CredentialsInvalid,
+        Error::Cloud(c) if matches!(c.kind(), ErrorKind::Unauthorized | ErrorKind::Forbidden) => {
+            Reason::CredentialsInvalid
+        }
+        other => other.reason(),
+    }
+}
+
+/// Errors of the account status itself (a status write refused): retried after a while.
+pub fn error_policy(_: Arc<CloudAccount>, e: &Error, _: Arc<Context>) -> Action {
+    tracing::warn!(error = %e, "cannot update a CloudAccount's status");
+    Action::requeue(UNVERIFIED_RETRY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn selectors_match_labels_and_expressions() {
+        let team_a = labels(&[("team", "a"), ("env", "prod")]);
+        let by_label = LabelSelector {
+            match_labels: Some(labels(&[("team", "a")])),
+            ..Default::default()
+        };
+        assert!(matches(&by_label, &team_a));
+        assert!(!matches(&by_label, &labels(&[("team", "b")])));
+        let expression = |operator: &str, values: &[&str]| LabelSelector {
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "env".into(),
+                operator: operator.into(),
+                values: Some(values.iter().map(|v| v.to_string()).collect()),
+            }]),
+            ..Default::default()
+        };
+        assert!(matches(&expression("In", &["prod", "staging"]), &team_a));
+        assert!(!matches(&expression("NotIn", &["prod"]), &team_a));
+        assert!(matches(&expression("Exists", &[]), &team_a));
+        assert!(!matches(&expression("DoesNotExist", &[]), &team_a));
+        assert!(!matches(&expression("Sometimes", &[]), &team_a));
+        // The empty selector matches every namespace.
+        assert!(matches(&LabelSelector::default(), &BTreeMap::new()));
+    }
+}
