@@ -743,3 +743,119 @@ async fn requests_name_their_client_and_stop_at_a_closed_fence() {
     assert!(held.is_err(), "a request passed the closed fence: {held:?}");
     assert_eq!(sent().await, 1, "{}", sim.get("counters/clients").await);
 }
+
+/// The test-only issuer key of the simulator's tests (crates/sim/testdata/README.md).
+const IDP_KEY: &str = include_str!("../crates/sim/testdata/idp-rsa.key");
+const IDP_PUB: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/crates/sim/testdata/idp-rsa.pub"
+);
+
+/// An ID-token source whose token the test replaces, like a projected token file that rotates.
+struct RotatingIdToken(std::sync::Mutex<String>);
+
+impl std::fmt::Debug for RotatingIdToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RotatingIdToken")
+    }
+}
+
+impl vpcep_cloud::auth::IdTokenSource for RotatingIdToken {
+    fn id_token(&self) -> vpcep_cloud::auth::IdTokenFuture<'_> {
+        let token = self.0.lock().unwrap().clone();
+        Box::pin(async move { Ok(SecretString::from(token)) })
+    }
+}
+
+/// A new service-account token for `audience` (Kubernetes gives each one an id of its own).
+fn service_account_token(audience: &str) -> String {
+    let now = jiff::Timestamp::now().as_second();
+    let claims = serde_json::json!({
+        "jti": uuid::Uuid::new_v4().to_string(),
+        "iss": "https://kubernetes.default.svc.cluster.local",
+        "sub": "system:serviceaccount:vpcep-system:vpcep-operator",
+        "aud": [audience],
+        "iat": now,
+        "nbf": now,
+        "exp": now + 3600,
+    });
+    vpcep_sim::id_token::sign(IDP_KEY, &claims).expect("a signed test token")
+}
+
+#[tokio::test]
+async fn id_tokens_are_exchanged_renewed_and_rotated() {
+    use std::sync::Arc;
+    use vpcep_cloud::auth::{IAM_ID_TOKEN, IdTokenAuth};
+
+    let idp = format!("k8s={IDP_PUB},vpcep,sim-domain");
+    let sim = Sim::start(&["--identity-provider", &idp, "--token-ttl", "2s"]);
+    let source = Arc::new(RotatingIdToken(std::sync::Mutex::new(
+        service_account_token("vpcep"),
+    )));
+    let credentials = |source: Arc<RotatingIdToken>| {
+        Credentials::IdToken(IdTokenAuth {
+            identity_provider_id: "k8s".into(),
+            iam_endpoint: format!("{}/v3", sim.url),
+            source,
+        })
+    };
+    let c = sim.client_as(
+        credentials(source.clone()),
+        sim::PROJECT_ID,
+        ClientSettings::default(),
+    );
+    let exchanges = async || {
+        sim.get("counters/detail").await["create_token_with_id_token"]["outcomes"]["201"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    c.execute(api::get_quotas(None)).await.unwrap();
+    c.execute(api::get_quotas(None)).await.unwrap();
+    assert_eq!(exchanges().await, 1, "the exchanged token is cached");
+
+    // The 2 s token is replaced before it expires: calls keep succeeding, none is refused.
+    wait_for(
+        "a renewed token",
+        async || {
+            c.execute(api::get_quotas(None)).await.unwrap();
+            exchanges().await
+        },
+        |n| *n >= 2,
+    )
+    .await;
+    let detail = sim.get("counters/detail").await;
+    assert!(
+        detail["get_quotas"]["outcomes"].get("401").is_none(),
+        "{detail}"
+    );
+
+    // A rotated ID token is exchanged at once, though the current IAM token is still valid.
+    let before = exchanges().await;
+    *source.0.lock().unwrap() = service_account_token("vpcep");
+    c.execute(api::get_quotas(None)).await.unwrap();
+    assert_eq!(exchanges().await, before + 1);
+
+    // A token the API refuses (the simulator forgot it) is exchanged again once.
+    sim.post("reset", serde_json::json!({})).await;
+    c.execute(api::get_quotas(None)).await.unwrap();
+    let detail = sim.get("counters/detail").await;
+    assert_eq!(detail["get_quotas"]["outcomes"]["401"], 1, "{detail}");
+    assert_eq!(detail["create_token_with_id_token"]["total"], 1, "{detail}");
+
+    // An ID token IAM refuses is an authentication error of the exchange, with IAM's reason.
+    let wrong_audience_token = service_account_token("sts");
+    let wrong_audience = Arc::new(RotatingIdToken(std::sync::Mutex::new(
+        wrong_audience_token.clone(),
+    )));
+    let refused = sim.client_as(
+        credentials(wrong_audience),
+        sim::PROJECT_ID,
+        ClientSettings::default(),
+    );
+    let err = refused.execute(api::get_quotas(None)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    let text = err.to_string();
+    assert!(text.starts_with(IAM_ID_TOKEN), "{text}");
+    assert!(text.contains("audience"), "{text}");
+    assert!(!text.contains(&wrong_audience_token), "{text}");
+}

@@ -100,6 +100,11 @@ fn digest(config: &CloudConfig, tuning: &str) -> [u8; 32] {
                 update(&mut h, part);
             }
         }
+        Credentials::IdToken(t) => {
+            for part in ["idp", t.identity_provider_id.as_str(), &t.iam_endpoint] {
+                update(&mut h, part);
+            }
+        }
     }
     h.finalize().into()
 }
@@ -121,6 +126,11 @@ fn account(config: &CloudConfig) -> [u8; 32] {
                 &config.project_id,
                 p.password.expose_secret(),
             ] {
+                update(&mut h, part);
+            }
+        }
+        Credentials::IdToken(t) => {
+            for part in ["idp", t.identity_provider_id.as_str(), &config.project_id] {
                 update(&mut h, part);
             }
         }

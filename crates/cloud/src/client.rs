@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 use super::api::{ApiRequest, Page, PageParams};
-use super::auth::{self, Credentials, DEFAULT_TOKEN_REFRESH, TokenCache};
+use super::auth::{self, Credentials, DEFAULT_TOKEN_REFRESH, TokenCache, TokenGrant};
 use super::error::{ApiError, CloudError, ErrorKind, parse_retry_after};
 use super::metrics::CloudMetrics;
 use super::retry::RetryPolicy;
@@ -195,14 +195,18 @@ impl VpcepClient {
             }
         }
         let http = builder.build().map_err(ClientBuildError::Http)?;
-        let auth = match &config.credentials {
-            Credentials::AkSk(k) => Auth::AkSk(k.clone()),
-            Credentials::Password(p) => Auth::Token(TokenCache::new(
+        let token_cache = |grant| {
+            Auth::Token(TokenCache::new(
                 http.clone(),
-                p.clone(),
+                grant,
                 config.project_id.clone(),
                 DEFAULT_TOKEN_REFRESH,
-            )),
+            ))
+        };
+        let auth = match &config.credentials {
+            Credentials::AkSk(k) => Auth::AkSk(k.clone()),
+            Credentials::Password(p) => token_cache(TokenGrant::Password(p.clone())),
+            Credentials::IdToken(t) => token_cache(TokenGrant::IdToken(t.clone())),
         };
         Ok(VpcepClient {
             inner: Arc::new(Inner {

@@ -185,6 +185,8 @@ mod tests {
             delete_delay: Duration::ZERO,
             quota_services: 20,
             quota_endpoints: 50,
+            identity_providers: vec![],
+            token_ttl: Duration::from_secs(24 * 3600),
         }
     }
 

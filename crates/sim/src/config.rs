@@ -10,6 +10,7 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::FaultRule;
+use crate::id_token::{KeyError, PublicKey};
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -63,6 +64,37 @@ pub struct SimArgs {
     /// Seed of the fault dice, for reproducible runs (random when absent).
     #[arg(long, env = "VPCEP_SIM_FAULT_SEED")]
     pub fault_seed: Option<u64>,
+
+    /// An identity provider `ID=PUBLIC_KEY_PEM_FILE,AUDIENCE,DOMAIN_NAME` for
+    /// `POST /v3.0/OS-AUTH/id-token/tokens` (repeatable; `;`-separated in the env): ID tokens sent
+    /// with `X-Idp-Id: ID` must be signed (RS256 or ES256) by the key of the PEM file (e.g. the
+    /// cluster's `sa.pub`), unexpired and for AUDIENCE; they get tokens of the `--account` with
+    /// that domain name.
+    #[arg(long = "identity-provider", env = "VPCEP_SIM_IDENTITY_PROVIDERS", value_delimiter = ';', value_parser = parse_identity_provider)]
+    pub identity_providers: Vec<IdentityProviderArg>,
+
+    /// How long IAM tokens (password and ID-token exchange) stay valid.
+    #[arg(long, env = "VPCEP_SIM_TOKEN_TTL", default_value = "24h", value_parser = parse_duration)]
+    pub token_ttl: Duration,
+}
+
+/// An identity provider as given on the command line (the key file is read by
+/// [`SimArgs::settings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityProviderArg {
+    pub id: String,
+    pub key_file: PathBuf,
+    pub audience: String,
+    pub domain_name: String,
+}
+
+/// A trusted issuer of ID tokens, mapped to one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityProvider {
+    pub id: String,
+    pub key: PublicKey,
+    pub audience: String,
+    pub domain_name: String,
 }
 
 /// A cloud account: one domain with one project in the simulated region, and one AK/SK pair.
@@ -92,6 +124,9 @@ pub struct Settings {
     pub delete_delay: Duration,
     pub quota_services: usize,
     pub quota_endpoints: usize,
+    pub identity_providers: Vec<IdentityProvider>,
+    /// Lifetime of the IAM tokens issued.
+    pub token_ttl: Duration,
 }
 
 impl Settings {
@@ -106,6 +141,10 @@ impl Settings {
     pub fn account_by_domain_id(&self, id: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.domain_id == id)
     }
+
+    pub fn identity_provider(&self, id: &str) -> Option<&IdentityProvider> {
+        self.identity_providers.iter().find(|p| p.id == id)
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -116,6 +155,22 @@ pub enum ConfigError {
     UnknownUserDomain { user: String, domain: String },
     #[error("--region must not be empty")]
     EmptyRegion,
+    #[error("identity provider {id:?}: cannot read the key file {path}: {why}")]
+    IdentityProviderKeyFile {
+        id: String,
+        path: PathBuf,
+        why: String,
+    },
+    #[error("identity provider {id:?}: the key file {path} is unusable: {source}")]
+    IdentityProviderKey {
+        id: String,
+        path: PathBuf,
+        source: KeyError,
+    },
+    #[error("identity provider {id:?} names the domain {domain:?}, which no --account has")]
+    UnknownIdentityProviderDomain { id: String, domain: String },
+    #[error("two identity providers have the id {0:?}")]
+    DuplicateIdentityProvider(String),
 }
 
 /// The account used when none is configured; fixed so that a state file stays valid across restarts.
@@ -165,6 +220,37 @@ impl SimArgs {
                 });
             }
         }
+        let mut identity_providers: Vec<IdentityProvider> = Vec::new();
+        for p in &self.identity_providers {
+            if identity_providers.iter().any(|known| known.id == p.id) {
+                return Err(ConfigError::DuplicateIdentityProvider(p.id.clone()));
+            }
+            if !accounts.iter().any(|a| a.domain_name == p.domain_name) {
+                return Err(ConfigError::UnknownIdentityProviderDomain {
+                    id: p.id.clone(),
+                    domain: p.domain_name.clone(),
+                });
+            }
+            let pem = std::fs::read_to_string(&p.key_file).map_err(|e| {
+                ConfigError::IdentityProviderKeyFile {
+                    id: p.id.clone(),
+                    path: p.key_file.clone(),
+                    why: e.to_string(),
+                }
+            })?;
+            let key =
+                PublicKey::from_pem(&pem).map_err(|source| ConfigError::IdentityProviderKey {
+                    id: p.id.clone(),
+                    path: p.key_file.clone(),
+                    source,
+                })?;
+            identity_providers.push(IdentityProvider {
+                id: p.id.clone(),
+                key,
+                audience: p.audience.clone(),
+                domain_name: p.domain_name.clone(),
+            });
+        }
         Ok(Settings {
             region: self.region.clone(),
             accounts,
@@ -173,8 +259,36 @@ impl SimArgs {
             delete_delay: self.delete_delay,
             quota_services: self.quota_services,
             quota_endpoints: self.quota_endpoints,
+            identity_providers,
+            token_ttl: self.token_ttl,
         })
     }
+}
+
+/// `ID=PUBLIC_KEY_PEM_FILE,AUDIENCE,DOMAIN_NAME`; the file name may contain `,` (the last two
+/// fields are split off from the right).
+pub fn parse_identity_provider(s: &str) -> Result<IdentityProviderArg, String> {
+    let invalid =
+        || "expected ID=PUBLIC_KEY_PEM_FILE,AUDIENCE,DOMAIN_NAME, all non-empty".to_string();
+    let (id, rest) = s.split_once('=').ok_or_else(invalid)?;
+    let mut fields = rest.rsplitn(3, ',');
+    let (Some(domain_name), Some(audience), Some(key_file)) =
+        (fields.next(), fields.next(), fields.next())
+    else {
+        return Err(invalid());
+    };
+    if [id, key_file, audience, domain_name]
+        .iter()
+        .any(|f| f.is_empty())
+    {
+        return Err(invalid());
+    }
+    Ok(IdentityProviderArg {
+        id: id.into(),
+        key_file: key_file.into(),
+        audience: audience.into(),
+        domain_name: domain_name.into(),
+    })
 }
 
 pub fn parse_account(s: &str) -> Result<Account, String> {
@@ -277,6 +391,70 @@ mod tests {
         assert_eq!(settings.quota_services, 20);
         assert_eq!(settings.quota_endpoints, 50);
         assert_eq!(settings.provision_delay, Duration::from_secs(2));
+        assert_eq!(settings.token_ttl, Duration::from_secs(24 * 3600));
+        assert!(settings.identity_providers.is_empty());
+    }
+
+    fn key_file(name: &str) -> String {
+        format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[test]
+    fn identity_providers() {
+        let p = parse_identity_provider("k8s=/a,b/sa.pub,vpcep,dom").unwrap();
+        assert_eq!(
+            (p.id.as_str(), p.key_file.to_str(), p.audience.as_str()),
+            ("k8s", Some("/a,b/sa.pub"), "vpcep")
+        );
+        assert_eq!(p.domain_name, "dom");
+        for bad in [
+            "k8s",
+            "k8s=/sa.pub,vpcep",
+            "=/sa.pub,vpcep,dom",
+            "k8s=/sa.pub,,dom",
+        ] {
+            assert!(parse_identity_provider(bad).is_err(), "{bad}");
+        }
+        let rsa = format!("k8s={},vpcep,a", key_file("idp-rsa.pub"));
+        let s = args(&[
+            "--account",
+            "a:d1:p1:AK:SK",
+            "--identity-provider",
+            &rsa,
+            "--token-ttl",
+            "3s",
+        ])
+        .settings()
+        .unwrap();
+        assert_eq!(s.identity_provider("k8s").unwrap().domain_name, "a");
+        assert_eq!(s.token_ttl, Duration::from_secs(3));
+
+        let unknown_domain = format!("k8s={},vpcep,b", key_file("idp-rsa.pub"));
+        let missing = "k8s=/nonexistent/sa.pub,vpcep,a".to_string();
+        let private = format!("k8s={},vpcep,a", key_file("idp-rsa.key"));
+        for (flag, expected) in [
+            (&unknown_domain, "names the domain \"b\""),
+            (&missing, "cannot read the key file /nonexistent/sa.pub"),
+            (&private, "is unusable"),
+        ] {
+            let err = args(&["--account", "a:d1:p1:AK:SK", "--identity-provider", flag])
+                .settings()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        let twice = args(&[
+            "--account",
+            "a:d1:p1:AK:SK",
+            "--identity-provider",
+            &rsa,
+            "--identity-provider",
+            &rsa,
+        ]);
+        assert_eq!(
+            twice.settings().unwrap_err(),
+            ConfigError::DuplicateIdentityProvider("k8s".into())
+        );
     }
 
     #[test]

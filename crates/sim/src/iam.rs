@@ -1,9 +1,10 @@
-//! The slice of IAM that clients need: password tokens (`POST /v3/auth/tokens`) and the
-//! project lookup by name (`GET /v3/projects`), with Keystone-style bodies of its own.
+//! The slice of IAM that clients need: password tokens (`POST /v3/auth/tokens`), tokens for
+//! OpenID Connect ID tokens (`POST /v3.0/OS-AUTH/id-token/tokens`, `CreateTokenWithIdToken`) and
+//! the project lookup by name (`GET /v3/projects`), with Keystone-style bodies of its own.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -13,12 +14,10 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::config::{Account, Settings};
 use crate::error::ApiError;
+use crate::id_token;
 use crate::query::Params;
 use crate::routes::extract::JsonBody;
 use crate::state::Token;
-
-/// Tokens are valid for 24 hours, as on the real IAM.
-pub const TOKEN_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
 
 #[derive(Debug, Deserialize)]
 pub struct AuthRequest {
@@ -84,6 +83,13 @@ impl IamError {
     fn bad_request(message: &str) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    fn forbidden(message: &str) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
             message: message.into(),
         }
     }
@@ -181,46 +187,60 @@ fn keystone_time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S.000000Z").to_string()
 }
 
-pub async fn create_token(
-    State(app): State<AppState>,
-    params: Params,
-    JsonBody(req): JsonBody<AuthRequest>,
-) -> Result<Response, IamError> {
+/// What a new token stands for.
+struct Issue<'a> {
+    account: &'a Account,
+    user_name: String,
+    project_scoped: bool,
+    /// `password`, or `mapped` for federated users.
+    method: &'static str,
+    /// The `OS-FEDERATION` part of a federated user.
+    federation: Option<serde_json::Value>,
+    catalog: bool,
+}
+
+/// Stores a new token and answers as IAM does: 201, the token in `X-Subject-Token`, its details
+/// in the body.
+fn issue(app: &AppState, new: Issue<'_>) -> Result<Response, IamError> {
     let settings = &app.settings;
-    let grant = grant(settings, &req.auth)?;
-    let account = grant.account;
+    let account = new.account;
     let value = format!(
         "MIIsim{}{}",
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
     let header = HeaderValue::from_str(&value).map_err(|_| IamError::bad_request("token"))?;
+    let lifetime = SignedDuration::try_from(settings.token_ttl).unwrap_or(SignedDuration::MAX);
     let now = Timestamp::now();
     let token = Token {
         value,
-        user_id: user_id(&account.domain_id, &grant.user_name),
-        user_name: grant.user_name.clone(),
+        user_id: user_id(&account.domain_id, &new.user_name),
+        user_name: new.user_name,
         domain_id: account.domain_id.clone(),
-        project_id: grant.project_scoped.then(|| account.project_id.clone()),
+        project_id: new.project_scoped.then(|| account.project_id.clone()),
         issued_at: now,
-        expires_at: now + TOKEN_LIFETIME,
+        expires_at: now.saturating_add(lifetime).unwrap_or(Timestamp::MAX),
     };
     let domain = serde_json::json!({ "id": account.domain_id, "name": account.domain_name });
+    let mut user = serde_json::json!({
+        "id": token.user_id,
+        "name": token.user_name,
+        "domain": domain,
+        "password_expires_at": "",
+    });
+    if let Some(federation) = new.federation {
+        user["OS-FEDERATION"] = federation;
+    }
     let mut body = serde_json::json!({
         "token": {
             "expires_at": keystone_time(token.expires_at),
             "issued_at": keystone_time(token.issued_at),
-            "methods": ["password"],
-            "user": {
-                "id": token.user_id,
-                "name": token.user_name,
-                "domain": domain,
-                "password_expires_at": "",
-            },
+            "methods": [new.method],
+            "user": user,
             "roles": [{ "id": "0", "name": "te_admin" }],
         }
     });
-    if grant.project_scoped {
+    if new.project_scoped {
         body["token"]["project"] = serde_json::json!({
             "id": account.project_id,
             "name": settings.region,
@@ -229,7 +249,7 @@ pub async fn create_token(
     } else {
         body["token"]["domain"] = domain.clone();
     }
-    if params.get("nocatalog").is_none() {
+    if new.catalog {
         body["token"]["catalog"] = serde_json::json!([{
             "type": "vpcep",
             "id": "vpcep",
@@ -254,6 +274,124 @@ pub async fn create_token(
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     response.headers_mut().insert("x-subject-token", header);
     Ok(response)
+}
+
+pub async fn create_token(
+    State(app): State<AppState>,
+    params: Params,
+    JsonBody(req): JsonBody<AuthRequest>,
+) -> Result<Response, IamError> {
+    let grant = grant(&app.settings, &req.auth)?;
+    issue(
+        &app,
+        Issue {
+            account: grant.account,
+            user_name: grant.user_name,
+            project_scoped: grant.project_scoped,
+            method: "password",
+            federation: None,
+            catalog: params.get("nocatalog").is_none(),
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdTokenRequest {
+    pub auth: IdTokenAuth,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdTokenAuth {
+    pub id_token: IdTokenBody,
+    #[serde(default)]
+    pub scope: Option<Scope>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdTokenBody {
+    pub id: String,
+}
+
+/// Who a verified ID token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FederatedGrant<'a> {
+    pub account: &'a Account,
+    /// The `sub` claim (for Kubernetes `system:serviceaccount:NAMESPACE:NAME`).
+    pub subject: String,
+    pub project_scoped: bool,
+}
+
+/// Checks the identity provider, the ID token and the scope against the configuration.
+pub fn federated_grant<'s>(
+    settings: &'s Settings,
+    idp_id: Option<&str>,
+    auth: &IdTokenAuth,
+    now: Timestamp,
+) -> Result<FederatedGrant<'s>, IamError> {
+    let idp_id = idp_id.ok_or_else(|| IamError::bad_request("The X-Idp-Id header is missing."))?;
+    let idp = settings.identity_provider(idp_id).ok_or_else(|| {
+        IamError::unauthorized(&format!("The identity provider {idp_id} does not exist."))
+    })?;
+    let claims = id_token::verify(&auth.id_token.id, &idp.key, &idp.audience, now)
+        .map_err(|e| IamError::unauthorized(&format!("The ID token is invalid: {e}.")))?;
+    let account = settings
+        .account_by_domain_name(&idp.domain_name)
+        .ok_or_else(|| IamError::unauthorized("The identity provider maps to no account."))?;
+    let scope = auth.scope.as_ref();
+    let project_scoped = match scope.and_then(|s| s.project.as_ref()) {
+        Some(project) => {
+            let by_name = project.name.as_deref() == Some(settings.region.as_str());
+            let by_id = project.id.as_deref() == Some(account.project_id.as_str());
+            if !(by_name || by_id) {
+                return Err(IamError::forbidden(
+                    "The project in the scope is not one of the identity provider's account.",
+                ));
+            }
+            true
+        }
+        None => {
+            if let Some(d) = scope.and_then(|s| s.domain.as_ref())
+                && d.name.as_ref() != Some(&account.domain_name)
+                && d.id.as_ref() != Some(&account.domain_id)
+            {
+                return Err(IamError::forbidden(
+                    "The domain in the scope is not the identity provider's account.",
+                ));
+            }
+            false
+        }
+    };
+    Ok(FederatedGrant {
+        account,
+        subject: claims.sub,
+        project_scoped,
+    })
+}
+
+/// `CreateTokenWithIdToken`.
+pub async fn create_token_with_id_token(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<IdTokenRequest>,
+) -> Result<Response, IamError> {
+    let idp_id = headers.get("x-idp-id").and_then(|v| v.to_str().ok());
+    let grant = federated_grant(&app.settings, idp_id, &req.auth, Timestamp::now())?;
+    let federation = serde_json::json!({
+        "identity_provider": { "id": idp_id },
+        "protocol": { "id": "oidc" },
+        "groups": [],
+    });
+    issue(
+        &app,
+        Issue {
+            account: grant.account,
+            user_name: grant.subject,
+            project_scoped: grant.project_scoped,
+            method: "mapped",
+            federation: Some(federation),
+            catalog: true,
+        },
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -301,18 +439,37 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::config::User;
+    use crate::config::{IdentityProvider, User};
+    use crate::id_token::PublicKey;
+
+    const RSA_KEY: &str = include_str!("../testdata/idp-rsa.key");
+    const RSA_PUB: &str = include_str!("../testdata/idp-rsa.pub");
+    const EC_KEY: &str = include_str!("../testdata/idp-ec.key");
+    const EC_PUB: &str = include_str!("../testdata/idp-ec.pub");
+
+    fn account(n: u8) -> Account {
+        Account {
+            domain_name: format!("dom{n}"),
+            domain_id: format!("d{n}"),
+            project_id: format!("p{n}"),
+            access_key: format!("AK{n}"),
+            secret_key: format!("SK{n}"),
+        }
+    }
 
     fn settings() -> Settings {
         Settings {
             region: "eu-de".into(),
-            accounts: vec![Account {
-                domain_name: "dom".into(),
-                domain_id: "d1".into(),
-                project_id: "p1".into(),
-                access_key: "AK".into(),
-                secret_key: "SK".into(),
-            }],
+            accounts: vec![
+                Account {
+                    domain_name: "dom".into(),
+                    domain_id: "d1".into(),
+                    project_id: "p1".into(),
+                    access_key: "AK".into(),
+                    secret_key: "SK".into(),
+                },
+                account(2),
+            ],
             users: vec![User {
                 name: "alice".into(),
                 password: "pw".into(),
@@ -322,7 +479,142 @@ mod tests {
             delete_delay: Duration::ZERO,
             quota_services: 1,
             quota_endpoints: 1,
+            identity_providers: vec![
+                IdentityProvider {
+                    id: "k8s".into(),
+                    key: PublicKey::from_pem(RSA_PUB).unwrap(),
+                    audience: "vpcep".into(),
+                    domain_name: "dom".into(),
+                },
+                IdentityProvider {
+                    id: "other-cluster".into(),
+                    key: PublicKey::from_pem(EC_PUB).unwrap(),
+                    audience: "vpcep".into(),
+                    domain_name: "dom2".into(),
+                },
+            ],
+            token_ttl: Duration::from_secs(3600),
         }
+    }
+
+    fn now() -> Timestamp {
+        "2025-01-01T00:00:00Z".parse().unwrap()
+    }
+
+    /// A service-account token as Kubernetes issues it, signed by `key`.
+    fn jwt(key: &str, aud: &str, exp_in: i64) -> String {
+        let now = now().as_second();
+        let claims = serde_json::json!({
+            "iss": "https://kubernetes.default.svc.cluster.local",
+            "sub": "system:serviceaccount:vpcep-system:vpcep-operator",
+            "aud": [aud],
+            "iat": now,
+            "nbf": now,
+            "exp": now + exp_in,
+        });
+        id_token::sign(key, &claims).unwrap()
+    }
+
+    fn id_auth(token: &str, scope: serde_json::Value) -> IdTokenAuth {
+        serde_json::from_value(serde_json::json!({
+            "id_token": { "id": token },
+            "scope": scope,
+        }))
+        .unwrap()
+    }
+
+    fn exchange(
+        idp: Option<&str>,
+        token: &str,
+        scope: serde_json::Value,
+    ) -> Result<(String, bool), (StatusCode, String)> {
+        let s = settings();
+        federated_grant(&s, idp, &id_auth(token, scope), now())
+            .map(|g| (g.account.project_id.clone(), g.project_scoped))
+            .map_err(|e| (e.status, e.message))
+    }
+
+    #[test]
+    fn id_tokens_of_a_trusted_provider_map_to_its_account() {
+        let project = serde_json::json!({"project": {"id": "p1"}});
+        let valid = jwt(RSA_KEY, "vpcep", 600);
+        assert_eq!(
+            exchange(Some("k8s"), &valid, project.clone()),
+            Ok(("p1".into(), true))
+        );
+        let s = settings();
+        let g = federated_grant(&s, Some("k8s"), &id_auth(&valid, project.clone()), now()).unwrap();
+        assert_eq!(
+            g.subject,
+            "system:serviceaccount:vpcep-system:vpcep-operator"
+        );
+        assert_eq!(
+            exchange(
+                Some("k8s"),
+                &valid,
+                serde_json::json!({"project": {"name": "eu-de"}})
+            ),
+            Ok(("p1".into(), true))
+        );
+        // Without a scope: an unscoped token.
+        assert_eq!(
+            exchange(Some("k8s"), &valid, serde_json::json!(null)),
+            Ok(("p1".into(), false))
+        );
+        // ES256, from another provider mapped to another account.
+        let ec = jwt(EC_KEY, "vpcep", 600);
+        assert_eq!(
+            exchange(
+                Some("other-cluster"),
+                &ec,
+                serde_json::json!({"project": {"id": "p2"}})
+            ),
+            Ok(("p2".into(), true))
+        );
+    }
+
+    #[test]
+    fn invalid_id_tokens_get_iam_errors() {
+        let project = serde_json::json!({"project": {"id": "p1"}});
+        let status = |idp: Option<&str>, token: &str, scope: serde_json::Value| {
+            exchange(idp, token, scope).unwrap_err()
+        };
+        let valid = jwt(RSA_KEY, "vpcep", 600);
+        let (code, message) = status(None, &valid, project.clone());
+        assert_eq!(code, 400);
+        assert!(message.contains("X-Idp-Id"), "{message}");
+        let (code, message) = status(Some("nobody"), &valid, project.clone());
+        assert_eq!(code, 401);
+        assert!(message.contains("nobody"), "{message}");
+        let (code, message) = status(Some("k8s"), &jwt(RSA_KEY, "vpcep", -1), project.clone());
+        assert_eq!(code, 401);
+        assert!(message.contains("expired"), "{message}");
+        let (code, message) = status(Some("k8s"), &jwt(RSA_KEY, "sts", 600), project.clone());
+        assert_eq!(code, 401);
+        assert!(message.contains("audience"), "{message}");
+        // Signed by the other provider's key.
+        let (code, _) = status(Some("k8s"), &jwt(EC_KEY, "vpcep", 600), project.clone());
+        assert_eq!(code, 401);
+        // One signature byte changed (well inside the signature, where every bit counts).
+        let at = valid.len() - 10;
+        let flipped = if &valid[at..=at] == "A" { "B" } else { "A" };
+        let tampered = format!("{}{flipped}{}", &valid[..at], &valid[at + 1..]);
+        let (code, message) = status(Some("k8s"), &tampered, project.clone());
+        assert_eq!(code, 401);
+        assert!(message.contains("does not verify"), "{message}");
+        // A valid token cannot reach the project or domain of another account.
+        let (code, _) = status(
+            Some("k8s"),
+            &valid,
+            serde_json::json!({"project": {"id": "p2"}}),
+        );
+        assert_eq!(code, 403);
+        let (code, _) = status(
+            Some("k8s"),
+            &valid,
+            serde_json::json!({"domain": {"id": "d2"}}),
+        );
+        assert_eq!(code, 403);
     }
 
     fn auth(password: &str, scope: serde_json::Value) -> Auth {

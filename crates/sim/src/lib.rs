@@ -8,6 +8,7 @@ mod counters;
 mod error;
 mod faults;
 mod iam;
+pub mod id_token;
 mod ops;
 mod persist;
 mod query;

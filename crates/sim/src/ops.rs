@@ -51,6 +51,7 @@ operations! {
     ListTags => "list_tags",
     QueryResources => "query_resources",
     CreateToken => "create_token",
+    CreateTokenWithIdToken => "create_token_with_id_token",
     ListProjects => "list_projects",
 }
 

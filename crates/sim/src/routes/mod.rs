@@ -144,6 +144,13 @@ pub fn router(app: AppState) -> Router {
             open(CreateToken, post(iam::create_token)),
         )
         .route(
+            "/v3.0/OS-AUTH/id-token/tokens",
+            open(
+                CreateTokenWithIdToken,
+                post(iam::create_token_with_id_token),
+            ),
+        )
+        .route(
             "/v3/projects",
             authed(ListProjects, get(iam::list_projects)),
         )

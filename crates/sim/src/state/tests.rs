@@ -30,6 +30,8 @@ fn settings() -> Settings {
         delete_delay: Duration::from_secs(2),
         quota_services: 2,
         quota_endpoints: 2,
+        identity_providers: vec![],
+        token_ttl: Duration::from_secs(24 * 3600),
     }
 }
 
