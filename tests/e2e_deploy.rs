@@ -1,7 +1,9 @@
 //! The production install in deploy/ on a real API server: it applies (and applies again without
 //! a change), its RBAC grants what the README's permission table says and nothing more, and the
 //! operator binary, authenticated as the install's ServiceAccount, takes the examples to Ready
-//! without a single Forbidden. The same for the single-namespace variant deploy/namespaced/.
+//! without a single Forbidden. The same for its two other shapes: with the component
+//! deploy/components/tenant-credentials (Secrets of every namespace), and the single-namespace
+//! variant deploy/namespaced/.
 
 mod support;
 
@@ -32,7 +34,8 @@ fn user(namespace: &str, account: &str) -> String {
     format!("system:serviceaccount:{namespace}:{account}")
 }
 
-/// The README's permission table for the namespaces the operator watches, as
+/// The README's permission table for the namespaces the operator watches (Secrets aside, see
+/// [`SECRETS`]), as
 /// (verbs, resources, subresource): every combination is one `kubectl auth can-i` question.
 const WATCHED: &[(&[&str], &[&str], &str)] = &[
     (
@@ -50,7 +53,6 @@ const WATCHED: &[(&[&str], &[&str], &str)] = &[
         &["vpcendpointservices.vpcep.io", "vpcendpoints.vpcep.io"],
         "finalizers",
     ),
-    (&["get", "list", "watch", "patch"], &["secrets"], ""),
     (
         &["get", "list", "watch", "create", "patch", "delete"],
         &["services", "configmaps"],
@@ -62,6 +64,15 @@ const WATCHED: &[(&[&str], &[&str], &str)] = &[
         "",
     ),
     (&["create", "patch"], &["events.events.k8s.io"], ""),
+];
+
+/// Credentials Secrets: of the operator's own namespace in every shape (CloudAccounts' Secrets);
+/// of every namespace only with the tenant-credentials component (`credentialsSecretRef`).
+const SECRETS: &[&str] = &[
+    "get secrets",
+    "list secrets",
+    "watch secrets",
+    "patch secrets",
 ];
 
 /// Leader election, in the operator's own namespace only.
@@ -103,16 +114,34 @@ const NEVER: &[&str] = &[
     "bind clusterroles.rbac.authorization.k8s.io",
     "escalate clusterroles.rbac.authorization.k8s.io",
     "impersonate users",
+    // A token of any ServiceAccount but the operator's own (see `own_token_rows`).
     "create serviceaccounts --subresource=token",
+    "create serviceaccounts/default --subresource=token",
+    "get serviceaccounts",
 ];
 
-/// Cluster-scoped questions: only the default cluster id is readable.
-const CLUSTER_ID: &str = "get namespaces/kube-system";
-const CLUSTER_NEVER: &[&str] = &[
-    "get namespaces/default",
+/// Cluster-scoped grants, the same in every shape: namespaces (the default cluster id is the uid
+/// of kube-system; CloudAccounts select namespaces by label) and CloudAccounts with their status.
+const CLUSTER_SCOPED: &[&str] = &[
+    "get namespaces/kube-system",
+    "get namespaces",
     "list namespaces",
     "watch namespaces",
+    "get cloudaccounts.vpcep.io",
+    "list cloudaccounts.vpcep.io",
+    "watch cloudaccounts.vpcep.io",
+    "patch cloudaccounts.vpcep.io --subresource=status",
+];
+/// Cluster-scoped writes that no shape grants: CloudAccounts belong to the admin.
+const CLUSTER_NEVER: &[&str] = &[
+    "create namespaces",
+    "patch namespaces",
     "delete namespaces/kube-system",
+    "create cloudaccounts.vpcep.io",
+    "update cloudaccounts.vpcep.io",
+    "patch cloudaccounts.vpcep.io",
+    "delete cloudaccounts.vpcep.io",
+    "update cloudaccounts.vpcep.io --subresource=status",
     "get customresourcedefinitions.apiextensions.k8s.io",
     "get nodes",
 ];
@@ -129,6 +158,35 @@ fn watched_questions() -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// What every shape grants and refuses alike to `account` of namespace `own` (the operator's):
+/// the Lease, Secrets and its own token there, the cluster-scoped rows, and [`NEVER`].
+fn common_rows(own: &str, account: &str) -> Vec<Row> {
+    let sa = user(own, account);
+    let mut rows = Vec::new();
+    for q in LEASES {
+        rows.push(Row::new(&sa, q, Some(own), true));
+        rows.push(Row::new(&sa, q, Some("default"), false));
+    }
+    for q in SECRETS {
+        rows.push(Row::new(&sa, q, Some(own), true));
+    }
+    // Workload identity: a token of its own ServiceAccount (TokenRequest), of no other.
+    let own_token = format!("create serviceaccounts/{account} --subresource=token");
+    rows.push(Row::new(&sa, &own_token, Some(own), true));
+    rows.push(Row::new(&sa, &own_token, Some("default"), false));
+    for q in CLUSTER_SCOPED {
+        rows.push(Row::new(&sa, q, None, true));
+    }
+    for q in CLUSTER_NEVER {
+        rows.push(Row::new(&sa, q, None, false));
+    }
+    for q in NEVER {
+        rows.push(Row::new(&sa, q, None, false));
+        rows.push(Row::new(&sa, q, Some(own), false));
+    }
+    rows
 }
 
 /// One `kubectl auth can-i` question and the answer the install must give.
@@ -300,11 +358,12 @@ impl Drop for ServiceAccountLogin {
     }
 }
 
-/// Runs the operator as `login` in `env`'s namespace through [`examples_live_and_die`]. Every
-/// Kubernetes call it makes on the way runs with the install's RBAC: its log must not hold a
-/// single refusal, and since a refusal is the likeliest reason for any step to fail, the log is
-/// checked before such a failure is reported.
-fn examples_live_and_die_as(env: &mut Env, login: &ServiceAccountLogin) {
+/// Runs the operator as `login` in `env`'s namespace through [`examples_live_and_die`], with
+/// `--tenant-credentials` as the install's Deployment sets it. Every Kubernetes call it makes on
+/// the way runs with the install's RBAC: its log must not hold a single refusal, and since a
+/// refusal is the likeliest reason for any step to fail, the log is checked before such a failure
+/// is reported.
+fn examples_live_and_die_as(env: &mut Env, login: &ServiceAccountLogin, tenant_credentials: bool) {
     let ns = env.ns.clone();
     // With leader election as in the Deployment: the Lease in the account's own namespace
     // (a name of this test's own, as several installs share the control plane).
@@ -319,9 +378,12 @@ fn examples_live_and_die_as(env: &mut Env, login: &ServiceAccountLogin) {
             &login.namespace,
             "--lease-name",
             &lease,
+            &format!("--tenant-credentials={tenant_credentials}"),
         ],
     );
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| examples_live_and_die(env)));
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        examples_live_and_die(env, tenant_credentials)
+    }));
     let log = std::fs::read_to_string(env.operator_log()).expect("operator log");
     let refused: Vec<&str> = log
         .lines()
@@ -354,10 +416,12 @@ spec:
   ports: [{clientPort: 9000, serverPort: 9000}]
 ";
 
-/// examples/cross-vpc.yaml, examples/publish-in-cluster.yaml and [`OWN_CREDENTIALS`] through
-/// their life: Ready, Published with events, publishing dropped (the operator deletes the
-/// Service, EndpointSlice and ConfigMap itself), deleted (the operator removes its finalizer).
-fn examples_live_and_die(env: &Env) {
+/// examples/cross-vpc.yaml, examples/publish-in-cluster.yaml and, with tenant credentials,
+/// [`OWN_CREDENTIALS`] through their life: Ready, Published with events, publishing dropped (the
+/// operator deletes the Service, EndpointSlice and ConfigMap itself), deleted (the operator
+/// removes its finalizer). Without tenant credentials [`OWN_CREDENTIALS`] is refused, saying why,
+/// and its Secret is never read (the install could not grant that).
+fn examples_live_and_die(env: &Env, tenant_credentials: bool) {
     let examples = [
         "examples/cross-vpc.yaml",
         "examples/publish-in-cluster.yaml",
@@ -373,16 +437,27 @@ fn examples_live_and_die(env: &Env) {
         sim::SECRET_KEY,
     );
     env.apply_ok(&format!("{secret}---\n{OWN_CREDENTIALS}"));
-    env.wait_ready(
-        &[
-            "vpcesvc/web",
-            "vpce/web",
-            "vpcesvc/orders-db",
-            "vpce/orders-db",
+    let mut ready = vec![
+        "vpcesvc/web",
+        "vpce/web",
+        "vpcesvc/orders-db",
+        "vpce/orders-db",
+    ];
+    if tenant_credentials {
+        ready.push("vpcesvc/own-credentials");
+    } else {
+        env.wait_for(
             "vpcesvc/own-credentials",
-        ],
-        "90s",
-    );
+            Duration::from_secs(30),
+            "Synced=False naming --tenant-credentials=false",
+            |o| {
+                Env::condition(o, "Synced").is_some_and(|(s, _, message)| {
+                    s == "False" && message.contains("--tenant-credentials=false")
+                })
+            },
+        );
+    }
+    env.wait_ready(&ready, "90s");
     env.wait_for(
         "vpce/orders-db",
         Duration::from_secs(30),
@@ -421,14 +496,12 @@ fn examples_live_and_die(env: &Env) {
     for example in examples {
         env.kubectl(&["delete", "-f", example, "--wait=false"]);
     }
-    env.kubectl(&["delete", "vpcesvc/own-credentials", "--wait=false"]);
-    for object in [
-        "vpce/web",
-        "vpce/orders-db",
-        "vpcesvc/web",
-        "vpcesvc/orders-db",
-        "vpcesvc/own-credentials",
-    ] {
+    // Without tenant credentials the refused object stays to the end of the test, where the
+    // test's clean-up removes it: how its deletion goes is not a question of the install.
+    if tenant_credentials {
+        env.kubectl(&["delete", "vpcesvc/own-credentials", "--wait=false"]);
+    }
+    for object in ready {
         env.wait_deleted(object, "90s");
     }
 }
@@ -451,11 +524,15 @@ fn base_applies_and_a_second_apply_changes_nothing() {
         applied,
         [
             "clusterrole.rbac.authorization.k8s.io/vpcep-operator",
+            "clusterrole.rbac.authorization.k8s.io/vpcep-operator-cluster-scoped",
             "clusterrolebinding.rbac.authorization.k8s.io/vpcep-operator",
+            "clusterrolebinding.rbac.authorization.k8s.io/vpcep-operator-cluster-scoped",
             "deployment.apps/vpcep-operator",
             "namespace/vpcep-system",
             "role.rbac.authorization.k8s.io/vpcep-operator-leader-election",
+            "role.rbac.authorization.k8s.io/vpcep-operator-own-namespace",
             "rolebinding.rbac.authorization.k8s.io/vpcep-operator-leader-election",
+            "rolebinding.rbac.authorization.k8s.io/vpcep-operator-own-namespace",
             "service/vpcep-operator-metrics",
             "serviceaccount/vpcep-operator",
         ]
@@ -508,6 +585,15 @@ fn base_applies_and_a_second_apply_changes_nothing() {
             format!("{container}/env/1/valueFrom/fieldRef/fieldPath"),
             json!("metadata.namespace"),
         ),
+        (
+            format!("{container}/env/2"),
+            json!({"name": "VPCEP_SERVICE_ACCOUNT",
+                   "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "spec.serviceAccountName"}}}),
+        ),
+        (
+            format!("{container}/env/3"),
+            json!({"name": "VPCEP_TENANT_CREDENTIALS", "value": "false"}),
+        ),
         (format!("{container}/ports/0/containerPort"), json!(8080)),
         (format!("{container}/ports/0/name"), json!("metrics")),
         (
@@ -542,28 +628,22 @@ fn base_applies_and_a_second_apply_changes_nothing() {
 fn base_grants_the_readme_table_and_nothing_more() {
     install_base();
     let sa = user(SYSTEM_NS, ACCOUNT);
-    let mut rows: Vec<Row> = watched_questions()
-        .iter()
-        .map(|q| Row::new(&sa, q, None, true))
-        .collect();
-    rows.push(Row::new(&sa, CLUSTER_ID, None, true));
-    for q in LEASES {
-        rows.push(Row::new(&sa, q, Some(SYSTEM_NS), true));
+    let mut rows = common_rows(SYSTEM_NS, ACCOUNT);
+    for q in watched_questions() {
+        rows.push(Row::new(&sa, &q, None, true));
+    }
+    // --tenant-credentials=false: no Secret outside the operator's namespace.
+    for q in SECRETS {
         rows.push(Row::new(&sa, q, Some("default"), false));
-    }
-    for q in NEVER {
-        rows.push(Row::new(&sa, q, None, false));
-        rows.push(Row::new(&sa, q, Some(SYSTEM_NS), false));
-    }
-    for q in CLUSTER_NEVER {
         rows.push(Row::new(&sa, q, None, false));
     }
     assert_rows(&rows);
 }
 
-/// The strongest proof that the ClusterRole suffices: the operator itself, as the ServiceAccount.
-/// It watches the test's namespace only (as every other end-to-end test does): an operator across
-/// all namespaces would also reconcile what other suites left on the same API server, or a real
+/// The strongest proof that the install suffices: the operator itself, as the ServiceAccount and
+/// with the Deployment's --tenant-credentials=false, which the RBAC has to match. It watches the
+/// test's namespace only (as every other end-to-end test does): an operator across all
+/// namespaces would also reconcile what other suites left on the same API server, or a real
 /// install's objects on a shared cluster, against this test's simulator. The ClusterRoleBinding
 /// is its only grant there; the all-namespaces scope is checked by can-i above.
 #[test]
@@ -571,54 +651,138 @@ fn base_grants_the_readme_table_and_nothing_more() {
 fn operator_as_the_base_service_account_runs_the_examples() {
     install_base();
     let mut env = Env::without_operator("deploy-sa", SIM_ARGS);
+    let tenant_credentials = deployment_tenant_credentials(SYSTEM_NS, ACCOUNT);
+    assert!(!tenant_credentials, "deploy/ runs with tenant credentials");
     let login = ServiceAccountLogin::new(SYSTEM_NS, ACCOUNT);
-    examples_live_and_die_as(&mut env, &login);
+    examples_live_and_die_as(&mut env, &login, tenant_credentials);
 }
 
-/// deploy/namespaced/ installed as its comments tell users to: a kustomization of their own with
-/// `namespace:` and `nameSuffix:` (so that it also lives next to the base install).
+/// A kustomization of the user's own, written as the comments in deploy/ tell users to, applied
+/// into namespace `ns` with `nameSuffix: -ns` (so that it lives next to the base install):
+/// `resources` and `components` are directories of the repository. Dropping it deletes its
+/// cluster-scoped objects; the others go with the namespace.
+struct OwnInstall {
+    dir: PathBuf,
+}
+
+impl OwnInstall {
+    fn apply(ns: &str, resources: &str, components: &[&str]) -> OwnInstall {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target/e2e-deploy")
+            .join(ns);
+        std::fs::create_dir_all(&dir).expect("kustomization dir");
+        // Relative: kustomize refuses absolute paths of bases and components.
+        let path = |repo_dir: &str| {
+            let relative = Path::new("../../..").join(repo_dir);
+            assert!(
+                dir.join(&relative).is_dir(),
+                "{}",
+                dir.join(&relative).display()
+            );
+            relative.display().to_string()
+        };
+        let components: String = components
+            .iter()
+            .map(|c| format!("  - {}\n", path(c)))
+            .collect();
+        let components = match components.as_str() {
+            "" => String::new(),
+            list => format!("components:\n{list}"),
+        };
+        std::fs::write(
+            dir.join("kustomization.yaml"),
+            format!(
+                "resources:\n  - {}\n{components}namespace: {ns}\nnameSuffix: -{ns}\n",
+                path(resources)
+            ),
+        )
+        .expect("write the kustomization");
+        kubectl(&["apply", "-k", dir.to_str().expect("UTF-8 path")]);
+        OwnInstall { dir }
+    }
+}
+
+impl Drop for OwnInstall {
+    fn drop(&mut self) {
+        let dir = self.dir.to_str().expect("UTF-8 path");
+        let (_, names, _) = kubectl_raw(&["get", "-k", dir, "-o", "name"], None);
+        let cluster_scoped: Vec<&str> = names
+            .lines()
+            .filter(|n| n.starts_with("clusterrole"))
+            .collect();
+        if !cluster_scoped.is_empty() {
+            let args = ["delete", "--ignore-not-found", "--wait=false"];
+            kubectl_raw(&[&args[..], &cluster_scoped].concat(), None);
+        }
+    }
+}
+
+/// VPCEP_TENANT_CREDENTIALS of the operator container of `deployment/<name>` in `ns`.
+fn deployment_tenant_credentials(ns: &str, name: &str) -> bool {
+    let value = kubectl(&[
+        "-n",
+        ns,
+        "get",
+        &format!("deployment/{name}"),
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].env[?(@.name==\"VPCEP_TENANT_CREDENTIALS\")].value}",
+    ]);
+    value.parse().unwrap_or_else(|_| {
+        panic!("VPCEP_TENANT_CREDENTIALS of deployment/{name} in {ns}: {value:?}")
+    })
+}
+
+/// deploy/ with deploy/components/tenant-credentials, installed as the component's comments tell
+/// users to: Secrets of every namespace, tenant credentials on. The operator lives in a namespace
+/// of its own and the objects with their credentials Secret in the test's, so that reading that
+/// Secret needs the component's grant.
+#[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+fn tenant_credentials_component_grants_secrets_everywhere_and_suffices() {
+    let mut env = Env::without_operator("deploy-tc", SIM_ARGS);
+    let own = env.namespace("op").ns;
+    let _install = OwnInstall::apply(&own, "deploy", &["deploy/components/tenant-credentials"]);
+
+    let account = format!("{ACCOUNT}-{own}");
+    let sa = user(&own, &account);
+    let mut rows = common_rows(&own, &account);
+    for q in watched_questions() {
+        rows.push(Row::new(&sa, &q, None, true));
+    }
+    for q in SECRETS {
+        rows.push(Row::new(&sa, q, Some(&env.ns), true));
+        rows.push(Row::new(&sa, q, None, true));
+    }
+    assert_rows(&rows);
+
+    let tenant_credentials = deployment_tenant_credentials(&own, &account);
+    assert!(
+        tenant_credentials,
+        "the component did not switch tenant credentials on"
+    );
+    let login = ServiceAccountLogin::new(&own, &account);
+    examples_live_and_die_as(&mut env, &login, tenant_credentials);
+}
+
+/// deploy/namespaced/ installed as its comments tell users to. Its watched namespace is its own,
+/// whose Secrets it holds anyway: it runs with tenant credentials on and no grant beyond.
 #[test]
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn namespaced_overlay_grants_only_its_namespace_and_suffices() {
     let mut env = Env::without_operator("deploy-ns", SIM_ARGS);
     let ns = env.ns.clone();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/e2e-deploy")
-        .join(&ns);
-    std::fs::create_dir_all(&dir).expect("kustomization dir");
-    let overlay = Path::new("../../../deploy/namespaced");
-    assert!(
-        dir.join(overlay).is_dir(),
-        "{}",
-        dir.join(overlay).display()
-    );
-    std::fs::write(
-        dir.join("kustomization.yaml"),
-        format!(
-            "resources:\n  - {}\nnamespace: {ns}\nnameSuffix: -{ns}\n",
-            overlay.display()
-        ),
-    )
-    .expect("write the kustomization");
-    kubectl(&["apply", "-k", dir.to_str().expect("UTF-8 path")]);
+    let _install = OwnInstall::apply(&ns, "deploy/namespaced", &[]);
 
     let account = format!("{ACCOUNT}-{ns}");
     let sa = user(&ns, &account);
-    let mut rows = vec![Row::new(&sa, CLUSTER_ID, None, true)];
-    for q in watched_questions() {
-        rows.push(Row::new(&sa, &q, Some(&ns), true));
-        rows.push(Row::new(&sa, &q, Some("default"), false));
-        rows.push(Row::new(&sa, &q, None, false));
-    }
-    for q in LEASES {
+    let mut rows = common_rows(&ns, &account);
+    for q in watched_questions()
+        .iter()
+        .map(String::as_str)
+        .chain(SECRETS.iter().copied())
+    {
         rows.push(Row::new(&sa, q, Some(&ns), true));
-        rows.push(Row::new(&sa, q, Some(SYSTEM_NS), false));
-    }
-    for q in NEVER {
-        rows.push(Row::new(&sa, q, None, false));
-        rows.push(Row::new(&sa, q, Some(&ns), false));
-    }
-    for q in CLUSTER_NEVER {
+        rows.push(Row::new(&sa, q, Some("default"), false));
         rows.push(Row::new(&sa, q, None, false));
     }
     assert_rows(&rows);
@@ -628,12 +792,17 @@ fn namespaced_overlay_grants_only_its_namespace_and_suffices() {
         "-n",
         &ns,
         "get",
-        &format!("deployment/{ACCOUNT}-{ns}"),
+        &format!("deployment/{account}"),
         "-o",
         "jsonpath={.spec.template.spec.containers[0].env[?(@.name==\"VPCEP_NAMESPACE\")].valueFrom.fieldRef.fieldPath}",
     ]);
     assert_eq!(env_vars, "metadata.namespace");
 
+    let tenant_credentials = deployment_tenant_credentials(&ns, &account);
+    assert!(
+        tenant_credentials,
+        "deploy/namespaced/ runs without tenant credentials"
+    );
     let login = ServiceAccountLogin::new(&ns, &account);
-    examples_live_and_die_as(&mut env, &login);
+    examples_live_and_die_as(&mut env, &login, tenant_credentials);
 }
