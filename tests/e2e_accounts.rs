@@ -43,30 +43,86 @@ impl Drop for Account {
 /// An environment whose operator has its own namespace (that of the accounts' Secrets) in the
 /// test's namespace, and Bob's access key in the Secret `bob-keys` there.
 fn start(name: &str) -> (Env, Operator) {
-    let mut env = Env::without_operator(name, SIM_ARGS);
+    start_with(name, SIM_ARGS, &[])
+}
+
+fn start_with(name: &str, sim_args: &[&str], extra: &[&str]) -> (Env, Operator) {
+    let mut env = Env::without_operator(name, sim_args);
     env.apply_ok(&format!(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: bob-keys\nstringData:\n  accessKey: {BOB_AK}\n  secretKey: {BOB_SK}\n"
     ));
     let ns = env.ns.clone();
-    let operator = env.spawn_operator(&["--lease-namespace", &ns], &[]);
+    let args: Vec<&str> = ["--lease-namespace", ns.as_str()]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    let operator = env.spawn_operator(&args, &[]);
     (env, operator)
 }
 
 /// A CloudAccount reaching Bob's project through the Secret `bob-keys`, allowing `namespaces`.
 fn bob_account(env: &Env, namespaces: &[&str]) -> Account {
-    let name = format!("{}-bob", env.ns);
+    account(env, "bob", "secretRef: {name: bob-keys}", namespaces)
+}
+
+/// A CloudAccount `<ns>-<suffix>` for Bob's project with the credentials line `credentials`.
+fn account(env: &Env, suffix: &str, credentials: &str, namespaces: &[&str]) -> Account {
+    let name = format!("{}-{suffix}", env.ns);
     let allowed = namespaces
         .iter()
         .map(|n| format!("\"{n}\""))
         .collect::<Vec<_>>()
         .join(", ");
+    let url = &env.sim.url;
     let yaml = format!(
-        "apiVersion: vpcep.io/v1alpha1\nkind: CloudAccount\nmetadata:\n  name: {name}\nspec:\n  cloud: otc\n  region: eu-de\n  projectId: {BOB_PROJECT}\n  endpoint: {}\n  secretRef: {{name: bob-keys}}\n  allowedNamespaces: {{names: [{allowed}]}}\n",
-        env.sim.url
+        "apiVersion: vpcep.io/v1alpha1\nkind: CloudAccount\nmetadata:\n  name: {name}\nspec:\n  cloud: otc\n  region: eu-de\n  projectId: {BOB_PROJECT}\n  endpoint: {url}\n  iamEndpoint: {url}\n  {credentials}\n  allowedNamespaces: {{names: [{allowed}]}}\n"
     );
     let (ok, _, err) = kubectl_raw(&["apply", "-f", "-"], Some(&yaml));
     assert!(ok, "kubectl apply of the CloudAccount failed: {err}");
     Account(name)
+}
+
+/// Waits until the account's Ready condition has `reason`.
+fn wait_account(name: &str, reason: &str) -> Value {
+    support::fixtures::poll(
+        WAIT,
+        Duration::from_millis(300),
+        || get_account(name),
+        |a| Env::condition(a, "Ready").is_some_and(|(_, r, _)| r == reason),
+    )
+    .unwrap_or_else(|a| panic!("the CloudAccount {name} is not {reason}: {a}"))
+}
+
+/// A service using the account, with a description that a test can change to make it reach the
+/// cloud again.
+fn db_yaml(account: &Account, description: &str) -> String {
+    service_yaml(
+        "db",
+        PORT,
+        (8080, 80),
+        &format!(
+            "  accountRef: {{name: {}}}\n  description: {description}\n",
+            account.0
+        ),
+    )
+}
+
+/// Applies `db` with `description` and waits until the cloud has it.
+async fn update_db(env: &Env, account: &Account, description: &str) {
+    env.apply_ok(&db_yaml(account, description));
+    let bob = bob(env);
+    support::fixtures::wait_for_async(
+        "the description in the cloud",
+        WAIT,
+        Duration::from_millis(300),
+        async || cloud_objects(&bob).await.0,
+        |services: &Vec<vpcep_cloud::model::Service>| {
+            services
+                .iter()
+                .any(|s| s.description.as_deref() == Some(description))
+        },
+    )
+    .await;
 }
 
 fn get_account(name: &str) -> Value {
@@ -142,4 +198,176 @@ async fn a_namespace_the_account_does_not_allow_makes_no_cloud_call() {
         serde_json::json!({}),
         "no cloud call for the object"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+async fn a_rotated_account_secret_is_used_without_a_restart() {
+    let (env, _operator) = start("rotate");
+    let account = bob_account(&env, &[&env.ns]);
+    env.apply_ok(&db_yaml(&account, "first"));
+    env.wait_ready(&["vpcesvc/db"], "60s");
+
+    // Bob's key is rotated in the cloud: the old one is refused from now on...
+    let new = serde_json::json!({"accessKey": "BOBACCESSKEY00000002", "secretKey": "bobNewSecret"});
+    env.sim.put("accounts/bob/access-key", new).await;
+    let old = cloud_objects_result(&bob(&env)).await;
+    assert!(old.is_err(), "the old key still works");
+    // ... and the account's Secret gets the new one; the object keeps reconciling.
+    env.apply_ok("apiVersion: v1\nkind: Secret\nmetadata:\n  name: bob-keys\nstringData:\n  accessKey: BOBACCESSKEY00000002\n  secretKey: bobNewSecret\n");
+    env.apply_ok(&db_yaml(&account, "second"));
+    let rotated = env.sim.client_as(
+        aksk("BOBACCESSKEY00000002", "bobNewSecret"),
+        BOB_PROJECT,
+        ClientSettings::default(),
+    );
+    support::fixtures::wait_for_async(
+        "the description set with the new key",
+        WAIT,
+        Duration::from_millis(300),
+        async || cloud_objects(&rotated).await.0,
+        |services: &Vec<vpcep_cloud::model::Service>| {
+            services
+                .iter()
+                .any(|s| s.description.as_deref() == Some("second"))
+        },
+    )
+    .await;
+    wait_account(&account.0, "Verified");
+}
+
+/// Every listed service of a client, or the error of the first call.
+async fn cloud_objects_result(
+    client: &VpcepClient,
+) -> Result<Vec<vpcep_cloud::model::Service>, vpcep_cloud::CloudError> {
+    client
+        .list_all(|page| {
+            vpcep_cloud::api::list_services(&vpcep_cloud::model::ServiceQuery::default(), page)
+        })
+        .await
+}
+
+/// The control plane's service-account signing key (public half), which the simulator trusts
+/// as the identity provider `k8s`.
+fn service_account_key() -> String {
+    let dir = std::path::Path::new(&support::cluster::kubeconfig())
+        .parent()
+        .expect("the kubeconfig's directory")
+        .join("pki/sa.pub");
+    assert!(
+        dir.is_file(),
+        "{} is missing: the keyless tests need the control plane of scripts/control-plane.sh",
+        dir.display()
+    );
+    dir.display().to_string()
+}
+
+/// A service-account token of the API server for `vpcep-operator` of the test's namespace.
+fn token(env: &Env) -> String {
+    env.kubectl(&[
+        "create",
+        "token",
+        "vpcep-operator",
+        "--audience",
+        "vpcep",
+        "--duration",
+        "10m",
+    ])
+    .trim()
+    .to_string()
+}
+
+fn exchanges(counters: &Value) -> u64 {
+    counters["create_token_with_id_token"].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+async fn keyless_accounts_exchange_rotated_and_expiring_tokens() {
+    let key = service_account_key();
+    let idp = format!("k8s={key},vpcep,bob");
+    let sim_args: Vec<&str> = SIM_ARGS
+        .iter()
+        .copied()
+        .chain(["--identity-provider", &idp, "--token-ttl", "4s"])
+        .collect();
+    let (env, _operator) = start_with(
+        "keyless",
+        &sim_args,
+        &["--service-account", "vpcep-operator"],
+    );
+    env.kubectl(&["create", "serviceaccount", "vpcep-operator"]);
+
+    // A projected token file, as a pod would have it.
+    let dir = support::cluster::log_dir().join(format!("{}-token", env.ns));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("token");
+    std::fs::write(&file, token(&env)).unwrap();
+    let by_file = account(
+        &env,
+        "file",
+        &format!(
+            "workloadIdentity: {{identityProviderId: k8s, audience: vpcep, tokenPath: {}}}",
+            file.display()
+        ),
+        &[&env.ns],
+    );
+    env.apply_ok(&db_yaml(&by_file, "first"));
+    env.wait_ready(&["vpcesvc/db"], "60s");
+    assert_eq!(
+        cloud_objects(&bob(&env)).await.0.len(),
+        1,
+        "in Bob's project"
+    );
+    wait_account(&by_file.0, "Verified");
+    let first = exchanges(&env.sim.get("counters").await);
+    assert!(first >= 1, "the token was exchanged");
+
+    // The file rotates: the next call exchanges the new token.
+    std::fs::write(&file, token(&env)).unwrap();
+    update_db(&env, &by_file, "second").await;
+    let second = exchanges(&env.sim.get("counters").await);
+    assert!(
+        second > first,
+        "a rotated token is exchanged ({first} → {second})"
+    );
+
+    // The cloud's token expires (4 s): the next call exchanges again, with the same ID token.
+    // (Time passing is what is tested here: there is nothing to wait for instead.)
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    update_db(&env, &by_file, "third").await;
+    assert!(
+        exchanges(&env.sim.get("counters").await) > second,
+        "renewed after expiry"
+    );
+
+    // A token the identity provider does not accept: the account says so.
+    std::fs::write(&file, "not-a-token").unwrap();
+    let refused = account(
+        &env,
+        "refused",
+        &format!(
+            "workloadIdentity: {{identityProviderId: k8s, audience: vpcep, tokenPath: {}}}",
+            file.display()
+        ),
+        &[&env.ns],
+    );
+    wait_account(&refused.0, "IdentityExchangeFailed");
+
+    // Without a token file: tokens the API server issues for the operator's ServiceAccount.
+    let own = account(
+        &env,
+        "own",
+        "workloadIdentity: {identityProviderId: k8s, audience: vpcep}",
+        &[&env.ns],
+    );
+    let web = service_yaml(
+        "web",
+        PORT,
+        (9090, 90),
+        &format!("  accountRef: {{name: {}}}\n", own.0),
+    );
+    env.apply_ok(&web);
+    env.wait_ready(&["vpcesvc/web"], "60s");
+    wait_account(&own.0, "Verified");
 }

@@ -18,12 +18,16 @@ use kube::{Api, Resource, ResourceExt};
 use super::conditions::{self, Reason, Verdict};
 use super::context::Context;
 use super::error::Error;
+use super::identity::{ServiceAccountToken, TokenFile};
 use super::session::Managed;
 use vpcep_api::{AccountRef, CloudAccount, CredentialsSecretRef, DEFAULT_ACCOUNT_ANNOTATION};
 use vpcep_cloud::api::{self, PageParams};
-use vpcep_cloud::config::{CloudConfig, CloudSettings};
+use vpcep_cloud::auth::{
+    Credentials as CloudCredentials, IAM_ID_TOKEN, ID_TOKEN_SOURCE, IdTokenAuth, IdTokenSource,
+};
+use vpcep_cloud::config::{CloudConfig, CloudKind, CloudSettings};
 use vpcep_cloud::model::ServiceQuery;
-use vpcep_cloud::{ErrorKind, VpcepClient};
+use vpcep_cloud::{CloudError, ErrorKind, VpcepClient};
 
 /// Where an object's credentials come from.
 pub enum Credentials<'a> {
@@ -124,61 +128,71 @@ fn matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool 
     by_labels && by_expressions
 }
 
-/// The client of an account: its settings, and the credentials of its Secret (in the operator's
-/// namespace).
+/// The client of an account: its settings, and its credentials (its Secret in the operator's
+/// namespace, or workload identity).
 pub async fn client(ctx: &Context, account: &CloudAccount) -> Result<VpcepClient, Error> {
     let name = account.name_any();
     let spec = &account.spec;
-    let mut settings = CloudSettings {
-        cloud: Some(
-            match spec.cloud {
-                vpcep_api::Cloud::Otc => "otc",
-                vpcep_api::Cloud::Huawei => "huawei",
-            }
-            .into(),
-        ),
-        endpoint: spec.endpoint.clone(),
-        region: Some(spec.region.clone()),
-        project_id: Some(spec.project_id.clone()),
-        iam_endpoint: spec.iam_endpoint.clone(),
-        ..Default::default()
+    let kind = match spec.cloud {
+        vpcep_api::Cloud::Otc => CloudKind::Otc,
+        vpcep_api::Cloud::Huawei => CloudKind::Huawei,
     };
-    let Some(secret_ref) = &spec.secret_ref else {
-        return Err(Error::Credentials(format!(
-            "the CloudAccount {name} uses workload identity, which this operator does not support yet"
-        )));
+    let iam_endpoint = spec
+        .iam_endpoint
+        .clone()
+        .unwrap_or_else(|| kind.iam_endpoint(&spec.region));
+    // What identifies the credentials besides the configuration: where an ID token comes from.
+    let mut source = String::new();
+    let credentials = match (&spec.secret_ref, &spec.workload_identity) {
+        (Some(secret_ref), _) => {
+            secret_credentials(ctx, &name, &secret_ref.name, &iam_endpoint).await?
+        }
+        (None, Some(wi)) => {
+            let token: Arc<dyn IdTokenSource> = match &wi.token_path {
+                Some(path) => Arc::new(TokenFile { path: path.clone() }),
+                None => {
+                    let sa = ctx.service_account.as_deref().ok_or_else(|| {
+                        Error::Credentials(format!(
+                            "the CloudAccount {name} uses the operator's own service account, which the operator does not know: set VPCEP_SERVICE_ACCOUNT (--service-account), or tokenPath"
+                        ))
+                    })?;
+                    Arc::new(ServiceAccountToken::new(
+                        ctx.kube.clone(),
+                        &ctx.namespace,
+                        sa,
+                        &wi.audience,
+                    ))
+                }
+            };
+            source = format!(
+                "{}/{}/{:?}",
+                wi.identity_provider_id, wi.audience, wi.token_path
+            );
+            CloudCredentials::IdToken(IdTokenAuth {
+                identity_provider_id: wi.identity_provider_id.clone(),
+                iam_endpoint: iam_endpoint.clone(),
+                source: token,
+            })
+        }
+        // The schema asks for exactly one.
+        (None, None) => {
+            return Err(Error::Credentials(format!(
+                "the CloudAccount {name} names no credentials: set secretRef or workloadIdentity"
+            )));
+        }
     };
-    let ns = &ctx.namespace;
-    let secret = Api::<Secret>::namespaced(ctx.kube.clone(), ns)
-        .get_opt(&secret_ref.name)
-        .await?
-        .ok_or_else(|| {
-            Error::Credentials(format!(
-                "the Secret {ns}/{} of the CloudAccount {name} does not exist",
-                secret_ref.name
-            ))
-        })?;
-    let data: BTreeMap<String, Vec<u8>> = secret
-        .data
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect();
-    // Only the credentials come from the Secret; where they are used, the account says.
-    let keys = CloudSettings::from_secret(&data);
-    settings.access_key = keys.access_key;
-    settings.secret_key = keys.secret_key;
-    settings.security_token = keys.security_token;
-    settings.username = keys.username;
-    settings.password = keys.password;
-    settings.domain_name = keys.domain_name;
-    let config: CloudConfig = settings.resolve().map_err(|e| {
-        Error::Credentials(format!(
-            "the Secret {ns}/{} of the CloudAccount {name} is unusable: {e}",
-            secret_ref.name
-        ))
-    })?;
-    ctx.clients.for_account(&name, &config, |s| {
+    let config = CloudConfig {
+        endpoint: spec
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| kind.vpcep_endpoint(&spec.region))
+            .trim_end_matches('/')
+            .to_string(),
+        region: spec.region.clone(),
+        project_id: spec.project_id.clone(),
+        credentials,
+    };
+    ctx.clients.for_account(&name, &config, &source, |s| {
         // The schema keeps both at least 1.
         if let Some(r) = &spec.rate_limit
             && let (Some(rate), Some(burst)) = (
@@ -192,6 +206,48 @@ pub async fn client(ctx: &Context, account: &CloudAccount) -> Result<VpcepClient
         if let Some(pem) = &spec.ca_bundle {
             s.ca_bundle = Some(pem.clone().into_bytes());
         }
+    })
+}
+
+/// The credentials in an account's Secret (in the operator's namespace).
+async fn secret_credentials(
+    ctx: &Context,
+    account: &str,
+    secret: &str,
+    iam_endpoint: &str,
+) -> Result<CloudCredentials, Error> {
+    let ns = &ctx.namespace;
+    let found = Api::<Secret>::namespaced(ctx.kube.clone(), ns)
+        .get_opt(secret)
+        .await?
+        .ok_or_else(|| {
+            Error::Credentials(format!(
+                "the Secret {ns}/{secret} of the CloudAccount {account} does not exist"
+            ))
+        })?;
+    let data: BTreeMap<String, Vec<u8>> = found
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect();
+    // Only the credentials come from the Secret; where they are used, the account says.
+    let keys = CloudSettings::from_secret(&data);
+    let settings = CloudSettings {
+        access_key: keys.access_key,
+        secret_key: keys.secret_key,
+        security_token: keys.security_token,
+        username: keys.username,
+        password: keys.password,
+        domain_name: keys.domain_name,
+        // Set, so that the defaults of `credentials` play no part.
+        iam_endpoint: Some(iam_endpoint.to_string()),
+        ..Default::default()
+    };
+    settings.credentials(CloudKind::default(), "").map_err(|e| {
+        Error::Credentials(format!(
+            "the Secret {ns}/{secret} of the CloudAccount {account} is unusable: {e}"
+        ))
     })
 }
 
@@ -310,6 +366,11 @@ async fn verify(ctx: &Context, account: &CloudAccount) -> Result<VpcepClient, Er
 fn verification_failure(e: &Error) -> Reason {
     match e {
         Error::Credentials(_) => Reason::CredentialsInvalid,
+        Error::Cloud(CloudError::Token { operation, .. })
+            if *operation == IAM_ID_TOKEN || *operation == ID_TOKEN_SOURCE =>
+        {
+            Reason::IdentityExchangeFailed
+        }
         Error::Cloud(c) if matches!(c.kind(), ErrorKind::Unauthorized | ErrorKind::Forbidden) => {
             Reason::CredentialsInvalid
         }

@@ -50,8 +50,16 @@ pub struct CloudClients {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Source {
     Defaults,
-    Secret { namespace: String, name: String },
-    Account { name: String },
+    Secret {
+        namespace: String,
+        name: String,
+    },
+    /// A CloudAccount; `token` says where its ID token comes from (not part of its
+    /// configuration), so that a changed source gets a client of its own.
+    Account {
+        name: String,
+        token: String,
+    },
 }
 
 struct Cached {
@@ -263,12 +271,14 @@ impl CloudClients {
         &self,
         name: &str,
         config: &CloudConfig,
+        token: &str,
         tune: impl FnOnce(&mut ClientSettings),
     ) -> Result<VpcepClient, Error> {
         let mut settings = self.settings.clone();
         tune(&mut settings);
         let source = Source::Account {
             name: name.to_string(),
+            token: token.to_string(),
         };
         self.cache()
             .client(source, config, &settings, Instant::now())

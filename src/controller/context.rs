@@ -51,6 +51,8 @@ pub struct Context {
     pub tenant_credentials: bool,
     /// The operator's own namespace (of the CloudAccounts' Secrets).
     pub namespace: String,
+    /// The operator's own ServiceAccount, whose tokens keyless CloudAccounts exchange.
+    pub service_account: Option<String>,
     /// How often a Ready object is compared with the cloud.
     pub resync: Duration,
     pub failures: Failures,
@@ -77,6 +79,8 @@ pub struct Settings {
     pub tenant_credentials: bool,
     /// The operator's own namespace (of the CloudAccounts' Secrets).
     pub namespace: String,
+    /// The operator's own ServiceAccount, whose tokens keyless CloudAccounts exchange.
+    pub service_account: Option<String>,
     pub resync: Duration,
     pub default_tags: BTreeMap<String, String>,
     pub acceptance_poll: Duration,
@@ -99,6 +103,7 @@ impl Context {
             cluster_id: settings.cluster_id,
             tenant_credentials: settings.tenant_credentials,
             namespace: settings.namespace,
+            service_account: settings.service_account,
             resync: settings.resync,
             failures: Failures::default(),
             default_tags: settings.default_tags,

@@ -13,6 +13,7 @@ mod context;
 mod endpoint;
 mod error;
 mod events;
+mod identity;
 mod inventory;
 mod lifecycle;
 mod options;

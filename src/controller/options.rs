@@ -70,6 +70,10 @@ pub struct RunOptions {
     /// only in its own namespace (those of CloudAccounts), and needs access to no other.
     #[arg(long, env = "VPCEP_TENANT_CREDENTIALS", default_value_t = true, action = clap::ArgAction::Set)]
     pub tenant_credentials: bool,
+    /// The operator's own ServiceAccount (in its namespace): keyless CloudAccounts without
+    /// `tokenPath` exchange tokens the API server issues for it (TokenRequest).
+    #[arg(long, env = "VPCEP_SERVICE_ACCOUNT")]
+    pub service_account: Option<String>,
     /// Name of the Lease.
     #[arg(long, env = "VPCEP_LEASE_NAME", default_value = "vpcep-operator")]
     pub lease_name: String,

@@ -181,6 +181,7 @@ pub async fn start(
         cluster_id,
         tenant_credentials: opts.tenant_credentials,
         namespace: operator_namespace(opts, kube),
+        service_account: opts.service_account.clone(),
         resync: opts.resync_period,
         default_tags: opts.default_tags.iter().cloned().collect(),
         acceptance_poll: opts.acceptance_poll_period,

@@ -137,6 +137,11 @@ impl Sim {
         self.control(reqwest::Method::POST, path, Some(body)).await
     }
 
+    /// `PUT /_sim/<path>` with a JSON body.
+    pub async fn put(&self, path: &str, body: Value) -> Value {
+        self.control(reqwest::Method::PUT, path, Some(body)).await
+    }
+
     /// `DELETE /_sim/<path>`.
     pub async fn delete(&self, path: &str) -> Value {
         self.control(reqwest::Method::DELETE, path, None).await

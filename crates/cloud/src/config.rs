@@ -362,7 +362,9 @@ impl CloudSettings {
         s
     }
 
-    fn credentials(&self, kind: CloudKind, region: &str) -> Result<Credentials, ConfigError> {
+    /// The credentials these settings hold: AK/SK, or an IAM user (whose IAM endpoint defaults to
+    /// that of `kind` in `region`).
+    pub fn credentials(&self, kind: CloudKind, region: &str) -> Result<Credentials, ConfigError> {
         match (&self.access_key, &self.secret_key) {
             (Some(ak), Some(sk)) => {
                 return Ok(Credentials::AkSk(AkSk {

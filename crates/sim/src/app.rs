@@ -1,5 +1,7 @@
 //! The shared state behind every handler: settings, the store, faults and counters.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -21,6 +23,9 @@ pub struct App {
     store: Mutex<Store>,
     faults: Mutex<FaultBook>,
     counters: Mutex<Counters>,
+    /// Access keys rotated through the control API, by account (domain) name: the account's key
+    /// from the settings no longer works once it has one here.
+    rotated: Mutex<BTreeMap<String, (String, String)>>,
     /// The seed a reset returns the fault dice to.
     fault_seed: u64,
     state_file: Option<PathBuf>,
@@ -46,6 +51,7 @@ impl App {
             store: Mutex::new(store),
             faults: Mutex::new(faults),
             counters: Mutex::new(Counters::default()),
+            rotated: Mutex::new(BTreeMap::new()),
             fault_seed,
             state_file,
         }
@@ -58,6 +64,32 @@ impl App {
             // The change stands in memory; a broken disk is reported, not turned into API errors.
             tracing::error!("{e}");
         }
+    }
+
+    /// Gives an account a new access key; its previous one stops working at once. Returns false
+    /// for an unknown account.
+    pub fn rotate_key(&self, account: &str, access_key: String, secret_key: String) -> bool {
+        if self.settings.account_by_domain_name(account).is_none() {
+            return false;
+        }
+        lock(&self.rotated).insert(account.to_string(), (access_key, secret_key));
+        true
+    }
+
+    /// The settings with the access keys as rotated so far.
+    pub fn keys(&self) -> Cow<'_, Settings> {
+        let rotated = lock(&self.rotated);
+        if rotated.is_empty() {
+            return Cow::Borrowed(&self.settings);
+        }
+        let mut settings = self.settings.clone();
+        for account in &mut settings.accounts {
+            if let Some((ak, sk)) = rotated.get(&account.domain_name) {
+                account.access_key = ak.clone();
+                account.secret_key = sk.clone();
+            }
+        }
+        Cow::Owned(settings)
     }
 
     /// Reads the store after applying the transitions due now.

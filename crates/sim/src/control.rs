@@ -4,10 +4,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::app::{App, AppState};
@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
             patch(patch_endpoint).delete(remove_endpoint),
         )
         .route("/endpoints/{id}/connection", post(connection))
+        .route("/accounts/{name}/access-key", put(rotate_key))
 }
 
 /// Errors of the control API: `{"error": "..."}`.
@@ -84,6 +85,30 @@ async fn state(State(app): State<AppState>) -> Json<Value> {
             "tokens": store.tokens.len(),
         })
     }))
+}
+
+/// A new access key for an account (`{"accessKey": ..., "secretKey": ...}`); the previous one is
+/// revoked at once.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewKey {
+    access_key: String,
+    secret_key: String,
+}
+
+async fn rotate_key(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(key): JsonBody<NewKey>,
+) -> Result<StatusCode, ControlError> {
+    if app.rotate_key(&name, key.access_key, key.secret_key) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ControlError(
+            StatusCode::NOT_FOUND,
+            format!("no account named {name:?}"),
+        ))
+    }
 }
 
 async fn counters(State(app): State<AppState>) -> Json<Value> {

@@ -71,7 +71,7 @@ pub async fn authenticate(State(app): State<AppState>, req: Request, next: Next)
     let now = Timestamp::now();
     let caller = match received.header("x-auth-token") {
         Some(token) => app.read(|store, now| auth::verify_token(store, token, now)),
-        None => auth::verify_signature(&received, &app.settings, now).map(|account| Caller {
+        None => auth::verify_signature(&received, &app.keys(), now).map(|account| Caller {
             domain_id: account.domain_id.clone(),
             project_id: Some(account.project_id.clone()),
         }),
