@@ -67,6 +67,17 @@ fn bob_account(env: &Env, namespaces: &[&str]) -> Account {
 
 /// A CloudAccount `<ns>-<suffix>` for Bob's project with the credentials line `credentials`.
 fn account(env: &Env, suffix: &str, credentials: &str, namespaces: &[&str]) -> Account {
+    account_with(env, suffix, credentials, namespaces, "")
+}
+
+/// [`account`] with `metadata` lines (e.g. annotations) of its own.
+fn account_with(
+    env: &Env,
+    suffix: &str,
+    credentials: &str,
+    namespaces: &[&str],
+    metadata: &str,
+) -> Account {
     let name = format!("{}-{suffix}", env.ns);
     let allowed = namespaces
         .iter()
@@ -75,7 +86,7 @@ fn account(env: &Env, suffix: &str, credentials: &str, namespaces: &[&str]) -> A
         .join(", ");
     let url = &env.sim.url;
     let yaml = format!(
-        "apiVersion: vpcep.io/v1alpha1\nkind: CloudAccount\nmetadata:\n  name: {name}\nspec:\n  cloud: otc\n  region: eu-de\n  projectId: {BOB_PROJECT}\n  endpoint: {url}\n  iamEndpoint: {url}\n  {credentials}\n  allowedNamespaces: {{names: [{allowed}]}}\n"
+        "apiVersion: vpcep.io/v1alpha1\nkind: CloudAccount\nmetadata:\n  name: {name}\n{metadata}spec:\n  cloud: otc\n  region: eu-de\n  projectId: {BOB_PROJECT}\n  endpoint: {url}\n  iamEndpoint: {url}\n  {credentials}\n  allowedNamespaces: {{names: [{allowed}]}}\n"
     );
     let (ok, _, err) = kubectl_raw(&["apply", "-f", "-"], Some(&yaml));
     assert!(ok, "kubectl apply of the CloudAccount failed: {err}");
@@ -370,4 +381,28 @@ async fn keyless_accounts_exchange_rotated_and_expiring_tokens() {
     env.apply_ok(&web);
     env.wait_ready(&["vpcesvc/web"], "60s");
     wait_account(&own.0, "Verified");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+async fn the_default_account_serves_objects_that_name_none() {
+    let (env, _operator) = start("default");
+    // Marked as the default from the start, so that the object never sees it unmarked.
+    let default = account_with(
+        &env,
+        "default",
+        "secretRef: {name: bob-keys}",
+        &[&env.ns],
+        "  annotations: {vpcep.io/default-account: \"true\"}\n",
+    );
+    // Verified: the operator's cache holds it.
+    wait_account(&default.0, "Verified");
+    env.apply_ok(&service_yaml("db", PORT, (8080, 80), ""));
+    env.wait_ready(&["vpcesvc/db"], "60s");
+    assert_eq!(
+        str_at(&env.get("vpcesvc/db"), &["status", "projectId"]),
+        BOB_PROJECT
+    );
+    assert_eq!(cloud_objects(&bob(&env)).await.0.len(), 1);
+    assert!(cloud_objects(&env.sim.owner_client()).await.0.is_empty());
 }

@@ -31,32 +31,25 @@ use vpcep_cloud::{CloudError, ErrorKind, VpcepClient};
 
 /// Where an object's credentials come from.
 pub enum Credentials<'a> {
-    /// A CloudAccount: named by `accountRef`, or the default one.
+    /// The CloudAccount named by `accountRef`.
     Account(Arc<CloudAccount>),
+    /// The default CloudAccounts, for an object that names no credentials: the one that allows
+    /// the object's namespace serves it (e.g. one per team); where none does, the operator's own
+    /// credentials do.
+    DefaultAccounts(Vec<Arc<CloudAccount>>),
     /// A Secret of the object's namespace (`credentialsSecretRef`).
     TenantSecret(&'a CredentialsSecretRef),
     /// The operator's own configuration (its environment).
     Operator,
 }
 
-/// The account marked as the default (by its annotation), if exactly one is.
-fn default_account(accounts: &Store<CloudAccount>) -> Result<Option<Arc<CloudAccount>>, Error> {
-    let marked: Vec<_> = accounts
+/// The accounts marked as a default (by their annotation).
+fn default_accounts(accounts: &Store<CloudAccount>) -> Vec<Arc<CloudAccount>> {
+    accounts
         .state()
         .into_iter()
         .filter(|a| is_default(a))
-        .collect();
-    match marked.as_slice() {
-        [] => Ok(None),
-        [one] => Ok(Some(one.clone())),
-        many => Err(Error::Credentials(format!(
-            "more than one CloudAccount is marked as the default ({}): the cluster admin must keep the annotation {DEFAULT_ACCOUNT_ANNOTATION} on one",
-            many.iter()
-                .map(|a| a.name_any())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+        .collect()
 }
 
 /// The credentials source of an object.
@@ -83,7 +76,12 @@ pub fn choose<'a>(
         }
         (None, Some(s)) => Ok(Credentials::TenantSecret(s)),
         (None, None) => {
-            Ok(default_account(accounts)?.map_or(Credentials::Operator, Credentials::Account))
+            let defaults = default_accounts(accounts);
+            Ok(if defaults.is_empty() {
+                Credentials::Operator
+            } else {
+                Credentials::DefaultAccounts(defaults)
+            })
         }
     }
 }
@@ -258,7 +256,13 @@ pub fn serves<K: Managed>(account: &CloudAccount, obj: &K) -> bool {
     match (obj.account_ref(), obj.credentials()) {
         (Some(r), _) => r.name == name,
         (None, Some(_)) => false,
-        (None, None) => is_default(account),
+        // Counted where it is sure to serve them: in the namespaces it lists by name.
+        (None, None) => {
+            is_default(account)
+                && obj
+                    .namespace()
+                    .is_some_and(|ns| account.spec.allowed_namespaces.names.contains(&ns))
+        }
     }
 }
 

@@ -273,6 +273,28 @@ impl<K: Recorded> Session<K> {
                 }
                 client
             }
+            Credentials::DefaultAccounts(defaults) => {
+                let mut serving = Vec::new();
+                for account in defaults {
+                    if accounts::allows(&self.ctx.kube, &account, &ns).await? {
+                        serving.push(account);
+                    }
+                }
+                match serving.as_slice() {
+                    [] => self.ctx.clients.for_object(&ns, None).await?,
+                    [account] => accounts::client(&self.ctx, account).await?,
+                    several => {
+                        return Err(Error::Credentials(format!(
+                            "several default CloudAccounts allow the namespace {ns} ({}): the cluster admin must leave one, or the object must name one with accountRef",
+                            several
+                                .iter()
+                                .map(|a| a.name_any())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )));
+                    }
+                }
+            }
             Credentials::Operator => self.ctx.clients.for_object(&ns, None).await?,
         };
         if let Some((project, region)) = self.status.account()
