@@ -406,3 +406,59 @@ async fn the_default_account_serves_objects_that_name_none() {
     assert_eq!(cloud_objects(&bob(&env)).await.0.len(), 1);
     assert!(cloud_objects(&env.sim.owner_client()).await.0.is_empty());
 }
+
+/// `text` with every `<placeholder>` replaced by an id-like value.
+fn filled(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        let Some(len) = rest[start..].find('>') else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str("0123456789abcdef0123456789abcdef");
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+fn the_account_examples_are_valid() {
+    let env = Env::without_operator("accountexamples", SIM_ARGS);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/accounts");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let mut kinds = Vec::new();
+    for file in files {
+        let text = filled(&std::fs::read_to_string(&file).unwrap());
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let mut obj: Value = serde::Deserialize::deserialize(doc).unwrap();
+            let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+            if kind == "Namespace" {
+                continue;
+            }
+            // Namespaced objects go into the test's namespace (a dry run needs it to exist).
+            if obj["metadata"]["namespace"].is_string() {
+                obj["metadata"]["namespace"] = Value::from(env.ns.as_str());
+            }
+            let yaml = serde_yaml::to_string(&obj).unwrap();
+            let (ok, _, err) = kubectl_raw(&["apply", "--dry-run=server", "-f", "-"], Some(&yaml));
+            assert!(ok, "{} ({kind}) is refused: {err}", file.display());
+            kinds.push(kind);
+        }
+    }
+    for kind in [
+        "CloudAccount",
+        "Secret",
+        "VpcEndpointService",
+        "VpcEndpoint",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} in the examples");
+    }
+}
