@@ -400,6 +400,62 @@ mod tests {
             .collect()
     }
 
+    fn account(name: &str, default: bool) -> CloudAccount {
+        let spec: vpcep_api::CloudAccountSpec = serde_json::from_value(serde_json::json!({
+            "cloud": "otc", "region": "eu-de", "projectId": "p", "secretRef": {"name": "s"}
+        }))
+        .unwrap();
+        let mut account = CloudAccount::new(name, spec);
+        if default {
+            account.metadata.annotations = Some(BTreeMap::from([(
+                DEFAULT_ACCOUNT_ANNOTATION.to_string(),
+                "true".to_string(),
+            )]));
+        }
+        account
+    }
+
+    fn store(accounts: &[CloudAccount]) -> Store<CloudAccount> {
+        let (reader, mut writer) = kube::runtime::reflector::store();
+        for a in accounts {
+            writer.apply_watcher_event(&kube::runtime::watcher::Event::Apply(a.clone()));
+        }
+        reader
+    }
+
+    #[test]
+    fn the_credentials_source_follows_the_spec_then_the_defaults() {
+        let named = |n: &str| AccountRef { name: n.into() };
+        let secret = CredentialsSecretRef { name: "s".into() };
+        let accounts = store(&[account("team-a", false), account("shared", true)]);
+        assert!(matches!(
+            choose(&accounts, Some(&named("team-a")), None),
+            Ok(Credentials::Account(a)) if a.name_any() == "team-a"
+        ));
+        let missing = choose(&accounts, Some(&named("nope")), None).err().unwrap();
+        assert!(
+            missing.to_string().contains("\"nope\" does not exist"),
+            "{missing}"
+        );
+        assert!(matches!(
+            choose(&accounts, Some(&named("team-a")), Some(&secret)),
+            Err(Error::InvalidSpec(_))
+        ));
+        assert!(matches!(
+            choose(&accounts, None, Some(&secret)),
+            Ok(Credentials::TenantSecret(_))
+        ));
+        assert!(matches!(
+            choose(&accounts, None, None),
+            Ok(Credentials::DefaultAccounts(d)) if d.len() == 1 && d[0].name_any() == "shared"
+        ));
+        let no_default = store(&[account("team-a", false)]);
+        assert!(matches!(
+            choose(&no_default, None, None),
+            Ok(Credentials::Operator)
+        ));
+    }
+
     #[test]
     fn selectors_match_labels_and_expressions() {
         let team_a = labels(&[("team", "a"), ("env", "prod")]);
