@@ -187,6 +187,37 @@ async fn spec_changes_are_applied_in_place() {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+async fn a_frozen_endpoint_is_not_ready_until_the_cloud_thaws_it() {
+    let env = Env::start(
+        "frozen",
+        FAST,
+        OperatorArgs {
+            resync: "2s",
+            ..Default::default()
+        },
+    );
+    env.apply_ok(&service_yaml("web", PORT, "  approvalEnabled: false\n"));
+    env.apply_ok(&endpoint_yaml("client", "serviceRef: {name: web}", ""));
+    env.wait_ready(&["vpce/client"], "90s");
+    let ep_id = str_at(&env.get("vpce/client"), &["status", "id"]).to_string();
+    let path = format!("endpoints/{ep_id}");
+    let frozen = serde_json::json!({"active_status": ["arrear_frozen"]});
+    env.sim.patch(&path, frozen).await;
+    let obj = env.wait_for(
+        "vpce/client",
+        Duration::from_secs(30),
+        "Ready=False Frozen",
+        |o| Env::condition(o, "Ready").is_some_and(|(s, r, _)| s == "False" && r == "Frozen"),
+    );
+    assert_eq!(obj["status"]["activeStatus"][0], "arrear_frozen");
+    env.sim
+        .patch(&path, serde_json::json!({"active_status": ["active"]}))
+        .await;
+    env.wait_ready(&["vpce/client"], "30s");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn drift_is_corrected_within_one_resync() {
     let env = Env::start(
         "drift",

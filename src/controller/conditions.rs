@@ -45,6 +45,8 @@ reasons! {
     Rejected,
     Failed,
     Deleting,
+    /// The cloud froze the endpoint (`active_status`): it carries no traffic.
+    Frozen,
     /// The cloud reports a status this operator does not know.
     Unknown,
     // Synced: success, or the category of the error (see error.rs).

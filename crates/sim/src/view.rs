@@ -83,7 +83,7 @@ pub fn endpoint(store: &Store, e: &Endpoint, region: &str) -> EndpointView {
         id: e.id.clone(),
         service_type: e.service_type.clone(),
         status: e.status.as_str().into(),
-        active_status: vec!["active".into()],
+        active_status: e.active_status.clone(),
         enable_status: "enable".into(),
         endpoint_service_name: store.endpoint_service_name(e, region),
         endpoint_service_id: e.service_id.clone(),

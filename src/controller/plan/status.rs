@@ -2,7 +2,9 @@
 //! its cloud status gives.
 
 use vpcep_api::{VpcEndpointServiceStatus, VpcEndpointStatus};
-use vpcep_cloud::model::{Endpoint, EndpointStatus, ErrorDetail, Service, ServiceStatus};
+use vpcep_cloud::model::{
+    ActiveStatus, Endpoint, EndpointStatus, ErrorDetail, Service, ServiceStatus,
+};
 
 use crate::controller::conditions::{Reason, Verdict};
 
@@ -33,7 +35,21 @@ pub fn record_endpoint(st: &mut VpcEndpointStatus, cloud: &Endpoint) -> Verdict 
     st.ip = cloud.ip.clone().filter(|v| !v.is_empty());
     st.dns_names = cloud.dns_names.clone();
     st.marker_id = cloud.marker_id;
-    endpoint_ready(&cloud.status, &errors_suffix(&cloud.error))
+    let frozen = cloud
+        .active_status
+        .iter()
+        .map(|s| ActiveStatus::from(s.as_str()))
+        .find(ActiveStatus::is_frozen);
+    match frozen {
+        // Accepted or not, a frozen endpoint carries no traffic.
+        Some(state) if !cloud.status.is_transitional() => Verdict::no(
+            Reason::Frozen,
+            format!(
+                "the cloud froze the endpoint ({state}): it carries no traffic until the account's issue (e.g. arrears, verification) is resolved with the cloud provider"
+            ),
+        ),
+        _ => endpoint_ready(&cloud.status, &errors_suffix(&cloud.error)),
+    }
 }
 
 /// `Ready` of an endpoint service from its cloud status.
@@ -163,5 +179,26 @@ mod tests {
             "{}",
             v.message
         );
+    }
+
+    #[test]
+    fn a_frozen_endpoint_is_not_ready() {
+        let endpoint = |active: &[&str]| Endpoint {
+            id: "e1".into(),
+            status: EndpointStatus::Accepted,
+            active_status: active.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let mut st = VpcEndpointStatus::default();
+        let ready = record_endpoint(&mut st, &endpoint(&["active"]));
+        assert_eq!((ready.status, ready.reason), (true, Reason::Accepted));
+        let frozen = record_endpoint(&mut st, &endpoint(&["arrear_frozen"]));
+        assert_eq!((frozen.status, frozen.reason), (false, Reason::Frozen));
+        assert!(
+            frozen.message.contains("arrear_frozen"),
+            "{}",
+            frozen.message
+        );
+        assert_eq!(st.active_status, vec!["arrear_frozen"]);
     }
 }

@@ -100,6 +100,32 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// One entry of an endpoint's `active_status`: usable, or frozen by the cloud (arrears, real
+    /// name verification, police or legal reasons, a partner's freeze).
+    ActiveStatus {
+        Active = "active",
+        Frozen = "frozen",
+        ArrearFrozen = "arrear_frozen",
+        VerifyFrozen = "verify_frozen",
+        PoliceFrozen = "police_frozen",
+        IllegalFrozen = "illegal_frozen",
+        PartnerFrozen = "partner_frozen",
+    }
+}
+
+impl ActiveStatus {
+    /// Whether the cloud froze the endpoint: it exists but carries no traffic. A value this
+    /// client does not know counts as frozen when it says so (a new `*_frozen` reason).
+    pub fn is_frozen(&self) -> bool {
+        match self {
+            Self::Active => false,
+            Self::Unknown(other) => other.contains("frozen"),
+            _ => true,
+        }
+    }
+}
+
 impl ServiceStatus {
     /// Whether the cloud is still moving the service to another status on its own.
     pub fn is_transitional(&self) -> bool {
@@ -136,5 +162,22 @@ mod tests {
         assert_eq!(frozen.to_string(), "frozen");
         assert_eq!(ServerType::from("VIP"), ServerType::Vip);
         assert_eq!(ServiceType::from("gateway").as_str(), "gateway");
+    }
+
+    #[test]
+    fn every_frozen_state_is_frozen_and_active_is_not() {
+        assert!(!ActiveStatus::from("active").is_frozen());
+        for s in [
+            "frozen",
+            "arrear_frozen",
+            "verify_frozen",
+            "police_frozen",
+            "illegal_frozen",
+            "partner_frozen",
+            "quota_frozen",
+        ] {
+            assert!(ActiveStatus::from(s).is_frozen(), "{s}");
+        }
+        assert!(!ActiveStatus::from("").is_frozen());
     }
 }

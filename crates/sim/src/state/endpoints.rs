@@ -128,6 +128,7 @@ impl Store {
             settle_at: Some(later(now, settings.provision_delay)),
             connection_description: String::new(),
             error: None,
+            active_status: super::active(),
         };
         self.next_marker += 1;
         self.endpoints.push(endpoint);

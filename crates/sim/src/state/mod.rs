@@ -221,6 +221,14 @@ pub struct Endpoint {
     /// The provider's note on the connection (Huawei connection descriptions).
     pub connection_description: String,
     pub error: Option<Failure>,
+    /// The account state (`active_status`): `active` unless the cloud froze the endpoint, which
+    /// only the control API does here (`PATCH /_sim/endpoints/{id}`).
+    #[serde(default = "active")]
+    pub active_status: Vec<String>,
+}
+
+pub(crate) fn active() -> Vec<String> {
+    vec!["active".into()]
 }
 
 impl Endpoint {
