@@ -171,7 +171,8 @@ pub struct Acceptance {
     /// Under `AcceptListed`, also reject endpoints already accepted that no rule accepts any
     /// more (as the Terraform approval resources do when an id leaves their list): an id or
     /// account removed from `endpointIds` / `domainIds`, or an endpoint of this cluster whose
-    /// VpcEndpoint object is gone or whose namespace is no longer allowed. Endpoints the service
+    /// VpcEndpoint object is gone or whose namespace is no longer allowed (the cluster is what
+    /// the operator watches: `--namespace` and `--selector` narrow it). Endpoints the service
     /// owner accepted by hand that no rule matches are rejected too: with this flag the rules
     /// are the whole list of who may stay connected. A rejected endpoint is not revisited. Only
     /// valid with `policy: AcceptListed` (`Manual` leaves every decision to the owner, and

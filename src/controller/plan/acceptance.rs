@@ -233,6 +233,15 @@ mod tests {
         );
     }
 
+    /// A row of a decision table: (acceptance, connection, cluster endpoints, decision, why).
+    type Row<'a> = (
+        &'a Acceptance,
+        Candidate<'a>,
+        &'a BTreeSet<String>,
+        Option<Decision>,
+        &'a str,
+    );
+
     #[test]
     fn revoke_unlisted_rejects_accepted_endpoints_that_no_rule_lists() {
         let revoking = Acceptance {
@@ -257,14 +266,7 @@ mod tests {
             endpoint_id: OTHER_EP,
             ..with(accepted, "d9")
         };
-        // (acceptance, connection, cluster endpoints, decision, why)
-        let table: [(
-            &Acceptance,
-            Candidate<'_>,
-            &BTreeSet<String>,
-            Option<Decision>,
-            &str,
-        ); 9] = [
+        let table: [Row<'_>; 9] = [
             (
                 &revoking,
                 with(accepted, "d9"),
