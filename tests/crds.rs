@@ -172,6 +172,33 @@ fn service_cel_rules() {
         assert_eq!(errors.len(), 1, "{bad}: {errors:?}");
         assert!(errors[0].contains("tag keys"), "{errors:?}");
     }
+
+    // revokeUnlisted only with AcceptListed (policy absent is Manual).
+    let accepting =
+        |acceptance: Value| service(with(service_spec(), json!({"acceptance": acceptance})));
+    for (acceptance, refused) in [
+        (
+            json!({"policy": "AcceptListed", "revokeUnlisted": true}),
+            false,
+        ),
+        (
+            json!({"policy": "AcceptAll", "revokeUnlisted": false}),
+            false,
+        ),
+        (json!({"policy": "AcceptAll", "revokeUnlisted": true}), true),
+        (json!({"revokeUnlisted": true}), true),
+    ] {
+        let errors = cel(&schema, &accepting(acceptance.clone()), None);
+        assert_eq!(
+            errors.len(),
+            usize::from(refused),
+            "{acceptance}: {errors:?}"
+        );
+        assert!(
+            errors.iter().all(|e| e.contains("revokeUnlisted")),
+            "{errors:?}"
+        );
+    }
 }
 
 #[test]

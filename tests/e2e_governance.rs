@@ -352,6 +352,105 @@ async fn acceptance_policies_do_what_they_say() {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+async fn revoke_unlisted_rejects_accepted_endpoints_the_rules_no_longer_list() {
+    let env = start(
+        "revoke",
+        OperatorArgs {
+            resync: "2s",
+            extra: vec!["--acceptance-poll-period".into(), "1s".into()],
+            ..Default::default()
+        },
+    );
+    // Two services with the same policy; only `revoking` will set the flag.
+    let acceptance = |domain: &str, revoke: bool| {
+        format!(
+            "  permissions: [\"*\"]\n  acceptance:\n    policy: AcceptListed\n    domainIds: [{domain}]\n    revokeUnlisted: {revoke}\n"
+        )
+    };
+    let apply = |name: &str, port: &str, domain: &str, revoke: bool| {
+        env.apply_ok(&service_yaml(name, &acceptance(domain, revoke)).replace(PORT, port));
+    };
+    let (kept_port, revoking_port) = (
+        "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a05",
+        "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a06",
+    );
+    apply("kept", kept_port, BOB.domain_id, false);
+    apply("revoking", revoking_port, BOB.domain_id, false);
+    env.wait_ready(&["vpcesvc/kept", "vpcesvc/revoking"], "60s");
+    let (kept, revoking) = (service_id(&env, "kept"), service_id(&env, "revoking"));
+    let to_kept = foreign_endpoint(&env, &BOB, &kept).await;
+    let to_revoking = foreign_endpoint(&env, &BOB, &revoking).await;
+    wait_endpoint(&env, &BOB, &to_kept.id, "accepted").await;
+    wait_endpoint(&env, &BOB, &to_revoking.id, "accepted").await;
+    // Eve is listed by no rule: the owner accepts her endpoint by hand.
+    let by_hand = foreign_endpoint(&env, &EVE, &revoking).await;
+    wait_endpoint(&env, &EVE, &by_hand.id, "pendingAcceptance").await;
+    client(&env, &OWNER)
+        .execute(api::connection_action(
+            &revoking,
+            ConnectionAction::Receive,
+            &by_hand.id,
+        ))
+        .await
+        .unwrap();
+    wait_endpoint(&env, &EVE, &by_hand.id, "accepted").await;
+
+    // Bob's account leaves both lists; only `revoking` revokes what is no longer listed.
+    let nobody = "c0ffeec0ffeec0ffeec0ffeec0ffeec0";
+    apply("kept", kept_port, nobody, false);
+    apply("revoking", revoking_port, nobody, true);
+    wait_endpoint(&env, &BOB, &to_revoking.id, "rejected").await;
+    wait_endpoint(&env, &EVE, &by_hand.id, "rejected").await;
+    env.wait_for(
+        "vpcesvc/revoking",
+        Duration::from_secs(30),
+        "revocations recorded",
+        |o| {
+            [&to_revoking.id, &by_hand.id].iter().all(|id| {
+                connection(o, id)
+                    .is_some_and(|(status, by)| status == "rejected" && by == "revokeUnlisted")
+            })
+        },
+    );
+    let events = env.events(
+        "reason=ConnectionRejected",
+        "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}",
+    );
+    for id in [&to_revoking.id, &by_hand.id] {
+        assert!(
+            events
+                .lines()
+                .any(|m| m.contains(&format!("endpoint {id} ")) && m.contains("revokeUnlisted")),
+            "an event names each revoked endpoint: {events}"
+        );
+    }
+
+    // Without the flag, once the operator has acted on the new list, Bob's endpoint stays.
+    let kept_svc = env.wait_for(
+        "vpcesvc/kept",
+        Duration::from_secs(30),
+        "the new list observed",
+        |o| {
+            o["status"]["observedGeneration"] == o["metadata"]["generation"]
+                && Env::condition(o, "Synced").is_some_and(|(status, _, _)| status == "True")
+        },
+    );
+    assert_eq!(
+        connection(&kept_svc, &to_kept.id).unwrap(),
+        ("accepted".to_string(), "domainIds".to_string())
+    );
+    assert_eq!(
+        client(&env, &BOB)
+            .execute(api::get_endpoint(&to_kept.id))
+            .await
+            .unwrap()
+            .status,
+        EndpointStatus::Accepted
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 async fn a_cluster_endpoint_is_ready_within_seconds_of_acceptance() {
     let env = start_with_db(
         "cluster-accept",

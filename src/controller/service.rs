@@ -83,7 +83,8 @@ async fn list_permissions(client: &VpcepClient, service_id: &str) -> Result<Vec<
         .collect())
 }
 
-/// Applies the acceptance policy to the listed connections and records them in the status.
+/// Applies the acceptance policy to the listed connections (deciding pending ones, revoking
+/// accepted ones with `revokeUnlisted`) and records them in the status.
 async fn govern(
     s: &mut Session<VpcEndpointService>,
     client: &VpcepClient,
@@ -99,6 +100,11 @@ async fn govern(
                 .flat_map(|a| a.accept_namespaces.iter().map(String::as_str)),
         )
         .collect();
+    // Revoking reads the absence of a VpcEndpoint object as "no longer of this cluster": only a
+    // cache that holds the cluster's objects may say so (at start-up it may still be empty).
+    if spec.is_some_and(|a| a.revoke_unlisted) {
+        s.ctx().caches_ready().await;
+    }
     let cluster = s.ctx().endpoints_of(&namespaces, service_id);
     let decisions = connections::decisions(spec, &conns, &cluster);
     let decided = decide(s, client, service_id, &mut conns, decisions).await?;
@@ -132,10 +138,13 @@ async fn decide(
             conn.domain_id,
             rule.as_str()
         );
+        // The action names the endpoint: kube's Recorder folds events of one object with the
+        // same reason and action into one series that keeps the first note, which would leave
+        // every endpoint decided after the first without an event naming it.
         s.event(
             EventType::Normal,
             &format!("Connection{verb}"),
-            "Connection",
+            &format!("Connection {endpoint_id}"),
             note,
         )
         .await;

@@ -107,6 +107,7 @@ pub struct VpcEndpointServiceSpec {
 
     /// How the operator answers endpoints that ask to connect (default: it never does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(REVOKE_UNLISTED_RULE).message(REVOKE_UNLISTED_MESSAGE))]
     pub acceptance: Option<Acceptance>,
 
     /// On deletion, reject every connected endpoint so that the service can be deleted; when
@@ -128,6 +129,12 @@ pub struct VpcEndpointServiceSpec {
     #[x_kube(validation = Rule::new("self == oldSelf").message("accountRef is immutable: recreate the object to move it to another account"))]
     pub account_ref: Option<AccountRef>,
 }
+
+/// `revokeUnlisted` revokes what the `AcceptListed` rules no longer list; with another policy it
+/// would mean nothing, so it is refused (also by `validate::service_spec` where CEL is not run).
+const REVOKE_UNLISTED_RULE: &str = "!has(self.revokeUnlisted) || !self.revokeUnlisted || (has(self.policy) && self.policy == 'AcceptListed')";
+pub(crate) const REVOKE_UNLISTED_MESSAGE: &str =
+    "acceptance.revokeUnlisted needs policy: AcceptListed (the rules decide who stays connected)";
 
 /// Which pending endpoints the operator accepts or rejects.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -161,6 +168,17 @@ pub struct Acceptance {
     /// Under `AcceptListed`, reject pending endpoints that no rule accepts.
     #[serde(default)]
     pub reject_unlisted: bool,
+    /// Under `AcceptListed`, also reject endpoints already accepted that no rule accepts any
+    /// more (as the Terraform approval resources do when an id leaves their list): an id or
+    /// account removed from `endpointIds` / `domainIds`, or an endpoint of this cluster whose
+    /// VpcEndpoint object is gone or whose namespace is no longer allowed (the cluster is what
+    /// the operator watches: `--namespace` and `--selector` narrow it). Endpoints the service
+    /// owner accepted by hand that no rule matches are rejected too: with this flag the rules
+    /// are the whole list of who may stay connected. A rejected endpoint is not revisited. Only
+    /// valid with `policy: AcceptListed` (`Manual` leaves every decision to the owner, and
+    /// `AcceptAll` lists no one to revoke).
+    #[serde(default)]
+    pub revoke_unlisted: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]

@@ -8,7 +8,11 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use super::common::TAG_KEY_MAX;
-use super::{MAX_USER_TAGS, Publish, RESERVED_TAG_PREFIX, VpcEndpointServiceSpec, VpcEndpointSpec};
+use super::service::REVOKE_UNLISTED_MESSAGE;
+use super::{
+    AcceptancePolicy, MAX_USER_TAGS, Publish, RESERVED_TAG_PREFIX, VpcEndpointServiceSpec,
+    VpcEndpointSpec,
+};
 
 /// A spec the cloud cannot accept; the message tells the user what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,6 +153,13 @@ pub fn service_spec(spec: &VpcEndpointServiceSpec) -> Result<(), InvalidSpec> {
         }
     }
     check_tags(spec.tags.as_ref(), &mut problems);
+    if spec
+        .acceptance
+        .as_ref()
+        .is_some_and(|a| a.revoke_unlisted && a.policy != AcceptancePolicy::AcceptListed)
+    {
+        problems.push(REVOKE_UNLISTED_MESSAGE.to_string());
+    }
     finish(problems)
 }
 
@@ -246,6 +257,27 @@ mod tests {
         assert_eq!(err.problems.len(), 2, "{err}");
         assert!(err.to_string().contains("reserves"));
         assert!(err.to_string().contains("\"bad key\""));
+    }
+
+    #[test]
+    fn revoke_unlisted_needs_accept_listed() {
+        let mut s = service();
+        for (policy, ok) in [
+            (AcceptancePolicy::Manual, false),
+            (AcceptancePolicy::AcceptAll, false),
+            (AcceptancePolicy::AcceptListed, true),
+        ] {
+            s.acceptance = Some(crate::Acceptance {
+                policy,
+                revoke_unlisted: true,
+                ..Default::default()
+            });
+            let got = service_spec(&s);
+            assert_eq!(got.is_ok(), ok, "{policy:?}: {got:?}");
+            if let Err(err) = got {
+                assert!(err.to_string().contains("revokeUnlisted"), "{err}");
+            }
+        }
     }
 
     #[test]

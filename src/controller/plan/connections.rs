@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use vpcep_api::{Acceptance, ServiceConnection};
 use vpcep_cloud::model::{Connection, EndpointStatus, Service, ServiceStatus};
 
-use super::acceptance::{Decision, Pending, Rule, decide, is_active};
+use super::acceptance::{Candidate, Decision, Rule, decide, is_active};
 
 /// Whether the connections recorded in the status still hold without listing them again, which
 /// saves a read per resync: only when no endpoint can be waiting (approval off, no acceptance
@@ -31,7 +31,8 @@ pub fn recorded_still_hold(
         && cloud.connection_count == i64::try_from(connected).ok()
 }
 
-/// The policy's decision for each pending connection it decides, by endpoint id.
+/// The policy's decision for each connection it decides (pending ones, and accepted ones it
+/// revokes), by endpoint id.
 /// `cluster_endpoints` are the ids that VpcEndpoint objects of this cluster recorded for the service.
 pub fn decisions(
     acceptance: Option<&Acceptance>,
@@ -44,12 +45,12 @@ pub fn decisions(
     conns
         .iter()
         .filter_map(|c| {
-            let pending = Pending {
+            let candidate = Candidate {
                 endpoint_id: &c.id,
                 domain_id: &c.domain_id,
                 status: &c.status,
             };
-            decide(acceptance, pending, cluster_endpoints).map(|d| (c.id.clone(), d))
+            decide(acceptance, candidate, cluster_endpoints).map(|d| (c.id.clone(), d))
         })
         .collect()
 }
@@ -201,6 +202,34 @@ mod tests {
         };
         assert!(decisions(Some(&manual), &conns, &BTreeSet::new()).is_empty());
         assert!(decisions(None, &conns, &BTreeSet::new()).is_empty());
+    }
+
+    #[test]
+    fn revoke_unlisted_rejects_accepted_connections_no_rule_lists_once() {
+        let revoking = Acceptance {
+            policy: AcceptancePolicy::AcceptListed,
+            domain_ids: vec!["d1".into()],
+            accept_cluster_endpoints: true,
+            revoke_unlisted: true,
+            ..Default::default()
+        };
+        let conns = [
+            conn("kept", "d1", EndpointStatus::Accepted),
+            conn("ours", "d2", EndpointStatus::Accepted),
+            conn("gone", "d2", EndpointStatus::Accepted),
+            conn("revoked", "d2", EndpointStatus::Rejected),
+            conn("new", "d2", EndpointStatus::Creating),
+        ];
+        let cluster = BTreeSet::from(["ours".to_string()]);
+        assert_eq!(
+            decisions(Some(&revoking), &conns, &cluster),
+            vec![("gone".to_string(), Decision::Reject(Rule::RevokeUnlisted))]
+        );
+        let keeping = Acceptance {
+            revoke_unlisted: false,
+            ..revoking
+        };
+        assert!(decisions(Some(&keeping), &conns, &cluster).is_empty());
     }
 
     #[test]
