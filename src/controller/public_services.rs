@@ -3,7 +3,7 @@
 //! project and region for [`TTL`]: one listing serves every create in that time.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vpcep_api::VpcEndpointSpec;
@@ -13,31 +13,48 @@ use vpcep_cloud::{CloudError, VpcepClient, api};
 /// How long a listing is trusted.
 pub const TTL: Duration = Duration::from_secs(3600);
 
-/// The public services listed per project and region, each with the time it was listed.
+/// The public services listed per project and region. The lock is held while listing, so that
+/// the creates waiting for the same listing share it instead of each listing again.
 #[derive(Default)]
 pub struct PublicServices {
-    lists: Mutex<HashMap<(String, String), Listed>>,
+    lists: tokio::sync::Mutex<Lists>,
 }
 
-struct Listed {
-    at: Instant,
-    services: Arc<Vec<PublicService>>,
+/// Listings by (project id, region), each with the time it was made.
+#[derive(Default)]
+struct Lists(HashMap<(String, String), (Instant, Arc<Vec<PublicService>>)>);
+
+impl Lists {
+    /// The listing of `key` if it is younger than [`TTL`]; older listings are dropped.
+    fn fresh(&mut self, key: &(String, String), now: Instant) -> Option<Arc<Vec<PublicService>>> {
+        self.0
+            .retain(|_, (at, _)| now.saturating_duration_since(*at) < TTL);
+        self.0.get(key).map(|(_, services)| services.clone())
+    }
+
+    fn store(&mut self, key: (String, String), services: Arc<Vec<PublicService>>, now: Instant) {
+        self.0.insert(key, (now, services));
+    }
 }
 
 impl PublicServices {
-    /// The public service of `client`'s region named `name` (in any case), if the list has it.
+    /// What the public-services list of `client`'s project and region says about `name` (matched
+    /// in any case).
     pub async fn find(&self, client: &VpcepClient, name: &str) -> Result<Found, CloudError> {
         let key = (client.project_id().to_string(), client.region().to_string());
-        let services = match self.cached(&key, Instant::now()) {
-            Some(services) => services,
-            None => {
-                let listed = Arc::new(
-                    client
-                        .list_all(|page| api::list_public_services(None, page))
-                        .await?,
-                );
-                self.store(key, listed.clone(), Instant::now());
-                listed
+        let services = {
+            let mut lists = self.lists.lock().await;
+            match lists.fresh(&key, Instant::now()) {
+                Some(services) => services,
+                None => {
+                    let listed = Arc::new(
+                        client
+                            .list_all(|page| api::list_public_services(None, page))
+                            .await?,
+                    );
+                    lists.store(key, listed.clone(), Instant::now());
+                    listed
+                }
             }
         };
         Ok(
@@ -51,18 +68,6 @@ impl PublicServices {
                 },
             },
         )
-    }
-
-    /// The listing of `key` if it is younger than [`TTL`]; older listings are dropped.
-    fn cached(&self, key: &(String, String), now: Instant) -> Option<Arc<Vec<PublicService>>> {
-        let mut lists = self.lists.lock().unwrap_or_else(|p| p.into_inner());
-        lists.retain(|_, l| now.saturating_duration_since(l.at) < TTL);
-        lists.get(key).map(|l| l.services.clone())
-    }
-
-    fn store(&self, key: (String, String), services: Arc<Vec<PublicService>>, now: Instant) {
-        let mut lists = self.lists.lock().unwrap_or_else(|p| p.into_inner());
-        lists.insert(key, Listed { at: now, services });
     }
 }
 
@@ -140,14 +145,15 @@ mod tests {
 
     #[test]
     fn listings_expire_after_the_ttl() {
-        let cache = PublicServices::default();
+        let mut lists = Lists::default();
         let key = ("p".to_string(), "eu-de".to_string());
         let other = ("p".to_string(), "eu-nl".to_string());
         let t0 = Instant::now();
         let list = Arc::new(vec![service("a", ServiceType::Gateway)]);
-        cache.store(key.clone(), list.clone(), t0);
-        assert_eq!(cache.cached(&key, t0 + TTL / 2), Some(list));
-        assert_eq!(cache.cached(&other, t0), None, "per region");
-        assert_eq!(cache.cached(&key, t0 + TTL), None);
+        lists.store(key.clone(), list.clone(), t0);
+        assert_eq!(lists.fresh(&key, t0 + TTL / 2), Some(list));
+        assert_eq!(lists.fresh(&other, t0), None, "per region");
+        assert_eq!(lists.fresh(&key, t0 + TTL), None);
+        assert!(lists.0.is_empty(), "expired listings are dropped");
     }
 }
