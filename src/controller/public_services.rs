@@ -20,19 +20,25 @@ pub struct PublicServices {
     lists: tokio::sync::Mutex<Lists>,
 }
 
-/// Listings by (project id, region), each with the time it was made.
+/// Project id and region.
+type Key = (String, String);
+
+/// A listing and the time it was made.
+type Listed = (Instant, Arc<Vec<PublicService>>);
+
+/// Listings by project id and region.
 #[derive(Default)]
-struct Lists(HashMap<(String, String), (Instant, Arc<Vec<PublicService>>)>);
+struct Lists(HashMap<Key, Listed>);
 
 impl Lists {
     /// The listing of `key` if it is younger than [`TTL`]; older listings are dropped.
-    fn fresh(&mut self, key: &(String, String), now: Instant) -> Option<Arc<Vec<PublicService>>> {
+    fn fresh(&mut self, key: &Key, now: Instant) -> Option<Arc<Vec<PublicService>>> {
         self.0
             .retain(|_, (at, _)| now.saturating_duration_since(*at) < TTL);
         self.0.get(key).map(|(_, services)| services.clone())
     }
 
-    fn store(&mut self, key: (String, String), services: Arc<Vec<PublicService>>, now: Instant) {
+    fn store(&mut self, key: Key, services: Arc<Vec<PublicService>>, now: Instant) {
         self.0.insert(key, (now, services));
     }
 }
