@@ -211,12 +211,20 @@ fn endpoint_cel_rules() {
     let two = endpoint(with(endpoint_spec(), json!({"serviceName": "eu-de.web.x"})));
     assert_eq!(
         cel(&schema, &two, None),
-        vec!["set exactly one of serviceRef, serviceId or serviceName"]
+        vec!["set exactly one of serviceRef, serviceId, serviceName or publicService"]
+    );
+    let public_too = endpoint(with(
+        endpoint_spec(),
+        json!({"publicService": "com.t-systems.otc.eu-de.dns"}),
+    ));
+    assert_eq!(
+        cel(&schema, &public_too, None),
+        vec!["set exactly one of serviceRef, serviceId, serviceName or publicService"]
     );
     let none = endpoint(with(endpoint_spec(), json!({"serviceId": null})));
     assert_eq!(
         cel(&schema, &none, None),
-        vec!["set exactly one of serviceRef, serviceId or serviceName"]
+        vec!["set exactly one of serviceRef, serviceId, serviceName or publicService"]
     );
 
     // A VpcEndpointService is an interface service: subnetId needed.
@@ -273,7 +281,20 @@ fn endpoint_cel_rules() {
     ));
     assert_eq!(
         cel(&schema, &retargeted, Some(&old)),
-        vec!["the target service (serviceRef, serviceId or serviceName) is immutable"]
+        vec![
+            "the target service (serviceRef, serviceId, serviceName or publicService) is immutable"
+        ]
+    );
+    let public = json!({"publicService": "com.t-systems.otc.eu-de.obs", "vpcId": VPC, "routeTables": [SUBNET]});
+    let public_old = endpoint(public.clone());
+    assert!(cel(&schema, &public_old, None).is_empty());
+    let renamed = endpoint(with(
+        public,
+        json!({"publicService": "com.t-systems.otc.eu-de.dns"}),
+    ));
+    assert_eq!(
+        cel(&schema, &renamed, Some(&public_old)),
+        vec!["publicService is immutable"]
     );
 }
 

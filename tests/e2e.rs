@@ -675,6 +675,78 @@ async fn endpoints_to_public_services_by_name_and_by_id() {
     assert!(nowhere.contains("no endpoint service named"), "{nowhere}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+async fn endpoints_to_public_services_by_public_service() {
+    let env = Env::start("public-service", FAST, OperatorArgs::default());
+    let c = env.sim.owner_client();
+    let obs = c
+        .execute(api::describe_service_by_name("com.t-systems.otc.eu-de.obs"))
+        .await
+        .unwrap();
+    let rt = "9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c05";
+    let gateway = |name: &str, service: &str, extra: &str| {
+        format!(
+            "apiVersion: vpcep.io/v1alpha1\nkind: VpcEndpoint\nmetadata:\n  name: {name}\nspec:\n  publicService: {service}\n  vpcId: {CONSUMER_VPC}\n{extra}"
+        )
+    };
+    env.apply_ok(&gateway(
+        "obs",
+        "com.t-systems.otc.eu-de.obs",
+        &format!("  routeTables: [{rt}]\n"),
+    ));
+    env.apply_ok(&endpoint_yaml(
+        "dns",
+        "publicService: com.t-systems.otc.eu-de.dns",
+        "",
+    ));
+    env.apply_ok(&gateway("no-tables", "com.t-systems.otc.eu-de.obs", ""));
+    env.apply_ok(&endpoint_yaml(
+        "obs-in-subnet",
+        "publicService: com.t-systems.otc.eu-de.obs",
+        "",
+    ));
+    env.apply_ok(&gateway(
+        "nowhere",
+        "com.t-systems.otc.eu-de.nothing",
+        &format!("  routeTables: [{rt}]\n"),
+    ));
+    env.wait_ready(&["vpce/obs", "vpce/dns"], "60s");
+
+    let ep = env.get("vpce/obs");
+    assert_eq!(str_at(&ep, &["status", "serviceId"]), obs.id);
+    assert_eq!(str_at(&ep, &["status", "serviceType"]), "gateway");
+    let id = str_at(&ep, &["status", "id"]);
+    let cloud_ep = c.execute(api::get_endpoint(id)).await.unwrap();
+    assert_eq!(cloud_ep.routetables, vec![rt.to_string()]);
+    let dns = env.get("vpce/dns");
+    assert_eq!(str_at(&dns, &["status", "serviceType"]), "interface");
+    assert!(!str_at(&dns, &["status", "ip"]).is_empty(), "{dns}");
+
+    // A spec that does not fit the service's type, or a name the list lacks, is a spec to fix.
+    let timeout = Duration::from_secs(30);
+    let no_tables = env.wait_not_synced("vpce/no-tables", "InvalidSpec", timeout);
+    assert!(no_tables.contains("set routeTables"), "{no_tables}");
+    let in_subnet = env.wait_not_synced("vpce/obs-in-subnet", "InvalidSpec", timeout);
+    assert!(in_subnet.contains("remove subnetId"), "{in_subnet}");
+    let nowhere = env.wait_not_synced("vpce/nowhere", "InvalidSpec", timeout);
+    assert!(
+        nowhere.contains("no public service named") && nowhere.contains("eu-de.obs"),
+        "{nowhere}"
+    );
+    assert_eq!(
+        cloud_objects(&c).await.1.len(),
+        2,
+        "no endpoint for the misfits"
+    );
+
+    // One listing served every create and every retry.
+    assert_eq!(
+        env.sim.get("counters").await["list_public_services"].as_u64(),
+        Some(1)
+    );
+}
+
 #[test]
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn the_operator_refuses_to_start_without_credentials() {

@@ -17,6 +17,7 @@ use super::error::Error;
 use super::events::Events;
 use super::plan::ownership::Lookup;
 use super::plan::requeue::LastMatch;
+use super::public_services::PublicServices;
 use super::publish;
 use super::secret_hold::Held;
 use super::session::Managed;
@@ -70,6 +71,8 @@ pub struct Context {
     endpoint_slices: tokio::sync::OnceCell<ApiResource>,
     /// The credentials Secrets this process put its finalizer on.
     pub held_secrets: Held,
+    /// The cloud's public services per project and region, for `publicService`.
+    pub public_services: PublicServices,
 }
 
 /// The settings of a context besides its clients.
@@ -113,6 +116,7 @@ impl Context {
             create_sent: Mutex::default(),
             endpoint_slices: tokio::sync::OnceCell::new(),
             held_secrets: Held::default(),
+            public_services: PublicServices::default(),
         }
     }
 

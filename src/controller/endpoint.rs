@@ -9,6 +9,7 @@ use super::act;
 use super::conditions;
 use super::error::Error;
 use super::plan::{create_endpoint_request, plan_endpoint, requeue};
+use super::public_services::{Found, PublicServices, misfit};
 use super::publish;
 use super::session::Session;
 use vpcep_api::validate::{self, InvalidSpec};
@@ -36,8 +37,10 @@ pub async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
     // Observe (creating the endpoint when there is none).
     let client = s.client().await?;
     let owner = s.owner();
+    let ctx = s.ctx().clone();
     let create = async || {
-        let target = resolve_for_create(&spec, service_id.clone(), &client).await?;
+        let target =
+            resolve_for_create(&spec, service_id.clone(), &client, &ctx.public_services).await?;
         Ok(api::create_endpoint(&create_endpoint_request(
             &spec, &target, &owner,
         )))
@@ -83,11 +86,12 @@ async fn referenced_service(s: &Session<VpcEndpoint>) -> Result<Option<VpcEndpoi
 }
 
 /// The target service id for a create; a service given by name is looked up (and checked: an
-/// interface service needs a subnet).
+/// interface service needs a subnet, a public gateway service route tables).
 async fn resolve_for_create(
     spec: &VpcEndpointSpec,
     known: Option<String>,
     client: &VpcepClient,
+    public: &PublicServices,
 ) -> Result<String, Error> {
     if let Some(id) = known {
         return Ok(id);
@@ -97,9 +101,22 @@ async fn resolve_for_create(
             problems: vec![problem],
         })
     };
+    if let Some(name) = &spec.public_service {
+        return match public.find(client, name).await? {
+            Found::Service(found) => match misfit(spec, &found) {
+                Some(problem) => Err(invalid(problem)),
+                None => Ok(found.id),
+            },
+            Found::Missing { offered } => Err(invalid(format!(
+                "no public service named {name:?} in the region {}; it offers: {}",
+                client.region(),
+                offered.join(", ")
+            ))),
+        };
+    }
     let Some(name) = &spec.service_name else {
         return Err(invalid(
-            "set exactly one of serviceRef, serviceId or serviceName".into(),
+            "set exactly one of serviceRef, serviceId, serviceName or publicService".into(),
         ));
     };
     let found = client

@@ -18,6 +18,7 @@ mod inventory;
 mod lifecycle;
 mod options;
 pub mod plan;
+mod public_services;
 mod publish;
 mod secret_hold;
 mod service;

@@ -53,8 +53,8 @@ const UNIQUE_PORT_NAMES_RULE: &str = "self.all(a, self.filter(b, (has(b.name) ? 
         json_path = ".metadata.creationTimestamp"
     )
 )]
-#[x_kube(validation = Rule::new("(has(self.serviceRef) ? 1 : 0) + (has(self.serviceId) ? 1 : 0) + (has(self.serviceName) ? 1 : 0) == 1").message("set exactly one of serviceRef, serviceId or serviceName"))]
-#[x_kube(validation = Rule::new("has(self.serviceRef) == has(oldSelf.serviceRef) && has(self.serviceId) == has(oldSelf.serviceId) && has(self.serviceName) == has(oldSelf.serviceName)").message("the target service (serviceRef, serviceId or serviceName) is immutable"))]
+#[x_kube(validation = Rule::new("(has(self.serviceRef) ? 1 : 0) + (has(self.serviceId) ? 1 : 0) + (has(self.serviceName) ? 1 : 0) + (has(self.publicService) ? 1 : 0) == 1").message("set exactly one of serviceRef, serviceId, serviceName or publicService"))]
+#[x_kube(validation = Rule::new("has(self.serviceRef) == has(oldSelf.serviceRef) && has(self.serviceId) == has(oldSelf.serviceId) && has(self.serviceName) == has(oldSelf.serviceName) && has(self.publicService) == has(oldSelf.publicService)").message("the target service (serviceRef, serviceId, serviceName or publicService) is immutable"))]
 #[x_kube(validation = Rule::new("has(self.subnetId) == has(oldSelf.subnetId) && (!has(self.subnetId) || self.subnetId == oldSelf.subnetId)").message("subnetId is immutable"))]
 #[x_kube(validation = Rule::new("has(self.portIp) == has(oldSelf.portIp) && (!has(self.portIp) || self.portIp == oldSelf.portIp)").message("portIp is immutable"))]
 #[x_kube(validation = Rule::new("has(self.specificationName) == has(oldSelf.specificationName) && (!has(self.specificationName) || self.specificationName == oldSelf.specificationName)").message("specificationName is immutable"))]
@@ -79,6 +79,14 @@ pub struct VpcEndpointSpec {
     #[schemars(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z0-9._-]+$"))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("serviceName is immutable"))]
     pub service_name: Option<String>,
+
+    /// Name of one of the cloud's own public services (e.g. `com.t-systems.otc.eu-de.obs`), as the
+    /// public-services list of the endpoint's region gives it. A gateway service (OBS) needs
+    /// `routeTables` and no `subnetId`, an interface service (DNS, APIG) needs `subnetId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z0-9._-]+$"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("publicService is immutable"))]
+    pub public_service: Option<String>,
 
     /// Consumer VPC. Immutable.
     #[schemars(regex(pattern = UUID_PATTERN))]

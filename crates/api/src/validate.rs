@@ -170,9 +170,12 @@ pub fn endpoint_spec(spec: &VpcEndpointSpec) -> Result<(), InvalidSpec> {
         spec.service_ref.is_some(),
         spec.service_id.is_some(),
         spec.service_name.is_some(),
+        spec.public_service.is_some(),
     ];
     if targets.iter().filter(|set| **set).count() != 1 {
-        problems.push("set exactly one of serviceRef, serviceId or serviceName".to_string());
+        problems.push(
+            "set exactly one of serviceRef, serviceId, serviceName or publicService".to_string(),
+        );
     }
     if spec.service_ref.is_some() && spec.subnet_id.is_none() {
         problems
@@ -313,6 +316,15 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("exactly one")
+        );
+        e.public_service = Some("com.t-systems.otc.eu-de.dns".into());
+        assert_eq!(endpoint_spec(&e), Ok(()));
+        e.service_id = Some("4189d3c2-8882-4871-a3c2-d380272eed81".into());
+        assert!(
+            endpoint_spec(&e)
+                .unwrap_err()
+                .to_string()
+                .contains("or publicService")
         );
     }
 

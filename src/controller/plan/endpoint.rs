@@ -95,16 +95,16 @@ pub fn plan_endpoint(
             KIND,
         ));
     }
-    if let Some(name) = &spec.service_name
-        && !cloud.endpoint_service_name.is_empty()
-        && !cloud.endpoint_service_name.eq_ignore_ascii_case(name)
-    {
-        problems.push(immutable(
-            "serviceName",
-            &cloud.endpoint_service_name,
-            name,
-            KIND,
-        ));
+    for (field, name) in [
+        ("serviceName", &spec.service_name),
+        ("publicService", &spec.public_service),
+    ] {
+        if let Some(name) = name
+            && !cloud.endpoint_service_name.is_empty()
+            && !cloud.endpoint_service_name.eq_ignore_ascii_case(name)
+        {
+            problems.push(immutable(field, &cloud.endpoint_service_name, name, KIND));
+        }
     }
     if !cloud.vpc_id.is_empty() && cloud.vpc_id != spec.vpc_id {
         problems.push(immutable("vpcId", &cloud.vpc_id, &spec.vpc_id, KIND));
@@ -335,6 +335,19 @@ mod tests {
                 "{field}: {text}"
             );
         }
+    }
+
+    #[test]
+    fn a_public_service_name_cannot_change() {
+        let s = spec(json!({"serviceId": null, "publicService": "com.t-systems.otc.eu-de.dns"}));
+        let mut c = cloud(&s);
+        c.endpoint_service_name = "com.t-systems.otc.eu-de.dns".into();
+        assert!(plan_endpoint(&s, None, &owner(), &c).is_ok());
+        c.endpoint_service_name = "com.t-systems.otc.eu-de.apig".into();
+        let text = plan_endpoint(&s, None, &owner(), &c)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("publicService cannot change"), "{text}");
     }
 
     #[test]
