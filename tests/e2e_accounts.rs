@@ -14,21 +14,7 @@ use vpcep_cloud::{ClientSettings, VpcepClient};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// Simulator flags: the default account (that of support/sim.rs) and Bob's, whose project the
-/// CloudAccounts of these tests reach.
-const SIM_ARGS: &[&str] = &[
-    "--provision-delay",
-    "300ms",
-    "--delete-delay",
-    "300ms",
-    "--account",
-    "owner:5f0d36c2a1b04e5e9a3b8d7c6e2f1a09:0c5a4b2e8f1d4c3b9a7e6d5c4b3a2f10:SIMDEFAULTACCESSKEY1:simDefaultSecretKey0000000000000000000000",
-    "--account",
-    "bob:b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0:b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1:BOBACCESSKEY00000001:bobSecretKey",
-];
-const BOB_PROJECT: &str = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
-const BOB_AK: &str = "BOBACCESSKEY00000001";
-const BOB_SK: &str = "bobSecretKey";
+use support::sim::{BOB_AK, BOB_PROJECT, BOB_SK, TWO_ACCOUNTS as SIM_ARGS};
 
 /// A CloudAccount of a test (cluster-scoped, so named after the test's namespace), deleted with
 /// the guard.
@@ -118,15 +104,14 @@ fn db_yaml(account: &Account, description: &str) -> String {
     )
 }
 
-/// Applies `db` with `description` and waits until the cloud has it.
-async fn update_db(env: &Env, account: &Account, description: &str) {
+/// Applies `db` with `description` and waits until the cloud (as `bob` sees it) has it.
+async fn update_db(env: &Env, account: &Account, description: &str, bob: &VpcepClient) {
     env.apply_ok(&db_yaml(account, description));
-    let bob = bob(env);
     support::fixtures::wait_for_async(
         "the description in the cloud",
         WAIT,
         Duration::from_millis(300),
-        async || cloud_objects(&bob).await.0,
+        async || cloud_objects(bob).await.0,
         |services: &Vec<vpcep_cloud::model::Service>| {
             services
                 .iter()
@@ -226,24 +211,12 @@ async fn a_rotated_account_secret_is_used_without_a_restart() {
     assert!(old.is_err(), "the old key still works");
     // ... and the account's Secret gets the new one; the object keeps reconciling.
     env.apply_ok("apiVersion: v1\nkind: Secret\nmetadata:\n  name: bob-keys\nstringData:\n  accessKey: BOBACCESSKEY00000002\n  secretKey: bobNewSecret\n");
-    env.apply_ok(&db_yaml(&account, "second"));
     let rotated = env.sim.client_as(
         aksk("BOBACCESSKEY00000002", "bobNewSecret"),
         BOB_PROJECT,
         ClientSettings::default(),
     );
-    support::fixtures::wait_for_async(
-        "the description set with the new key",
-        WAIT,
-        Duration::from_millis(300),
-        async || cloud_objects(&rotated).await.0,
-        |services: &Vec<vpcep_cloud::model::Service>| {
-            services
-                .iter()
-                .any(|s| s.description.as_deref() == Some("second"))
-        },
-    )
-    .await;
+    update_db(&env, &account, "second", &rotated).await;
     wait_account(&account.0, "Verified");
 }
 
@@ -336,7 +309,7 @@ async fn keyless_accounts_exchange_rotated_and_expiring_tokens() {
 
     // The file rotates: the next call exchanges the new token.
     std::fs::write(&file, token(&env)).unwrap();
-    update_db(&env, &by_file, "second").await;
+    update_db(&env, &by_file, "second", &bob(&env)).await;
     let second = exchanges(&env.sim.get("counters").await);
     assert!(
         second > first,
@@ -346,7 +319,7 @@ async fn keyless_accounts_exchange_rotated_and_expiring_tokens() {
     // The cloud's token expires (4 s): the next call exchanges again, with the same ID token.
     // (Time passing is what is tested here: there is nothing to wait for instead.)
     tokio::time::sleep(Duration::from_secs(5)).await;
-    update_db(&env, &by_file, "third").await;
+    update_db(&env, &by_file, "third", &bob(&env)).await;
     assert!(
         exchanges(&env.sim.get("counters").await) > second,
         "renewed after expiry"

@@ -21,21 +21,7 @@ use serde_json::Value;
 use support::cluster::Env;
 use support::sim::Sim;
 
-/// Simulator flags: quick state changes, the default account (that of support/sim.rs) and a
-/// second one (Bob).
-const SIM_ARGS: &[&str] = &[
-    "--provision-delay",
-    "300ms",
-    "--delete-delay",
-    "300ms",
-    "--account",
-    "owner:5f0d36c2a1b04e5e9a3b8d7c6e2f1a09:0c5a4b2e8f1d4c3b9a7e6d5c4b3a2f10:SIMDEFAULTACCESSKEY1:simDefaultSecretKey0000000000000000000000",
-    "--account",
-    "bob:b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0:b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1:BOBACCESSKEY00000001:bobSecretKey",
-];
-const BOB_PROJECT: &str = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
-const BOB_AK: &str = "BOBACCESSKEY00000001";
-const BOB_SK: &str = "bobSecretKey";
+use support::sim::{BOB_AK, BOB_PROJECT, BOB_SK, TWO_ACCOUNTS as SIM_ARGS};
 
 /// `yaml` with the label that a `cluster_wide` operator of `env` selects objects by.
 fn labelled(env: &Env, yaml: &str) -> String {

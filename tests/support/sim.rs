@@ -19,6 +19,24 @@ pub const PROJECT_ID: &str = "0c5a4b2e8f1d4c3b9a7e6d5c4b3a2f10";
 pub const ACCESS_KEY: &str = "SIMDEFAULTACCESSKEY1";
 pub const SECRET_KEY: &str = "simDefaultSecretKey0000000000000000000000";
 
+/// A second account (Bob's), for tests that need the operator to reach another project.
+pub const BOB_PROJECT: &str = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
+pub const BOB_AK: &str = "BOBACCESSKEY00000001";
+pub const BOB_SK: &str = "bobSecretKey";
+
+/// Simulator flags: quick state changes, the default account (the constants above, which
+/// `--account` would otherwise replace) and Bob's.
+pub const TWO_ACCOUNTS: &[&str] = &[
+    "--provision-delay",
+    "300ms",
+    "--delete-delay",
+    "300ms",
+    "--account",
+    "owner:5f0d36c2a1b04e5e9a3b8d7c6e2f1a09:0c5a4b2e8f1d4c3b9a7e6d5c4b3a2f10:SIMDEFAULTACCESSKEY1:simDefaultSecretKey0000000000000000000000",
+    "--account",
+    "bob:b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0:b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1:BOBACCESSKEY00000001:bobSecretKey",
+];
+
 /// AK/SK credentials without a security token.
 pub fn aksk(access_key: &str, secret_key: &str) -> Credentials {
     Credentials::AkSk(AkSk {

@@ -108,6 +108,37 @@ impl IntoResponse for IamError {
     }
 }
 
+/// Whether a token request's `scope` asks for the account's project (by id, or by the region's
+/// name) rather than its domain. A scope of another project or domain is refused with `refuse`;
+/// `whose` names the owner in the message.
+fn project_scope(
+    settings: &Settings,
+    account: &Account,
+    scope: Option<&Scope>,
+    refuse: fn(&str) -> IamError,
+    whose: &str,
+) -> Result<bool, IamError> {
+    match scope.and_then(|s| s.project.as_ref()) {
+        Some(project) => {
+            let by_name = project.name.as_deref() == Some(settings.region.as_str());
+            let by_id = project.id.as_deref() == Some(account.project_id.as_str());
+            if !(by_name || by_id) {
+                return Err(refuse(&format!("The project in the scope is not {whose}.")));
+            }
+            Ok(true)
+        }
+        None => {
+            if let Some(d) = scope.and_then(|s| s.domain.as_ref())
+                && d.name.as_ref() != Some(&account.domain_name)
+                && d.id.as_ref() != Some(&account.domain_id)
+            {
+                return Err(refuse(&format!("The domain in the scope is not {whose}.")));
+            }
+            Ok(false)
+        }
+    }
+}
+
 /// Who a successful password authentication stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant<'a> {
@@ -147,30 +178,13 @@ pub fn grant<'s>(settings: &'s Settings, auth: &Auth) -> Result<Grant<'s>, IamEr
     if !known {
         return Err(wrong());
     }
-    let scope = auth.scope.as_ref();
-    let project_scoped = match scope.and_then(|s| s.project.as_ref()) {
-        Some(project) => {
-            let by_name = project.name.as_deref() == Some(settings.region.as_str());
-            let by_id = project.id.as_deref() == Some(account.project_id.as_str());
-            if !(by_name || by_id) {
-                return Err(IamError::unauthorized(
-                    "The project in the scope is not the user's.",
-                ));
-            }
-            true
-        }
-        None => {
-            if let Some(d) = scope.and_then(|s| s.domain.as_ref())
-                && d.name.as_ref() != Some(&account.domain_name)
-                && d.id.as_ref() != Some(&account.domain_id)
-            {
-                return Err(IamError::unauthorized(
-                    "The domain in the scope is not the user's.",
-                ));
-            }
-            false
-        }
-    };
+    let project_scoped = project_scope(
+        settings,
+        account,
+        auth.scope.as_ref(),
+        IamError::unauthorized,
+        "the user's",
+    )?;
     Ok(Grant {
         account,
         user_name: user.name.clone().unwrap_or_default(),
@@ -337,30 +351,13 @@ pub fn federated_grant<'s>(
     let account = settings
         .account_by_domain_name(&idp.domain_name)
         .ok_or_else(|| IamError::unauthorized("The identity provider maps to no account."))?;
-    let scope = auth.scope.as_ref();
-    let project_scoped = match scope.and_then(|s| s.project.as_ref()) {
-        Some(project) => {
-            let by_name = project.name.as_deref() == Some(settings.region.as_str());
-            let by_id = project.id.as_deref() == Some(account.project_id.as_str());
-            if !(by_name || by_id) {
-                return Err(IamError::forbidden(
-                    "The project in the scope is not one of the identity provider's account.",
-                ));
-            }
-            true
-        }
-        None => {
-            if let Some(d) = scope.and_then(|s| s.domain.as_ref())
-                && d.name.as_ref() != Some(&account.domain_name)
-                && d.id.as_ref() != Some(&account.domain_id)
-            {
-                return Err(IamError::forbidden(
-                    "The domain in the scope is not the identity provider's account.",
-                ));
-            }
-            false
-        }
-    };
+    let project_scoped = project_scope(
+        settings,
+        account,
+        auth.scope.as_ref(),
+        IamError::forbidden,
+        "the identity provider's account's",
+    )?;
     Ok(FederatedGrant {
         account,
         subject: claims.sub,
