@@ -249,6 +249,15 @@ async fn secret_credentials(
     })
 }
 
+/// The accounts whose credentials are the Secret `name` of the operator's namespace.
+pub fn using_secret(accounts: &Store<CloudAccount>, name: &str) -> Vec<Arc<CloudAccount>> {
+    accounts
+        .state()
+        .into_iter()
+        .filter(|a| a.spec.secret_ref.as_ref().is_some_and(|r| r.name == name))
+        .collect()
+}
+
 /// Whether `account` serves `obj`: named by its `accountRef`, or the default account of an object
 /// that names no credentials.
 pub fn serves<K: Managed>(account: &CloudAccount, obj: &K) -> bool {

@@ -43,13 +43,8 @@ fn using_secret<K: Managed>(
 ) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
     move |secret| {
         let (ns, name) = (secret.namespace(), secret.name_any());
-        let accounts: Vec<Arc<CloudAccount>> = if ns.as_deref() == Some(ctx.namespace.as_str()) {
-            ctx.caches()
-                .accounts
-                .state()
-                .into_iter()
-                .filter(|a| a.spec.secret_ref.as_ref().is_some_and(|r| r.name == name))
-                .collect()
+        let accounts = if ns.as_deref() == Some(ctx.namespace.as_str()) {
+            accounts::using_secret(&ctx.caches().accounts, &name)
         } else {
             vec![]
         };
@@ -256,15 +251,8 @@ pub async fn controllers(
     let account_controller = Controller::for_stream(account_stream, account_reader)
         // The Secrets of the operator's namespace: those of the accounts.
         .watches_stream(secret_changes(kube, Some(&ctx.namespace)), move |secret| {
-            accounts_of_secret
-                .state()
+            accounts::using_secret(&accounts_of_secret, &secret.name_any())
                 .into_iter()
-                .filter(|a| {
-                    a.spec
-                        .secret_ref
-                        .as_ref()
-                        .is_some_and(|r| r.name == secret.name_any())
-                })
                 .inspect(|a| account_ctx.unmark_synced(&a.uid().unwrap_or_default()))
                 .map(|a| ObjectRef::from_obj(&*a))
                 .collect::<Vec<_>>()
