@@ -496,12 +496,10 @@ fn examples_live_and_die(env: &Env, tenant_credentials: bool) {
     for example in examples {
         env.kubectl(&["delete", "-f", example, "--wait=false"]);
     }
-    // Without tenant credentials the refused object stays to the end of the test, where the
-    // test's clean-up removes it: how its deletion goes is not a question of the install.
-    if tenant_credentials {
-        env.kubectl(&["delete", "vpcesvc/own-credentials", "--wait=false"]);
-    }
-    for object in ready {
+    // Refused or not, the object with its own credentials Secret is deleted too: without
+    // tenant credentials its deletion must not need the Secret access the install lacks.
+    env.kubectl(&["delete", "vpcesvc/own-credentials", "--wait=false"]);
+    for object in ready.into_iter().chain(["vpcesvc/own-credentials"]) {
         env.wait_deleted(object, "90s");
     }
 }

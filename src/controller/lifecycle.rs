@@ -28,7 +28,8 @@ pub async fn reconcile<K: Reconciled>(obj: Arc<K>, ctx: Arc<Context>) -> Result<
             Event::Cleanup(o) => (o, true),
         };
         // The credentials Secret an object being deleted used, to let go of once it is done.
-        let secret = cleanup
+        // Without tenant credentials the operator held none (and may not touch Secrets there).
+        let secret = (cleanup && inner.tenant_credentials)
             .then(|| {
                 Some((
                     obj.namespace()?,
