@@ -292,20 +292,6 @@ pub async fn reconcile(account: Arc<CloudAccount>, ctx: Arc<Context>) -> Result<
     let generation = account.metadata.generation;
     let written = account.status.clone().unwrap_or_default();
     let mut status = written.clone();
-    let caches = ctx.caches();
-    let users = caches
-        .services
-        .state()
-        .iter()
-        .filter(|o| serves(&account, &***o))
-        .count()
-        + caches
-            .endpoints
-            .state()
-            .iter()
-            .filter(|o| serves(&account, &***o))
-            .count();
-    status.objects = u32::try_from(users).unwrap_or(u32::MAX);
     let ready = conditions::is_true(&status.conditions, conditions::READY);
     let fresh = ready
         && ctx
@@ -336,6 +322,21 @@ pub async fn reconcile(account: Arc<CloudAccount>, ctx: Arc<Context>) -> Result<
         );
         status.observed_generation = generation;
     }
+    // Counted after the (slow) check, so that objects created meanwhile are in the count.
+    let caches = ctx.caches();
+    let users = caches
+        .services
+        .state()
+        .iter()
+        .filter(|o| serves(&account, &***o))
+        .count()
+        + caches
+            .endpoints
+            .state()
+            .iter()
+            .filter(|o| serves(&account, &***o))
+            .count();
+    status.objects = u32::try_from(users).unwrap_or(u32::MAX);
     if status != written {
         let patch = serde_json::json!({
             "apiVersion": CloudAccount::api_version(&()),

@@ -78,6 +78,29 @@ fn using_account<K: Managed>(
     }
 }
 
+/// Changes of CloudAccounts that can change which credentials their objects use: the spec and
+/// the default marker, not status writes (a verification or a new object count would otherwise
+/// send every object of the account to the cloud).
+fn account_changes(
+    client: &kube::Client,
+) -> impl futures::Stream<Item = Result<CloudAccount, watcher::Error>> + Send + 'static {
+    let relevant = |a: &CloudAccount| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        a.metadata.generation.hash(&mut h);
+        a.annotations()
+            .get(vpcep_api::DEFAULT_ACCOUNT_ANNOTATION)
+            .hash(&mut h);
+        Some(h.finish())
+    };
+    watcher(
+        Api::<CloudAccount>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .touched_objects()
+    .predicate_filter(relevant, PredicateConfig::default())
+}
+
 /// Changes of Secrets, metadata only: no secret value is held in the watch cache.
 fn secret_changes(
     client: &kube::Client,
@@ -182,9 +205,8 @@ pub async fn controllers(
             },
         )
         .watches_stream(secret_changes(kube, secrets_ns), svc_secrets)
-        .watches(
-            Api::<CloudAccount>::all(kube.clone()),
-            watcher::Config::default(),
+        .watches_stream(
+            account_changes(kube),
             using_account(svc_reader_for_accounts, ctx.clone()),
         )
         .graceful_shutdown_on(stop.clone())
@@ -220,9 +242,8 @@ pub async fn controllers(
             },
         )
         .watches_stream(secret_changes(kube, secrets_ns), ep_secrets)
-        .watches(
-            Api::<CloudAccount>::all(kube.clone()),
-            watcher::Config::default(),
+        .watches_stream(
+            account_changes(kube),
             using_account(ep_reader_for_accounts, ctx.clone()),
         )
         .owns_stream(published::<KubeService>(kube, ns))
