@@ -60,6 +60,7 @@ class Sim(harness.Sim):
 
     def __init__(self, *extra_args, log_name="vpcep-sim.log"):
         args = [
+            "--cloud", "huawei",
             "--region", REGION,
             "--provision-delay", "300ms",
             "--delete-delay", "300ms",

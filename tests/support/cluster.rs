@@ -212,6 +212,7 @@ impl Env {
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info,vpcep_operator=debug")
             .env("VPCEP_ENDPOINT", &self.sim.url)
+            .env("VPCEP_CLOUD", sim::cloud())
             .env("VPCEP_REGION", "eu-de")
             .env("VPCEP_PROJECT_ID", sim::PROJECT_ID)
             .env("VPCEP_ACCESS_KEY", sim::ACCESS_KEY)

@@ -63,6 +63,17 @@ pub fn client_at(
     VpcepClient::new(&config, settings).expect("a VPCEP client")
 }
 
+/// The cloud the tests run against (`VPCEP_TEST_CLOUD`: `otc` or `huawei`): the simulator's
+/// flavour and the operator's `VPCEP_CLOUD`. scripts/test.sh runs the suites once per flavour.
+pub fn cloud() -> &'static str {
+    static CLOUD: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    CLOUD.get_or_init(|| match std::env::var("VPCEP_TEST_CLOUD").as_deref() {
+        Ok("otc") => "otc",
+        Ok("huawei") | Err(_) => "huawei",
+        Ok(other) => panic!("VPCEP_TEST_CLOUD={other}: expected otc or huawei"),
+    })
+}
+
 pub struct Sim {
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -72,8 +83,14 @@ pub struct Sim {
 impl Sim {
     /// Starts the simulator with these extra command-line arguments (as `vpcep-sim` takes them).
     pub fn start(args: &[&str]) -> Sim {
+        let flavour = if args.contains(&"--cloud") {
+            &[][..]
+        } else {
+            &["--cloud", cloud()][..]
+        };
         let argv = ["vpcep-sim", "--listen", "127.0.0.1:0"]
             .into_iter()
+            .chain(flavour.iter().copied())
             .chain(args.iter().copied());
         let args = vpcep_sim::SimArgs::try_parse_from(argv).expect("valid simulator arguments");
         let (url_tx, url_rx) = std::sync::mpsc::channel();

@@ -178,6 +178,7 @@ mod tests {
 
     fn settings() -> Settings {
         Settings {
+            flavour: crate::flavour::Flavour::Huawei,
             region: "eu-de".into(),
             accounts: vec![account()],
             users: vec![],

@@ -10,6 +10,7 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::FaultRule;
+use crate::flavour::Flavour;
 use crate::id_token::{KeyError, PublicKey};
 
 #[derive(Debug, Clone, Parser)]
@@ -19,6 +20,10 @@ use crate::id_token::{KeyError, PublicKey};
     about = "Local simulator of the VPC Endpoint (VPCEP) API and the IAM token API (see docs/simulator.md)"
 )]
 pub struct SimArgs {
+    /// Which cloud to be: each serves only its documented operations, fields and limits.
+    #[arg(long = "cloud", env = "VPCEP_SIM_CLOUD", value_enum, default_value_t = Flavour::Otc)]
+    pub flavour: Flavour,
+
     /// Address to listen on; port 0 picks a free port (the bound address is printed).
     #[arg(long, env = "VPCEP_SIM_LISTEN", default_value = "127.0.0.1:8643")]
     pub listen: SocketAddr,
@@ -117,6 +122,7 @@ pub struct User {
 /// Everything the API needs to know about the configuration, checked for consistency.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    pub flavour: Flavour,
     pub region: String,
     pub accounts: Vec<Account>,
     pub users: Vec<User>,
@@ -252,6 +258,7 @@ impl SimArgs {
             });
         }
         Ok(Settings {
+            flavour: self.flavour,
             region: self.region.clone(),
             accounts,
             users: self.users.clone(),

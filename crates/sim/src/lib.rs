@@ -7,6 +7,7 @@ mod control;
 mod counters;
 mod error;
 mod faults;
+mod flavour;
 mod iam;
 pub mod id_token;
 mod ops;

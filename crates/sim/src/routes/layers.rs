@@ -141,6 +141,11 @@ pub async fn observe(
     response
 }
 
+/// An operation that the simulated cloud does not have: answered as an unknown path.
+pub async fn unsupported(req: Request, _next: Next) -> Response {
+    not_found(req).await
+}
+
 /// Unknown paths, answered as the API gateway does.
 pub async fn not_found(req: Request) -> Response {
     GatewayError {

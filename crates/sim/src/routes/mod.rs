@@ -31,11 +31,16 @@ pub fn router(app: AppState) -> Router {
     let open = |op: Operation, route: MethodRouter<AppState>| {
         route.layer(from_fn_with_state((app.clone(), op), layers::observe))
     };
+    // An operation the flavour lacks keeps its route, so that the counters still name the call,
+    // but answers as the cloud's gateway answers an unknown path, before authentication.
+    let flavour = app.settings.flavour;
     let authed = |op: Operation, route: MethodRouter<AppState>| {
-        open(
-            op,
-            route.layer(from_fn_with_state(app.clone(), layers::authenticate)),
-        )
+        let route = route.layer(from_fn_with_state(app.clone(), layers::authenticate));
+        if flavour.serves(op) {
+            open(op, route)
+        } else {
+            open(op, route.layer(from_fn(layers::unsupported)))
+        }
     };
     Router::new()
         .route("/", open(ListVersions, get(misc::list_versions)))

@@ -23,6 +23,7 @@ fn account(n: u8) -> Account {
 
 fn settings() -> Settings {
     Settings {
+        flavour: crate::flavour::Flavour::Huawei,
         region: "eu-de".into(),
         accounts: vec![account(1), account(2)],
         users: vec![],
