@@ -180,6 +180,7 @@ pub async fn client(ctx: &Context, account: &CloudAccount) -> Result<VpcepClient
         }
     };
     let config = CloudConfig {
+        kind,
         endpoint: spec
             .endpoint
             .clone()

@@ -320,6 +320,7 @@ mod tests {
 
     fn aksk(ak: &str, sk: &str, project: &str) -> CloudConfig {
         CloudConfig {
+            kind: CloudKind::Otc,
             endpoint: "https://vpcep.eu-de.otc.t-systems.com".into(),
             region: "eu-de".into(),
             project_id: project.into(),

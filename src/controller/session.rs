@@ -459,10 +459,19 @@ impl<K: Recorded> Session<K> {
             }
             Located::Absent => return Ok(None),
             Located::Vanished(id) => {
-                let note =
-                    format!("the {noun} {id} was deleted outside the operator; creating it again");
-                self.event(EventType::Warning, "Recreating", "Create", note)
-                    .await;
+                let replacing = conditions::get(self.status.conditions(), SYNCED)
+                    .is_some_and(|c| Reason::parse(&c.reason) == Some(Reason::Replacing));
+                if replacing {
+                    let note = format!("the {noun} {id} is gone; creating its replacement");
+                    self.event(EventType::Normal, "Replacing", "Create", note)
+                        .await;
+                } else {
+                    let note = format!(
+                        "the {noun} {id} was deleted outside the operator; creating it again"
+                    );
+                    self.event(EventType::Warning, "Recreating", "Create", note)
+                        .await;
+                }
                 self.status = Default::default();
                 return Ok(None);
             }
@@ -750,6 +759,13 @@ impl<K: Recorded> Session<K> {
         if let Ok(age) = jiff::Timestamp::now().duration_since(created.0).try_into() {
             self.ctx.metrics.became_ready(&K::kind(&()), age);
         }
+    }
+}
+
+impl Session<VpcEndpoint> {
+    /// Records the route tables applied from the spec (see [`VpcEndpointStatus::route_tables`]).
+    pub fn set_route_tables(&mut self, tables: Vec<String>) {
+        self.status.route_tables = tables;
     }
 }
 

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use vpcep_cloud::auth::{AkSk, Credentials};
-use vpcep_cloud::config::CloudConfig;
+use vpcep_cloud::config::{CloudConfig, CloudKind};
 use vpcep_cloud::{ClientSettings, VpcepClient};
 
 /// The default account of a simulator started without `--account`.
@@ -54,7 +54,12 @@ pub fn client_at(
     project_id: &str,
     settings: ClientSettings,
 ) -> VpcepClient {
+    let kind = match cloud() {
+        "otc" => CloudKind::Otc,
+        _ => CloudKind::Huawei,
+    };
     let config = CloudConfig {
+        kind,
         endpoint: endpoint.into(),
         region: "eu-de".into(),
         project_id: project_id.into(),

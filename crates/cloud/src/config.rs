@@ -15,7 +15,7 @@ use secrecy::SecretString;
 
 use crate::auth::{AkSk, Credentials, PasswordAuth};
 
-/// Which cloud the default endpoints are derived for.
+/// Which cloud: its default endpoints, and the operations it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum CloudKind {
     /// Open Telekom Cloud (including the Swiss cloud, region eu-ch2).
@@ -238,6 +238,9 @@ pub enum ConfigError {
 /// Everything a VPCEP client needs: where, which project, and who.
 #[derive(Debug, Clone)]
 pub struct CloudConfig {
+    /// Which cloud it is: decides which operations exist (docs/simulator.md tables the
+    /// differences of the two).
+    pub kind: CloudKind,
     /// Base URL of the VPCEP API (no `/v1`).
     pub endpoint: String,
     pub region: String,
@@ -441,6 +444,7 @@ impl CloudSettings {
             check_url("the IAM endpoint", &p.iam_endpoint)?;
         }
         Ok(CloudConfig {
+            kind,
             endpoint: endpoint.trim_end_matches('/').to_string(),
             region,
             project_id,
@@ -488,6 +492,7 @@ impl CloudSettings {
             other => other,
         })?;
         Ok(CloudConfig {
+            kind,
             endpoint: endpoint.trim_end_matches('/').to_string(),
             region,
             project_id,

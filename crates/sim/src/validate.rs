@@ -412,11 +412,34 @@ pub fn new_endpoint(req: CreateEndpointRequest) -> Result<NewEndpoint, ApiError>
             })
         })
         .transpose()?;
+    let ipv6 = match (req.ip_version.as_deref(), req.ipv6_address.as_deref()) {
+        (None | Some("ipv4"), None) => None,
+        (Some("dualstack"), address) => Some(
+            address
+                .map(|a| {
+                    a.parse::<std::net::Ipv6Addr>().map_err(|_| {
+                        ApiError::param(format!("ipv6_address {a:?} is not an IPv6 address."))
+                    })
+                })
+                .transpose()?,
+        ),
+        (None | Some("ipv4"), Some(_)) => {
+            return Err(ApiError::param(
+                "ipv6_address needs ip_version dualstack.",
+            ));
+        }
+        (Some(other), _) => {
+            return Err(ApiError::param(format!(
+                "ip_version {other:?} is not one of ipv4, dualstack."
+            )));
+        }
+    };
     Ok(NewEndpoint {
         service_id,
         vpc_id,
         subnet_id,
         port_ip,
+        ipv6,
         enable_dns: req.enable_dns.unwrap_or(false),
         whitelist: whitelist(req.whitelist.as_deref().unwrap_or_default())?,
         enable_whitelist: req.enable_whitelist.unwrap_or(false),

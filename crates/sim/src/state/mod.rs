@@ -203,6 +203,9 @@ pub struct Endpoint {
     pub subnet_id: Option<String>,
     /// Allocated at creation; shown once the connection has been accepted.
     pub ip: Option<std::net::Ipv4Addr>,
+    /// The IPv6 address of a dualstack endpoint (Huawei Cloud).
+    #[serde(default)]
+    pub ipv6: Option<std::net::Ipv6Addr>,
     pub ip_visible: bool,
     pub enable_dns: bool,
     pub dns_names: Vec<String>,
@@ -325,6 +328,8 @@ pub struct NewEndpoint {
     pub vpc_id: String,
     pub subnet_id: Option<String>,
     pub port_ip: Option<std::net::Ipv4Addr>,
+    /// `Some` for a dualstack endpoint, with the address asked for, if any.
+    pub ipv6: Option<Option<std::net::Ipv6Addr>>,
     pub enable_dns: bool,
     pub whitelist: Vec<String>,
     pub enable_whitelist: bool,

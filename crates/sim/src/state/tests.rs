@@ -78,6 +78,7 @@ fn new_endpoint(service_id: &str) -> NewEndpoint {
         vpc_id: VPC.into(),
         subnet_id: Some(SUBNET.into()),
         port_ip: None,
+        ipv6: None,
         enable_dns: true,
         whitelist: vec![],
         enable_whitelist: false,
