@@ -61,7 +61,35 @@ pub struct Bound {
     pub url: String,
 }
 
+/// A look into a running simulator for the tests that start it in-process.
+#[derive(Clone)]
+pub struct Probe {
+    app: Arc<App>,
+}
+
+impl Probe {
+    /// The requests so far for operations that the simulated cloud does not have (answered as
+    /// unknown paths), by operation name.
+    pub fn unsupported_calls(&self) -> Vec<(&'static str, u64)> {
+        let flavour = self.app.settings.flavour;
+        let totals = self.app.counters().totals();
+        ops::Operation::ALL
+            .iter()
+            .filter(|op| !flavour.serves(**op))
+            .filter_map(|op| Some((op.as_str(), *totals.get(op.as_str())?)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
 impl Bound {
+    /// A probe of this simulator.
+    pub fn probe(&self) -> Probe {
+        Probe {
+            app: self.app.clone(),
+        }
+    }
+
     /// Serves until the future is dropped (or the process ends).
     pub async fn serve(self) {
         server::serve(self.listener, routes::router(self.app)).await;

@@ -424,9 +424,7 @@ pub fn new_endpoint(req: CreateEndpointRequest) -> Result<NewEndpoint, ApiError>
                 .transpose()?,
         ),
         (None | Some("ipv4"), Some(_)) => {
-            return Err(ApiError::param(
-                "ipv6_address needs ip_version dualstack.",
-            ));
+            return Err(ApiError::param("ipv6_address needs ip_version dualstack."));
         }
         (Some(other), _) => {
             return Err(ApiError::param(format!(

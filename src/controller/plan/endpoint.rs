@@ -420,7 +420,10 @@ mod tests {
     #[test]
     fn an_unchanged_endpoint_needs_no_call() {
         let s = spec(json!({}));
-        assert_eq!(planned(&s, Some(SVC), &cloud(&s)), Ok(EndpointPlan::default()));
+        assert_eq!(
+            planned(&s, Some(SVC), &cloud(&s)),
+            Ok(EndpointPlan::default())
+        );
         let gw = spec(json!({"subnetId": null, "enableDns": false, "routeTables": ["r1", "r2"]}));
         let mut c = cloud(&gw);
         c.routetables.reverse();
