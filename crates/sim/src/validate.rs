@@ -637,7 +637,10 @@ mod tests {
     #[test]
     fn tag_lengths_and_charset_per_flavour() {
         let long_key = t(&"k".repeat(128), Some("v"));
-        assert_eq!(code(tags(&[long_key.clone()], true, OTC)), "EndPoint.3072");
+        assert_eq!(
+            code(tags(std::slice::from_ref(&long_key), true, OTC)),
+            "EndPoint.3072"
+        );
         assert!(tags(&[long_key], true, HUAWEI).is_ok());
         assert_eq!(
             code(tags(&[t(&"k".repeat(129), Some("v"))], true, HUAWEI)),
@@ -645,7 +648,7 @@ mod tests {
         );
         let long_value = t("k", Some(&"v".repeat(255)));
         assert_eq!(
-            code(tags(&[long_value.clone()], true, OTC)),
+            code(tags(std::slice::from_ref(&long_value), true, OTC)),
             "EndPoint.3073"
         );
         assert!(tags(&[long_value], true, HUAWEI).is_ok());
