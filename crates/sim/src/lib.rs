@@ -27,6 +27,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub use config::{ConfigError, SimArgs};
+pub use flavour::Flavour;
 pub use persist::PersistError;
 
 use crate::app::App;
@@ -112,12 +113,12 @@ pub async fn bind(args: SimArgs) -> Result<Bound, SimError> {
     })?;
     let store = match &args.state_file {
         Some(path) => persist::load(path)?.map(|mut store| {
-            store.reseed_public(&settings.region);
+            store.reseed_public(settings.flavour, &settings.region);
             store
         }),
         None => None,
     }
-    .unwrap_or_else(|| Store::new(&settings.region));
+    .unwrap_or_else(|| Store::new(settings.flavour, &settings.region));
     let seed = args.fault_seed.unwrap_or_else(clock_seed);
     let url = format!("http://{addr}");
     let app = Arc::new(App::new(

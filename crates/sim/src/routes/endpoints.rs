@@ -37,7 +37,7 @@ pub async fn create(
             }
         }
     }
-    let new = validate::new_endpoint(req)?;
+    let new = validate::new_endpoint(req, app.settings.flavour.limits())?;
     write_and_show(&app, view::endpoint_by_id, |store, now| {
         store.create_endpoint(&who, new, &app.settings, now)
     })
@@ -97,7 +97,7 @@ pub async fn update_whitelist(
     let whitelist = req
         .whitelist
         .as_deref()
-        .map(validate::whitelist)
+        .map(|w| validate::whitelist(w, app.settings.flavour.limits()))
         .transpose()?;
     write_and_show(&app, view::endpoint_by_id, |store, now| {
         store.update_whitelist(&who.project_id, &id, whitelist, req.enable_whitelist, now)
