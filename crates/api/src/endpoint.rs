@@ -10,7 +10,7 @@ use super::Condition;
 use super::common::{
     AccountRef, CredentialsSecretRef, DESCRIPTION_PATTERN, DeletionPolicy, LocalObjectRef,
     OBJECT_NAME_PATTERN, TAG_KEYS_MESSAGE, TAG_KEYS_RULE, UUID_PATTERN, conditions_schema,
-    tags_schema,
+    optional_enum_schema, tags_schema,
 };
 
 /// An IPv4 address or CIDR block.
@@ -116,6 +116,7 @@ pub struct VpcEndpointSpec {
     /// IP version of the endpoint (Huawei Cloud only; Open Telekom Cloud endpoints are IPv4):
     /// `ipv4` (the cloud's default) or `dualstack`. Cannot change in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_enum_schema::<EndpointIpVersion>")]
     pub ip_version: Option<EndpointIpVersion>,
 
     /// Fixed IPv6 address for a dualstack endpoint's NIC (Huawei Cloud only); assigned by the
