@@ -222,8 +222,8 @@ fn catalog(base_url: &str, region: &str, project_id: &str) -> serde_json::Value 
         })
     };
     serde_json::json!([
-        entry("identity", format!("{base_url}/v3")),
         entry("vpcep", format!("{base_url}/v1/{project_id}")),
+        entry("identity", format!("{base_url}/v3")),
     ])
 }
 
