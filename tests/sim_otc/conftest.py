@@ -16,6 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from otc_helpers import ALICE, BOB, Sim, connect  # noqa: E402 (after the path)
 
 
+def pytest_configure(config):
+    # openstacksdk warns about its own deprecated internals, which otcextensions still calls (a
+    # few hundred lines per run that say nothing about the simulator).
+    config.addinivalue_line("filterwarnings", "ignore::openstack.warnings._RemovedInSDKWarning")
+
+
 @pytest.fixture(scope="session")
 def sim():
     s = Sim()

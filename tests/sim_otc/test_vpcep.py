@@ -1,5 +1,9 @@
 """Services, endpoints, connections, whitelist, public services and quotas of the OTC flavour
-through otcextensions' vpcep proxy (`conn.vpcep`), and an operation OTC lacks."""
+through otcextensions' vpcep proxy (`conn.vpcep`), and the operations OTC lacks."""
+
+import json
+
+import pytest
 
 from otc_helpers import (
     ALICE,
@@ -116,18 +120,41 @@ def test_quotas(alice):
     assert (status, code.lower()) == (400, "endpoint.1018")
 
 
-def test_huawei_only_endpoint_update_is_an_unknown_path(sim, alice):
+# The Huawei-only operations (crates/sim/src/flavour.rs): (counter name, method, path under the
+# project with {service} and {endpoint} to fill in, body).
+HUAWEI_ONLY = [
+    ("update_endpoint_whitelist", "PUT", "/vpc-endpoints/{endpoint}",
+     {"whitelist": ["192.168.0.0/16"], "enable_whitelist": True}),
+    ("update_endpoint_policy", "PUT", "/vpc-endpoints/{endpoint}/policy", {"policy_statement": []}),
+    ("delete_endpoint_policy", "DELETE", "/vpc-endpoints/{endpoint}/policy", None),
+    ("update_endpoint_routetables", "PUT", "/vpc-endpoints/{endpoint}/routetables", {"routetables": []}),
+    ("update_service_name", "PUT", "/vpc-endpoint-services/{service}/name", {"endpoint_service_name": "other"}),
+    ("update_connection_descriptions", "PUT", "/vpc-endpoint-services/{service}/connections/description",
+     {"connections": [{"id": "{endpoint}", "description": "team a"}]}),
+    ("batch_create_permissions", "POST", "/vpc-endpoint-services/{service}/permissions/batch-create",
+     {"permissions": [{"permission": "*"}], "permission_type": "domainId"}),
+    ("batch_delete_permissions", "POST", "/vpc-endpoint-services/{service}/permissions/batch-delete",
+     {"permissions": [{"id": "{service}"}]}),
+    ("update_permission_description", "PUT", "/vpc-endpoint-services/{service}/permissions/{service}",
+     {"permission": {"description": "x"}}),
+]
+
+
+@pytest.mark.parametrize("operation,method,path,body", HUAWEI_ONLY, ids=[op[0] for op in HUAWEI_ONLY])
+def test_huawei_only_operations_are_unknown_paths(sim, alice, operation, method, path, body):
     service = available_service(alice)
     endpoint = create_endpoint(alice, service.id, whitelist=["10.0.0.0/8"], is_whitelist_enabled=True)
-    before = sim.counters().get("update_endpoint_whitelist", 0)
-    # otcextensions has no endpoint update (OTC documents none): the raw call goes through the
-    # proxy's authenticated session, as a user trying Huawei's UpdateEndpointWhite would.
-    r = alice.vpcep.put(
-        f"/vpc-endpoints/{endpoint.id}",
-        json={"whitelist": ["192.168.0.0/16"], "enable_whitelist": True},
-        raise_exc=False,
-    )
+
+    def fill(text):
+        return text.replace("{service}", service.id).replace("{endpoint}", endpoint.id)
+
+    if body is not None:
+        body = json.loads(fill(json.dumps(body)))
+    # otcextensions has none of these calls (OTC documents none): they go through the proxy's
+    # authenticated session, as a user trying Huawei's API on OTC would send them.
+    r = alice.vpcep.request(fill(path), method, json=body, raise_exc=False)
     assert r.status_code == 404, r.text
     assert r.json()["error_code"] == "APIG.0101"
-    assert sim.counters()["update_endpoint_whitelist"] == before + 1
+    assert sim.counters()[operation] == 1
     assert alice.vpcep.get_endpoint(endpoint.id).whitelist == ["10.0.0.0/8"]
+    assert alice.vpcep.get_service(service.id).service_name == f"{REGION}.web.{service.id}"
