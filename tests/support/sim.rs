@@ -73,10 +73,36 @@ pub fn client_at(
 pub fn cloud() -> &'static str {
     static CLOUD: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
     CLOUD.get_or_init(|| match std::env::var("VPCEP_TEST_CLOUD").as_deref() {
-        Ok("otc") => "otc",
-        Ok("huawei") | Err(_) => "huawei",
+        Ok("otc") | Err(_) => "otc",
+        Ok("huawei") => "huawei",
         Ok(other) => panic!("VPCEP_TEST_CLOUD={other}: expected otc or huawei"),
     })
+}
+
+/// The simulated cloud as `vpcep_sim` names it.
+pub fn flavour() -> vpcep_sim::Flavour {
+    match cloud() {
+        "huawei" => vpcep_sim::Flavour::Huawei,
+        _ => vpcep_sim::Flavour::Otc,
+    }
+}
+
+/// A manifest or name written for Open Telekom Cloud's public services (the examples' cloud),
+/// with the names the simulated cloud gives its own (`com.myhuaweicloud.{region}.obs` on Huawei
+/// Cloud).
+pub fn public_names(text: &str) -> String {
+    text.replace(
+        "com.t-systems.otc.",
+        &format!("{}.", flavour().limits().public_prefix),
+    )
+}
+
+/// Whether the simulated cloud offers the public service `short` (e.g. `dns`) in eu-de.
+pub fn offers_public(short: &str) -> bool {
+    flavour()
+        .public_services("eu-de")
+        .iter()
+        .any(|(name, _)| *name == short)
 }
 
 pub struct Sim {

@@ -127,7 +127,12 @@ pub async fn delete_policy(
     // Without a policy of its own the endpoint has the one it gets at creation when none is
     // given (docs/simulator.md, gateway endpoints).
     write_and_show(&app, view::endpoint_by_id, |store, now| {
-        store.set_policy(&who.project_id, &id, validate::default_gateway_policy(), now)
+        store.set_policy(
+            &who.project_id,
+            &id,
+            validate::default_gateway_policy(),
+            now,
+        )
     })
 }
 
