@@ -71,7 +71,7 @@ fn account_with(
         .collect::<Vec<_>>()
         .join(", ");
     let url = &env.sim.url;
-    let cloud = sim::cloud();
+    let cloud = support::sim::cloud();
     let yaml = format!(
         "apiVersion: vpcep.io/v1alpha1\nkind: CloudAccount\nmetadata:\n  name: {name}\n{metadata}spec:\n  cloud: {cloud}\n  region: eu-de\n  projectId: {BOB_PROJECT}\n  endpoint: {url}\n  iamEndpoint: {url}\n  {credentials}\n  allowedNamespaces: {{names: [{allowed}]}}\n"
     );
