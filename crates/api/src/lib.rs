@@ -19,7 +19,7 @@ pub use endpoint::{
 };
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 pub use service::{
-    Acceptance, AcceptancePolicy, PortMapping, Protocol, ServerType, ServiceConnection,
+    Acceptance, AcceptancePolicy, IpVersion, ORG_PATH_PREFIX, PortMapping, Protocol, ServerType, ServiceConnection,
     ServiceType, TcpProxy, VpcEndpointService, VpcEndpointServiceSpec, VpcEndpointServiceStatus,
 };
 
