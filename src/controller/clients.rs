@@ -226,6 +226,11 @@ impl CloudClients {
         }
     }
 
+    /// The cloud of the operator's own credentials and of namespace Secrets.
+    pub fn kind(&self) -> CloudKind {
+        self.kind
+    }
+
     fn cache(&self) -> MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -26,6 +26,7 @@ use vpcep_api::{
 };
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api::ApiRequest;
+use vpcep_cloud::config::CloudKind;
 use vpcep_cloud::model::{Endpoint, Service};
 
 use super::accounts::{self, Credentials};
@@ -245,13 +246,20 @@ impl<K: Recorded> Session<K> {
     /// (project and region) that the cloud object lives in. A credentials Secret in use gets a
     /// finalizer, so that the object can still be deleted when the Secret is deleted with it.
     pub async fn client(&self) -> Result<VpcepClient, Error> {
+        Ok(self.client_of_kind().await?.0)
+    }
+
+    /// [`Session::client`] and the cloud it reaches (an account's `cloud`, else the operator's
+    /// `VPCEP_CLOUD`): what decides which fields and calls that cloud's API has.
+    pub async fn client_of_kind(&self) -> Result<(VpcepClient, CloudKind), Error> {
         let ns = self.obj.namespace().unwrap_or_default();
         let chosen = accounts::choose(
             &self.ctx.caches().accounts,
             self.obj.account_ref(),
             self.obj.credentials(),
         )?;
-        let client = match chosen {
+        let own = self.ctx.clients.kind();
+        let (client, kind) = match chosen {
             Credentials::Account(account) => {
                 if !accounts::allows(&self.ctx.kube, &account, &ns).await? {
                     return Err(Error::AccountNotAllowed(format!(
@@ -259,7 +267,10 @@ impl<K: Recorded> Session<K> {
                         account.name_any()
                     )));
                 }
-                accounts::client(&self.ctx, &account).await?
+                (
+                    accounts::client(&self.ctx, &account).await?,
+                    accounts::cloud_kind(&account),
+                )
             }
             Credentials::TenantSecret(_) if !self.ctx.tenant_credentials => {
                 return Err(Error::Credentials(
@@ -271,7 +282,7 @@ impl<K: Recorded> Session<K> {
                 if self.obj.meta().deletion_timestamp.is_none() {
                     secret_hold::hold(&self.ctx, &ns, &secret.name).await?;
                 }
-                client
+                (client, own)
             }
             Credentials::DefaultAccounts(defaults) => {
                 let mut serving = Vec::new();
@@ -281,8 +292,11 @@ impl<K: Recorded> Session<K> {
                     }
                 }
                 match serving.as_slice() {
-                    [] => self.ctx.clients.for_object(&ns, None).await?,
-                    [account] => accounts::client(&self.ctx, account).await?,
+                    [] => (self.ctx.clients.for_object(&ns, None).await?, own),
+                    [account] => (
+                        accounts::client(&self.ctx, account).await?,
+                        accounts::cloud_kind(account),
+                    ),
                     several => {
                         return Err(Error::Credentials(format!(
                             "several default CloudAccounts allow the namespace {ns} ({}): the cluster admin must leave one, or the object must name one with accountRef",
@@ -295,7 +309,7 @@ impl<K: Recorded> Session<K> {
                     }
                 }
             }
-            Credentials::Operator => self.ctx.clients.for_object(&ns, None).await?,
+            Credentials::Operator => (self.ctx.clients.for_object(&ns, None).await?, own),
         };
         if let Some((project, region)) = self.status.account()
             && (project, region) != (client.project_id(), client.region())
@@ -312,7 +326,7 @@ impl<K: Recorded> Session<K> {
             }
             .into());
         }
-        Ok(client)
+        Ok((client, kind))
     }
 
     // ---- status ------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ use std::net::Ipv4Addr;
 use super::common::TAG_KEY_MAX;
 use super::service::{CONNECTION_KEYS_MESSAGE, REVOKE_UNLISTED_MESSAGE};
 use super::{
-    AcceptancePolicy, IpVersion, MAX_USER_TAGS, Publish, RESERVED_TAG_PREFIX, VpcEndpointServiceSpec,
-    VpcEndpointSpec,
+    AcceptancePolicy, IpVersion, MAX_USER_TAGS, Publish, RESERVED_TAG_PREFIX,
+    VpcEndpointServiceSpec, VpcEndpointSpec,
 };
 
 /// A spec the cloud cannot accept; the message tells the user what to fix.
@@ -182,8 +182,16 @@ pub fn service_spec(spec: &VpcEndpointServiceSpec) -> Result<(), InvalidSpec> {
         if !fits {
             problems.push(format!(
                 "ip {ip:?} is not an {} address (ipVersion {})",
-                if version == IpVersion::Ipv4 { "IPv4" } else { "IPv6" },
-                if version == IpVersion::Ipv4 { "ipv4, the default" } else { "ipv6" },
+                if version == IpVersion::Ipv4 {
+                    "IPv4"
+                } else {
+                    "IPv6"
+                },
+                if version == IpVersion::Ipv4 {
+                    "ipv4, the default"
+                } else {
+                    "ipv6"
+                },
             ));
         }
     }
@@ -290,7 +298,10 @@ mod tests {
     fn connection_description_keys_and_the_service_ip_are_checked() {
         let mut s = service();
         s.connection_descriptions = Some(BTreeMap::from([
-            ("4189d3c2-8882-4871-a3c2-d380272eed81".to_string(), "e".to_string()),
+            (
+                "4189d3c2-8882-4871-a3c2-d380272eed81".to_string(),
+                "e".to_string(),
+            ),
             ("0123abc".to_string(), "d".to_string()),
             ("not a key".to_string(), "x".to_string()),
         ]));

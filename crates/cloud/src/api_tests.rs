@@ -362,7 +362,9 @@ fn permissions() {
         Method::POST,
         &format!("vpc-endpoint-services/{SVC}/permissions/action"),
         "",
-        Some(json!({"permissions": ["organizations:orgPath::o-1/r-2"], "action": "add", "permission_type": "orgPath"})),
+        Some(
+            json!({"permissions": ["organizations:orgPath::o-1/r-2"], "action": "add", "permission_type": "orgPath"}),
+        ),
     );
     check(
         &update_connection_descriptions(
