@@ -67,6 +67,11 @@ pub async fn action(
     Path((_, id)): Path<(String, String)>,
     JsonBody(req): JsonBody<PermissionActionRequest>,
 ) -> Result<Json<PermissionActionResponse>, ApiError> {
+    // OTC documents the action without a type: its records are accounts only.
+    validate::huawei_only(
+        app.settings.flavour,
+        &[("permission_type", req.permission_type.is_some())],
+    )?;
     let permission_type = validate::permission_type(req.permission_type.as_deref())?;
     let values = batch(req.permissions)?
         .iter()
