@@ -106,13 +106,15 @@ pub struct VpcEndpointServiceSpec {
 
     /// Huawei Cloud only: descriptions of the connections, by endpoint id or by consumer account
     /// (domain id); an endpoint id wins over its account. Each is at most 128 characters without
-    /// `<` or `>`, and is set on the matching connections whose description differs.
+    /// `<` or `>`, and is set on the matching connections whose description differs. Other keys
+    /// make the spec invalid.
+    // The operator checks the keys (`validate::service_spec`): a CEL rule over map keys of
+    // unbounded length would exceed the apiserver's cost budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        length(max = 500),
-        extend("additionalProperties" = {"type": "string", "maxLength": 128, "pattern": DESCRIPTION_PATTERN})
-    )]
-    #[x_kube(validation = Rule::new(CONNECTION_KEYS_RULE).message(CONNECTION_KEYS_MESSAGE))]
+    #[schemars(extend(
+        "maxProperties" = 500,
+        "additionalProperties" = {"type": "string", "maxLength": 128, "pattern": DESCRIPTION_PATTERN}
+    ))]
     pub connection_descriptions: Option<BTreeMap<String, String>>,
 
     /// Huawei Cloud only: the service's IP address on a VLAN backend (an address of
@@ -159,9 +161,7 @@ pub(crate) const PERMISSION_PATTERN: &str =
 /// The prefix of the organization permissions (Huawei Cloud's `permission_type: orgPath`).
 pub const ORG_PATH_PREFIX: &str = "organizations:orgPath::";
 
-/// Keys of `connectionDescriptions`: an endpoint id (UUID) or a domain id.
-/// (also checked by `validate::service_spec` where CEL is not run).
-const CONNECTION_KEYS_RULE: &str = "self.all(k, k.matches('^[A-Za-z0-9]{1,64}$') || k.matches('^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'))";
+/// Keys of `connectionDescriptions`: an endpoint id (UUID) or a domain id (`validate::service_spec`).
 pub(crate) const CONNECTION_KEYS_MESSAGE: &str =
     "connectionDescriptions keys are endpoint ids (UUIDs) or domain ids (1-64 letters and digits)";
 
@@ -359,9 +359,10 @@ pub struct ServiceConnection {
     /// The connection's description (Huawei Cloud).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// When the endpoint connected, and when the connection last changed, as the cloud says.
+    /// When the endpoint connected, as the cloud says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// When the connection last changed, as the cloud says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
     /// The acceptance rule by which the operator accepted or rejected it, if it did.
