@@ -100,7 +100,10 @@ pub struct VpcEndpointServiceSpec {
     /// on Huawei Cloud also the accounts of an organization path,
     /// `organizations:orgPath::<org path>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 500), inner(regex(pattern = PERMISSION_PATTERN)))]
+    #[schemars(
+        length(max = 500),
+        inner(regex(pattern = PERMISSION_PATTERN), length(max = PERMISSION_MAX))
+    )]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub permissions: Option<Vec<String>>,
 
@@ -154,9 +157,12 @@ pub struct VpcEndpointServiceSpec {
     pub account_ref: Option<AccountRef>,
 }
 
-/// A permission record: an account, everyone, or (Huawei Cloud) an organization path.
+/// A permission record: an account, everyone, or (Huawei Cloud) an organization path of at
+/// most 1024 characters (`PERMISSION_MAX`: the apiserver's regular expressions repeat at most
+/// 1000 times).
 pub(crate) const PERMISSION_PATTERN: &str =
-    r"^(\*|iam:domain::[A-Za-z0-9*]{1,64}|organizations:orgPath::[A-Za-z0-9/*?-]{1,1024})$";
+    r"^(\*|iam:domain::[A-Za-z0-9*]{1,64}|organizations:orgPath::[A-Za-z0-9/*?-]+)$";
+const PERMISSION_MAX: u32 = ORG_PATH_PREFIX.len() as u32 + 1024;
 
 /// The prefix of the organization permissions (Huawei Cloud's `permission_type: orgPath`).
 pub const ORG_PATH_PREFIX: &str = "organizations:orgPath::";
