@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Creates (or updates) the Python venv at .venv with the pinned test dependencies.
+# Creates (or updates) the Python venv at .venv with the pinned test dependencies: the Huawei Cloud
+# SDK and T Cloud Public's otcextensions with the OpenStack SDK (tests/requirements.txt, all wheels:
+# nothing is compiled).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

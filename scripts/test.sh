@@ -51,5 +51,6 @@ cargo test --workspace --doc
 # The benchmark's lower bound takes no test flags: without arguments it checks its manifest reader.
 cargo test --bench lower_bound
 
-step "pytest (official SDK against vpcep-sim)"
+step "pytest (each cloud's own SDK against its flavour of vpcep-sim)"
 .venv/bin/python -m pytest tests/sim_sdk -q
+.venv/bin/python -m pytest tests/sim_otc -q

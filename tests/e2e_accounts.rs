@@ -435,3 +435,48 @@ fn the_account_examples_are_valid() {
         assert!(kinds.iter().any(|k| k == kind), "no {kind} in the examples");
     }
 }
+
+/// The operator started with only `OS_CLOUD` and a clouds.yaml (an IAM user of the simulator, the
+/// project and region in the file) uses that user for its operator-wide credentials.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+async fn an_operator_with_only_os_cloud_reconciles_with_the_clouds_yaml_user() {
+    let mut env = Env::without_operator("oscloud", &["--user", "alice:s3cret-pass:sim-domain"]);
+    let file = support::cluster::log_dir().join(format!("{}-clouds.yaml", env.ns));
+    std::fs::write(
+        &file,
+        format!(
+            "clouds:\n  sim:\n    region_name: eu-de\n    auth:\n      auth_url: {url}/v3\n      username: alice\n      password: s3cret-pass\n      user_domain_name: sim-domain\n      project_id: {project}\n",
+            url = env.sim.url,
+            project = support::sim::PROJECT_ID,
+        ),
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    // The simulator's endpoint stays VPCEP_ENDPOINT; the other settings the tests give every
+    // operator are emptied, which the operator reads as unset.
+    let _operator = env.spawn_operator(
+        &[],
+        &[
+            ("OS_CLOUD", "sim"),
+            ("OS_CLIENT_CONFIG_FILE", &file),
+            ("VPCEP_ACCESS_KEY", ""),
+            ("VPCEP_SECRET_KEY", ""),
+            ("VPCEP_REGION", ""),
+            ("VPCEP_PROJECT_ID", ""),
+        ],
+    );
+    env.apply_ok(&service_yaml("db", PORT, (8080, 80), ""));
+    env.wait_ready(&["vpcesvc/db"], "60s");
+    let counters: Value = env.sim.get("counters").await;
+    assert!(
+        counters["create_token"].as_u64().unwrap_or(0) >= 1,
+        "the operator authenticated as the clouds.yaml user: {counters}"
+    );
+    let (services, _) = cloud_objects(&env.sim.owner_client()).await;
+    assert_eq!(services.len(), 1, "created in the clouds.yaml project");
+    assert_eq!(
+        str_at(&env.get("vpcesvc/db"), &["status", "projectId"]),
+        support::sim::PROJECT_ID
+    );
+}

@@ -126,20 +126,15 @@ fn matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool 
     by_labels && by_expressions
 }
 
-/// The cloud an account's objects live in.
-pub fn cloud_kind(account: &CloudAccount) -> CloudKind {
-    match account.spec.cloud {
-        vpcep_api::Cloud::Otc => CloudKind::Otc,
-        vpcep_api::Cloud::Huawei => CloudKind::Huawei,
-    }
-}
-
 /// The client of an account: its settings, and its credentials (its Secret in the operator's
 /// namespace, or workload identity).
 pub async fn client(ctx: &Context, account: &CloudAccount) -> Result<VpcepClient, Error> {
     let name = account.name_any();
     let spec = &account.spec;
-    let kind = cloud_kind(account);
+    let kind = match spec.cloud {
+        vpcep_api::Cloud::Otc => CloudKind::Otc,
+        vpcep_api::Cloud::Huawei => CloudKind::Huawei,
+    };
     let iam_endpoint = spec
         .iam_endpoint
         .clone()
@@ -185,6 +180,7 @@ pub async fn client(ctx: &Context, account: &CloudAccount) -> Result<VpcepClient
         }
     };
     let config = CloudConfig {
+        kind,
         endpoint: spec
             .endpoint
             .clone()

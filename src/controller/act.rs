@@ -91,13 +91,21 @@ pub async fn endpoint(
         client
             .execute(api::update_endpoint_routetables(id, tables.clone()))
             .await?;
-        changed.push("route tables");
+        changed.push(if tables.is_empty() {
+            "route tables (back to the VPC's default)"
+        } else {
+            "route tables"
+        });
     }
     if let Some(policy) = &plan.policy {
         client
             .execute(api::update_endpoint_policy(id, policy.clone()))
             .await?;
         changed.push("policy");
+    }
+    if plan.delete_policy {
+        client.execute(api::delete_endpoint_policy(id)).await?;
+        changed.push("policy (back to the default)");
     }
     if !plan.tags.is_empty() {
         tags(client, ResourceType::Endpoint, id, &plan.tags).await?;

@@ -226,11 +226,6 @@ impl CloudClients {
         }
     }
 
-    /// The cloud of the operator's own credentials and of namespace Secrets.
-    pub fn kind(&self) -> CloudKind {
-        self.kind
-    }
-
     fn cache(&self) -> MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -325,6 +320,7 @@ mod tests {
 
     fn aksk(ak: &str, sk: &str, project: &str) -> CloudConfig {
         CloudConfig {
+            kind: CloudKind::Otc,
             endpoint: "https://vpcep.eu-de.otc.t-systems.com".into(),
             region: "eu-de".into(),
             project_id: project.into(),

@@ -137,12 +137,18 @@ pub async fn locate<T: CloudObject>(
     create_sent: bool,
 ) -> Result<(Located<T>, Vec<T>), Error> {
     if let Some(id) = recorded_id {
-        return Ok((
-            get_opt(client, id)
-                .await?
-                .map_or_else(|| Located::Vanished(id.to_string()), Located::Recorded),
-            vec![],
-        ));
+        if let Some(obj) = get_opt(client, id).await? {
+            return Ok((Located::Recorded(obj), vec![]));
+        }
+        // Gone; but an object with the owner tags may have followed it (a replacement whose
+        // old endpoint was deleted first, see replace.rs): take that one over.
+        let mut found = find_by_owner::<T>(client, owner, Some(id))
+            .await?
+            .into_iter();
+        return Ok(match found.next() {
+            Some(next) => (Located::Recovered(next), found.collect()),
+            None => (Located::Vanished(id.to_string()), vec![]),
+        });
     }
     if let Some(id) = external_id {
         return match get_opt(client, id).await? {

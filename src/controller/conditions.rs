@@ -66,6 +66,10 @@ reasons! {
     AdoptionRefused,
     /// The object's namespace may not use the CloudAccount.
     AccountNotAllowed,
+    /// The endpoint is being replaced (`recreateOnChange`).
+    Replacing,
+    /// The endpoint created to replace the old one was rejected or failed.
+    ReplacementFailed,
     // CloudAccount Ready.
     /// The credentials were verified by a cheap read.
     Verified,

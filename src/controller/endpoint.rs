@@ -8,9 +8,10 @@ use kube::{Api, ResourceExt};
 use super::act;
 use super::conditions;
 use super::error::Error;
-use super::plan::{create_endpoint_request, plan_endpoint, requeue};
+use super::plan::{Desired, create_endpoint_request, flavour_problems, plan_endpoint, requeue};
 use super::public_services::{Found, PublicServices, misfit};
 use super::publish;
+use super::replace;
 use super::session::Session;
 use vpcep_api::validate::{self, InvalidSpec};
 use vpcep_api::{VpcEndpoint, VpcEndpointService, VpcEndpointSpec};
@@ -36,6 +37,7 @@ pub async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
 
     // Observe (creating the endpoint when there is none).
     let client = s.client().await?;
+    flavour_problems(&spec, client.kind())?;
     let owner = s.owner();
     let ctx = s.ctx().clone();
     let create = async || {
@@ -48,13 +50,27 @@ pub async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
     let mut cloud = s.find_or_create(&client, create).await?;
 
     // Plan and act.
-    let plan = plan_endpoint(&spec, service_id.as_deref(), &owner, &cloud)?;
-    let changed = act::endpoint(&client, &cloud.id, &plan).await?;
-    if !changed.is_empty() {
-        s.changed(&cloud.id, &changed).await;
-        cloud = client.execute(api::get_endpoint(&cloud.id)).await?;
-        s.record(&cloud);
+    let applied = s.status().route_tables.clone();
+    let want = Desired {
+        spec: &spec,
+        service_id: service_id.as_deref(),
+        owner: &owner,
+        kind: client.kind(),
+        applied_route_tables: &applied,
+    };
+    let plan = plan_endpoint(&want, &cloud)?;
+    if let Some(replacement) = &plan.replace {
+        cloud = replace::step(s, &client, cloud, replacement, create).await?;
+    } else {
+        replace::abandon(s, &client, &cloud).await?;
+        let changed = act::endpoint(&client, &cloud.id, &plan).await?;
+        if !changed.is_empty() {
+            s.changed(&cloud.id, &changed).await;
+            cloud = client.execute(api::get_endpoint(&cloud.id)).await?;
+            s.record(&cloud);
+        }
     }
+    s.set_route_tables(spec.route_tables.clone().unwrap_or_default());
     publish(s, target.as_ref()).await?;
     Ok(s.requeue(requeue::after_endpoint(&cloud.status)))
 }

@@ -42,6 +42,11 @@ pub enum Error {
     /// Not a failure: the cloud is still deleting; keeps the finalizer until it is gone.
     #[error("waiting for the cloud to finish deleting {0}")]
     Deleting(String),
+    /// A replacement waits for the cloud; look again after `poll`.
+    #[error("{message}")]
+    Replacing { message: String, poll: Duration },
+    #[error("{0}")]
+    ReplacementFailed(String),
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
     #[error("finalizer: {0}")]
@@ -94,6 +99,8 @@ impl Error {
             Error::AdoptionRefused(_) => Reason::AdoptionRefused,
             Error::AccountNotAllowed(_) => Reason::AccountNotAllowed,
             Error::Deleting(_) => Reason::Deleting,
+            Error::Replacing { .. } => Reason::Replacing,
+            Error::ReplacementFailed(_) => Reason::ReplacementFailed,
             Error::Kube(_) | Error::Finalizer(_) => Reason::KubernetesError,
         }
     }
@@ -105,12 +112,14 @@ impl Error {
             Error::Kube(_)
             | Error::Finalizer(_)
             | Error::DependencyNotReady(_)
-            | Error::Deleting(_) => true,
+            | Error::Deleting(_)
+            | Error::Replacing { .. } => true,
             Error::InvalidSpec(_)
             | Error::Credentials(_)
             | Error::DeletionBlocked(_)
             | Error::AdoptionRefused(_)
-            | Error::AccountNotAllowed(_) => false,
+            | Error::AccountNotAllowed(_)
+            | Error::ReplacementFailed(_) => false,
         }
     }
 
@@ -120,7 +129,7 @@ impl Error {
     /// settles. Only failures raise Warning events, warning logs and the failure metric.
     pub fn is_failure(&self) -> bool {
         match self {
-            Error::DependencyNotReady(_) | Error::Deleting(_) => false,
+            Error::DependencyNotReady(_) | Error::Deleting(_) | Error::Replacing { .. } => false,
             Error::Finalizer(e) => !finalizer_race(e),
             _ => true,
         }
@@ -147,6 +156,10 @@ pub fn error_policy<K: Managed>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> 
             .as_ref()
             .and_then(|t| jiff::Timestamp::now().duration_since(t.0).try_into().ok());
         return Action::requeue(requeue::while_deleting(since.unwrap_or_default()));
+    }
+    if let Error::Replacing { poll, .. } = err {
+        // Waiting, not failing: no growing backoff.
+        return Action::requeue(*poll);
     }
     let failures = ctx.failures.record(&obj.uid().unwrap_or_default());
     let (base, cap) = if err.is_transient() {

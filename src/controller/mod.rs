@@ -20,6 +20,7 @@ mod options;
 pub mod plan;
 mod public_services;
 mod publish;
+mod replace;
 mod secret_hold;
 mod service;
 mod session;

@@ -28,7 +28,8 @@ pub async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error>
     }
 
     // Observe (creating the service when there is none).
-    let (client, kind) = s.client_of_kind().await?;
+    let client = s.client().await?;
+    let kind = client.kind();
     let owner = s.owner();
     let create = async || {
         Ok(api::create_service(&create_service_request(

@@ -26,7 +26,6 @@ use vpcep_api::{
 };
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api::ApiRequest;
-use vpcep_cloud::config::CloudKind;
 use vpcep_cloud::model::{Endpoint, Service};
 
 use super::accounts::{self, Credentials};
@@ -246,20 +245,13 @@ impl<K: Recorded> Session<K> {
     /// (project and region) that the cloud object lives in. A credentials Secret in use gets a
     /// finalizer, so that the object can still be deleted when the Secret is deleted with it.
     pub async fn client(&self) -> Result<VpcepClient, Error> {
-        Ok(self.client_of_kind().await?.0)
-    }
-
-    /// [`Session::client`] and the cloud it reaches (an account's `cloud`, else the operator's
-    /// `VPCEP_CLOUD`): what decides which fields and calls that cloud's API has.
-    pub async fn client_of_kind(&self) -> Result<(VpcepClient, CloudKind), Error> {
         let ns = self.obj.namespace().unwrap_or_default();
         let chosen = accounts::choose(
             &self.ctx.caches().accounts,
             self.obj.account_ref(),
             self.obj.credentials(),
         )?;
-        let own = self.ctx.clients.kind();
-        let (client, kind) = match chosen {
+        let client = match chosen {
             Credentials::Account(account) => {
                 if !accounts::allows(&self.ctx.kube, &account, &ns).await? {
                     return Err(Error::AccountNotAllowed(format!(
@@ -267,10 +259,7 @@ impl<K: Recorded> Session<K> {
                         account.name_any()
                     )));
                 }
-                (
-                    accounts::client(&self.ctx, &account).await?,
-                    accounts::cloud_kind(&account),
-                )
+                accounts::client(&self.ctx, &account).await?
             }
             Credentials::TenantSecret(_) if !self.ctx.tenant_credentials => {
                 return Err(Error::Credentials(
@@ -282,7 +271,7 @@ impl<K: Recorded> Session<K> {
                 if self.obj.meta().deletion_timestamp.is_none() {
                     secret_hold::hold(&self.ctx, &ns, &secret.name).await?;
                 }
-                (client, own)
+                client
             }
             Credentials::DefaultAccounts(defaults) => {
                 let mut serving = Vec::new();
@@ -292,11 +281,8 @@ impl<K: Recorded> Session<K> {
                     }
                 }
                 match serving.as_slice() {
-                    [] => (self.ctx.clients.for_object(&ns, None).await?, own),
-                    [account] => (
-                        accounts::client(&self.ctx, account).await?,
-                        accounts::cloud_kind(account),
-                    ),
+                    [] => self.ctx.clients.for_object(&ns, None).await?,
+                    [account] => accounts::client(&self.ctx, account).await?,
                     several => {
                         return Err(Error::Credentials(format!(
                             "several default CloudAccounts allow the namespace {ns} ({}): the cluster admin must leave one, or the object must name one with accountRef",
@@ -309,7 +295,7 @@ impl<K: Recorded> Session<K> {
                     }
                 }
             }
-            Credentials::Operator => (self.ctx.clients.for_object(&ns, None).await?, own),
+            Credentials::Operator => self.ctx.clients.for_object(&ns, None).await?,
         };
         if let Some((project, region)) = self.status.account()
             && (project, region) != (client.project_id(), client.region())
@@ -326,7 +312,7 @@ impl<K: Recorded> Session<K> {
             }
             .into());
         }
-        Ok((client, kind))
+        Ok(client)
     }
 
     // ---- status ------------------------------------------------------------------------------
@@ -473,10 +459,19 @@ impl<K: Recorded> Session<K> {
             }
             Located::Absent => return Ok(None),
             Located::Vanished(id) => {
-                let note =
-                    format!("the {noun} {id} was deleted outside the operator; creating it again");
-                self.event(EventType::Warning, "Recreating", "Create", note)
-                    .await;
+                let replacing = conditions::get(self.status.conditions(), SYNCED)
+                    .is_some_and(|c| Reason::parse(&c.reason) == Some(Reason::Replacing));
+                if replacing {
+                    let note = format!("the {noun} {id} is gone; creating its replacement");
+                    self.event(EventType::Normal, "Replacing", "Create", note)
+                        .await;
+                } else {
+                    let note = format!(
+                        "the {noun} {id} was deleted outside the operator; creating it again"
+                    );
+                    self.event(EventType::Warning, "Recreating", "Create", note)
+                        .await;
+                }
                 self.status = Default::default();
                 return Ok(None);
             }
@@ -764,6 +759,13 @@ impl<K: Recorded> Session<K> {
         if let Ok(age) = jiff::Timestamp::now().duration_since(created.0).try_into() {
             self.ctx.metrics.became_ready(&K::kind(&()), age);
         }
+    }
+}
+
+impl Session<VpcEndpoint> {
+    /// Records the route tables applied from the spec (see [`VpcEndpointStatus::route_tables`]).
+    pub fn set_route_tables(&mut self, tables: Vec<String>) {
+        self.status.route_tables = tables;
     }
 }
 

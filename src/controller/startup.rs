@@ -13,6 +13,7 @@ use super::events::Events;
 use super::options::RunOptions;
 use crate::telemetry::Metrics;
 use vpcep_api::{CloudAccount, VpcEndpoint, VpcEndpointService};
+use vpcep_cloud::clouds_yaml;
 use vpcep_cloud::config::{CloudSettings, ConfigError};
 use vpcep_cloud::{ClientSettings, DEFAULT_USER_AGENT, Fence};
 
@@ -121,14 +122,15 @@ pub async fn start(
         project_id: opts.project_id.clone(),
         ..Default::default()
     }
-    .or_env(|name| std::env::var(name).ok());
+    .or_env(|name| std::env::var(name).ok())
+    .or_clouds_yaml(|name| std::env::var(name).ok(), clouds_yaml::read_file)?;
     let defaults = match settings.resolve() {
         Ok(config) => Some(config),
         Err(ConfigError::NoCredentials) if opts.no_default_credentials => None,
         Err(ConfigError::NoCredentials) => {
             return Err(StartError::Config(ConfigError::Invalid {
                 field: "credentials",
-                why: "none are set: set VPCEP_ACCESS_KEY and VPCEP_SECRET_KEY (or VPCEP_USERNAME, VPCEP_PASSWORD, VPCEP_DOMAIN_NAME), or pass --no-default-credentials if every object names a credentials Secret".into(),
+                why: "none are set: set VPCEP_ACCESS_KEY and VPCEP_SECRET_KEY (or VPCEP_USERNAME, VPCEP_PASSWORD, VPCEP_DOMAIN_NAME, or OS_CLOUD naming a cloud of clouds.yaml), or pass --no-default-credentials if every object names a credentials Secret".into(),
             }));
         }
         Err(e)

@@ -37,3 +37,27 @@ def alice(sim):
 @pytest.fixture
 def bob(sim):
     return client_for(sim, BOB)
+
+
+@pytest.fixture(scope="session")
+def otc_sim():
+    """A second simulator of the OTC flavour, driven through the same SDK as an HTTP client."""
+    s = Sim(cloud="otc", log_name="vpcep-sim-otc.log")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def otc(otc_sim):
+    otc_sim.control("POST", "/reset")
+    return client_for(otc_sim, ALICE)
+
+
+@pytest.fixture(params=["huawei", "otc"])
+def flavour_client(request):
+    """Alice on each flavour in turn, for the rows of the flavour table that both clouds share."""
+    if request.param == "huawei":
+        # Requested dynamically, so `fresh` has not seen `sim` among the test's fixtures.
+        request.getfixturevalue("sim").control("POST", "/reset")
+        return request.getfixturevalue("alice")
+    return request.getfixturevalue("otc")

@@ -55,17 +55,18 @@ def sim_binary():
 
 
 class Sim(harness.Sim):
-    """The simulator of these tests: Alice's and Bob's accounts, a user, small quotas and quick
-    state changes, plus `extra_args`; its log in target/`log_name`."""
+    """The simulator of these tests: the `cloud` flavour in `region`, Alice's and Bob's accounts, a
+    user, small quotas (the flavour's defaults without `small_quotas`) and quick state changes,
+    plus `extra_args`; its log in target/`log_name`."""
 
-    def __init__(self, *extra_args, log_name="vpcep-sim.log"):
+    def __init__(self, *extra_args, log_name="vpcep-sim.log", cloud="huawei", region=REGION, small_quotas=True):
+        quotas = ["--quota-services", "5", "--quota-endpoints", "5"] if small_quotas else []
         args = [
-            "--cloud", "huawei",
-            "--region", REGION,
+            "--cloud", cloud,
+            "--region", region,
             "--provision-delay", "300ms",
             "--delete-delay", "300ms",
-            "--quota-services", "5",
-            "--quota-endpoints", "5",
+            *quotas,
             "--account", ALICE.flag(),
             "--account", BOB.flag(),
             "--user", ":".join(USER),

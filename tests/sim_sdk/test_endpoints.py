@@ -249,7 +249,7 @@ def test_whitelist_update(alice):
 
 def test_gateway_endpoint_to_public_obs(bob):
     obs = bob.list_service_describe_details(
-        ListServiceDescribeDetailsRequest(endpoint_service_name=f"com.t-systems.otc.{REGION}.obs")
+        ListServiceDescribeDetailsRequest(endpoint_service_name=f"com.myhuaweicloud.{REGION}.obs")
     )
     assert obs.service_type == "gateway"
     created = bob.create_endpoint(CreateEndpointRequest(body=CreateEndpointRequestBody(endpoint_service_id=obs.id, vpc_id=new_id())))

@@ -115,14 +115,13 @@ def test_describe_by_name_or_id_across_accounts(alice, bob):
 
 
 def test_public_services(alice):
+    # The Huawei flavour's list; OTC's is in test_flavours.py.
     public = alice.list_service_public_details(ListServicePublicDetailsRequest(limit=100))
-    names = {s.service_name: s for s in public.endpoint_services}
-    assert f"com.t-systems.otc.{REGION}.obs" in names
-    assert names[f"com.t-systems.otc.{REGION}.obs"].service_type == "gateway"
-    assert names[f"com.t-systems.otc.{REGION}.dns"].service_type == "interface"
-    assert names[f"com.t-systems.otc.{REGION}.dns"].owner == "OTC"
-    filtered = alice.list_service_public_details(ListServicePublicDetailsRequest(endpoint_service_name="dns"))
-    assert [s.service_name for s in filtered.endpoint_services] == [f"com.t-systems.otc.{REGION}.dns"]
+    assert [(s.service_name, s.service_type) for s in public.endpoint_services] == [
+        (f"com.myhuaweicloud.{REGION}.obs", "gateway")
+    ]
+    filtered = alice.list_service_public_details(ListServicePublicDetailsRequest(endpoint_service_name="OBS"))
+    assert [s.service_name for s in filtered.endpoint_services] == [f"com.myhuaweicloud.{REGION}.obs"]
 
 
 def test_validation_errors(alice):

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use vpcep_cloud::auth::{AkSk, Credentials};
-use vpcep_cloud::config::CloudConfig;
+use vpcep_cloud::config::{CloudConfig, CloudKind};
 use vpcep_cloud::{ClientSettings, VpcepClient};
 
 /// The default account of a simulator started without `--account`.
@@ -54,7 +54,12 @@ pub fn client_at(
     project_id: &str,
     settings: ClientSettings,
 ) -> VpcepClient {
+    let kind = match cloud() {
+        "otc" => CloudKind::Otc,
+        _ => CloudKind::Huawei,
+    };
     let config = CloudConfig {
+        kind,
         endpoint: endpoint.into(),
         region: "eu-de".into(),
         project_id: project_id.into(),
@@ -75,6 +80,7 @@ pub fn cloud() -> &'static str {
 }
 
 pub struct Sim {
+    probe: vpcep_sim::Probe,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     pub url: String,
@@ -109,18 +115,19 @@ impl Sim {
                         return;
                     }
                 };
-                let _ = url_tx.send(Ok(bound.url.clone()));
+                let _ = url_tx.send(Ok((bound.url.clone(), bound.probe())));
                 tokio::select! {
                     () = bound.serve() => {}
                     _ = stopped => {}
                 }
             });
         });
-        let url = url_rx
+        let (url, probe) = url_rx
             .recv()
             .expect("the simulator thread answers")
             .unwrap_or_else(|e| panic!("the simulator does not start: {e}"));
         Sim {
+            probe,
             stop: Some(stop),
             thread: Some(thread),
             url,
@@ -184,7 +191,17 @@ impl Sim {
 }
 
 impl Drop for Sim {
+    /// Every test that uses a simulator also proves that no client called an operation that the
+    /// simulated cloud lacks (on OTC: the Huawei-only update APIs).
     fn drop(&mut self) {
+        let unsupported = self.probe.unsupported_calls();
+        if !std::thread::panicking() {
+            assert!(
+                unsupported.is_empty(),
+                "calls to operations that {} lacks: {unsupported:?}",
+                cloud()
+            );
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

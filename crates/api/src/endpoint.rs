@@ -10,7 +10,7 @@ use super::Condition;
 use super::common::{
     AccountRef, CredentialsSecretRef, DESCRIPTION_PATTERN, DeletionPolicy, LocalObjectRef,
     OBJECT_NAME_PATTERN, TAG_KEYS_MESSAGE, TAG_KEYS_RULE, UUID_PATTERN, conditions_schema,
-    tags_schema,
+    optional_enum_schema, tags_schema,
 };
 
 /// An IPv4 address or CIDR block.
@@ -113,6 +113,18 @@ pub struct VpcEndpointSpec {
     #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z0-9._-]+$"))]
     pub specification_name: Option<String>,
 
+    /// IP version of the endpoint (Huawei Cloud only; Open Telekom Cloud endpoints are IPv4):
+    /// `ipv4` (the cloud's default) or `dualstack`. Cannot change in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_enum_schema::<EndpointIpVersion>")]
+    pub ip_version: Option<EndpointIpVersion>,
+
+    /// Fixed IPv6 address for a dualstack endpoint's NIC (Huawei Cloud only); assigned by the
+    /// cloud when absent. Cannot change in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 2, max = 39), regex(pattern = r"^[0-9A-Fa-f:.]+$"))]
+    pub ipv6_address: Option<String>,
+
     /// Source addresses (IPv4 or CIDR) allowed to use the endpoint when `enableWhitelist` is true.
     /// A CIDR is written as its network (`10.0.0.0/24`, not `10.0.0.1/24`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,7 +147,8 @@ pub struct VpcEndpointSpec {
     #[schemars(length(max = 10))]
     pub policy_statement: Option<Vec<PolicyStatement>>,
 
-    /// Free text, at most 128 characters without `<` or `>`.
+    /// Free text, at most 128 characters without `<` or `>`. Neither cloud can change it in
+    /// place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 128), regex(pattern = DESCRIPTION_PATTERN))]
     pub description: Option<String>,
@@ -145,6 +158,14 @@ pub struct VpcEndpointSpec {
     #[schemars(schema_with = "tags_schema")]
     #[x_kube(validation = Rule::new(TAG_KEYS_RULE).message(TAG_KEYS_MESSAGE))]
     pub tags: Option<BTreeMap<String, String>>,
+
+    /// Replace the endpoint when a field changes that the cloud cannot change in place (e.g.
+    /// `whitelist`, `routeTables` or `policyStatement` on Open Telekom Cloud, `description` on
+    /// both clouds) instead of reporting `InvalidSpec`. The new endpoint is created and accepted
+    /// before the old one is deleted, unless both would need the same fixed `portIp`: then the
+    /// old one is deleted first. Workloads see a new address (and DNS name).
+    #[serde(default)]
+    pub recreate_on_change: bool,
 
     /// Hand the endpoint's address to workloads: a Kubernetes Service and/or a ConfigMap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,6 +261,14 @@ pub struct PolicyStatement {
     pub resource: Vec<String>,
 }
 
+/// IP version of an endpoint.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointIpVersion {
+    Ipv4,
+    Dualstack,
+}
+
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 pub enum PolicyEffect {
     Allow,
@@ -277,6 +306,13 @@ pub struct VpcEndpointStatus {
     /// Address of the endpoint's NIC (interface endpoints).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// IPv6 address of a dualstack endpoint's NIC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+    /// The route tables set from `spec.routeTables`, so that removing them from the spec puts
+    /// the endpoint back on the VPC's default route table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route_tables: Vec<String>,
     /// Private DNS names of the endpoint (when `enableDns`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_names: Vec<String>,

@@ -14,8 +14,8 @@ pub use account::{
 };
 pub use common::{AccountRef, CredentialsSecretRef, DeletionPolicy, LocalObjectRef};
 pub use endpoint::{
-    PolicyEffect, PolicyStatement, Publish, PublishPort, VpcEndpoint, VpcEndpointSpec,
-    VpcEndpointStatus, default_port_name,
+    EndpointIpVersion, PolicyEffect, PolicyStatement, Publish, PublishPort, VpcEndpoint,
+    VpcEndpointSpec, VpcEndpointStatus, default_port_name,
 };
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 pub use service::{

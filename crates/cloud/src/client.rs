@@ -19,7 +19,7 @@ use super::auth::{self, Credentials, DEFAULT_TOKEN_REFRESH, TokenCache, TokenGra
 use super::error::{ApiError, CloudError, ErrorKind, parse_retry_after};
 use super::metrics::CloudMetrics;
 use super::retry::RetryPolicy;
-use crate::config::CloudConfig;
+use crate::config::{CloudConfig, CloudKind};
 
 /// The most bytes an answer may hold. The largest real answer is a page of 1000 objects of one
 /// or two KB of JSON each; anything beyond this is not a VPCEP answer and is not read.
@@ -148,6 +148,7 @@ struct Inner {
     endpoint: String,
     project_id: String,
     region: String,
+    kind: CloudKind,
     auth: Auth,
     limiter: RateLimit,
     settings: ClientSettings,
@@ -214,6 +215,7 @@ impl VpcepClient {
                 endpoint: config.endpoint.trim_end_matches('/').to_string(),
                 project_id: config.project_id.clone(),
                 region: config.region.clone(),
+                kind: config.kind,
                 auth,
                 limiter,
                 settings,
@@ -227,6 +229,11 @@ impl VpcepClient {
 
     pub fn region(&self) -> &str {
         &self.inner.region
+    }
+
+    /// The cloud this client talks to.
+    pub fn kind(&self) -> CloudKind {
+        self.inner.kind
     }
 
     /// The token bucket this client draws from (shared with the clients of the same account).

@@ -15,7 +15,7 @@ use secrecy::SecretString;
 
 use crate::auth::{AkSk, Credentials, PasswordAuth};
 
-/// Which cloud the default endpoints are derived for.
+/// Which cloud: its default endpoints, and the operations it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum CloudKind {
     /// Open Telekom Cloud (including the Swiss cloud, region eu-ch2).
@@ -233,11 +233,38 @@ pub enum ConfigError {
         why: &'static str,
         documented: String,
     },
+    #[error(
+        "OS_CLOUD={cloud} takes the credentials from clouds.yaml, but {set} set credentials too: keep one source (unset {set}, or unset OS_CLOUD)"
+    )]
+    ConflictingCredentials { cloud: String, set: String },
+    #[error(
+        "OS_CLOUD={cloud} is set but no clouds.yaml exists in any of {searched}: create one there or point OS_CLIENT_CONFIG_FILE at it"
+    )]
+    NoCloudsYaml { cloud: String, searched: String },
+    #[error("{file}: {key} {why}")]
+    CloudsYaml {
+        file: String,
+        key: String,
+        why: String,
+    },
+    #[error(
+        "{setting} is {env:?} in the environment or flags but {yaml:?} in {file} ({key}): remove one or make them agree"
+    )]
+    Disagree {
+        setting: &'static str,
+        env: String,
+        yaml: String,
+        file: String,
+        key: String,
+    },
 }
 
 /// Everything a VPCEP client needs: where, which project, and who.
 #[derive(Debug, Clone)]
 pub struct CloudConfig {
+    /// Which cloud it is: decides which operations exist (docs/simulator.md tables the
+    /// differences of the two).
+    pub kind: CloudKind,
     /// Base URL of the VPCEP API (no `/v1`).
     pub endpoint: String,
     pub region: String,
@@ -299,6 +326,26 @@ const ENV_NAMES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The settings that make up credentials (as opposed to where and which project).
+pub(crate) const CREDENTIAL_SETTINGS: &[&str] = &[
+    "access_key",
+    "secret_key",
+    "security_token",
+    "iam_endpoint",
+    "username",
+    "password",
+    "domain_name",
+];
+
+/// The environment names of `setting` (see [`ENV_NAMES`]).
+pub(crate) fn env_names(setting: &str) -> &'static [&'static str] {
+    ENV_NAMES
+        .iter()
+        .find(|(field, _)| *field == setting)
+        .map(|(_, names)| *names)
+        .unwrap_or_default()
+}
+
 /// Keys of a credentials Secret per setting.
 const SECRET_KEYS: &[(&str, &str)] = &[
     ("endpoint", "endpoint"),
@@ -313,7 +360,7 @@ const SECRET_KEYS: &[(&str, &str)] = &[
     ("domain_name", "domainName"),
 ];
 
-fn non_empty(v: Option<String>) -> Option<String> {
+pub(crate) fn non_empty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
@@ -441,6 +488,7 @@ impl CloudSettings {
             check_url("the IAM endpoint", &p.iam_endpoint)?;
         }
         Ok(CloudConfig {
+            kind,
             endpoint: endpoint.trim_end_matches('/').to_string(),
             region,
             project_id,
@@ -488,6 +536,7 @@ impl CloudSettings {
             other => other,
         })?;
         Ok(CloudConfig {
+            kind,
             endpoint: endpoint.trim_end_matches('/').to_string(),
             region,
             project_id,

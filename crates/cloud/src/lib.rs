@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 mod client;
+pub mod clouds_yaml;
 pub mod config;
 pub mod error;
 mod metrics;

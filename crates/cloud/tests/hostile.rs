@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use vpcep_cloud::api;
 use vpcep_cloud::auth::{AkSk, Credentials, PasswordAuth};
-use vpcep_cloud::config::CloudConfig;
+use vpcep_cloud::config::{CloudConfig, CloudKind};
 use vpcep_cloud::model::ServiceQuery;
 use vpcep_cloud::{ClientSettings, CloudError, ErrorKind, MAX_BODY_BYTES, MAX_PAGES, VpcepClient};
 
@@ -143,6 +143,7 @@ fn settings() -> ClientSettings {
 
 fn aksk_client(endpoint: &str) -> VpcepClient {
     let config = CloudConfig {
+        kind: CloudKind::Otc,
         endpoint: endpoint.into(),
         region: "eu-de".into(),
         project_id: "p".into(),
@@ -157,6 +158,7 @@ fn aksk_client(endpoint: &str) -> VpcepClient {
 
 fn password_client(endpoint: &str, iam: &str) -> VpcepClient {
     let config = CloudConfig {
+        kind: CloudKind::Otc,
         endpoint: endpoint.into(),
         region: "eu-de".into(),
         project_id: "p".into(),

@@ -12,7 +12,7 @@ use vpcep_cloud::auth::{
     Credentials, IAM_ID_TOKEN, ID_TOKEN_SOURCE, IdTokenAuth, IdTokenError, IdTokenFuture,
     IdTokenSource,
 };
-use vpcep_cloud::config::CloudConfig;
+use vpcep_cloud::config::{CloudConfig, CloudKind};
 use vpcep_cloud::{ClientSettings, CloudError, ErrorKind, VpcepClient, api};
 
 /// A request as received: head (lower-cased header names) and body.
@@ -74,6 +74,7 @@ const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl";
 
 fn client(iam: &str, source: Fixed) -> VpcepClient {
     let config = CloudConfig {
+        kind: CloudKind::Otc,
         endpoint: "http://127.0.0.1:9".into(),
         region: "eu-de".into(),
         project_id: "p1".into(),

@@ -127,7 +127,7 @@ impl App {
 
     /// Wipes objects, tokens, faults and counters; accounts and public services stay.
     pub fn reset(&self) {
-        let fresh = Store::new(&self.settings.region);
+        let fresh = Store::new(self.settings.flavour, &self.settings.region);
         let mut store = lock(&self.store);
         *store = fresh;
         self.save(&store);

@@ -324,7 +324,7 @@ mod tests {
 
     #[test]
     fn tokens() {
-        let mut store = Store::new("eu-de");
+        let mut store = Store::new(crate::flavour::Flavour::Otc, "eu-de");
         store.issue_token(Token {
             value: "tok".into(),
             user_id: "u".into(),

@@ -48,13 +48,13 @@ pub struct SimArgs {
     #[arg(long, env = "VPCEP_SIM_DELETE_DELAY", default_value = "2s", value_parser = parse_duration)]
     pub delete_delay: Duration,
 
-    /// Endpoint services per project.
-    #[arg(long, env = "VPCEP_SIM_QUOTA_SERVICES", default_value_t = 20)]
-    pub quota_services: usize,
+    /// Endpoint services per project (default: the cloud's documented quota).
+    #[arg(long, env = "VPCEP_SIM_QUOTA_SERVICES")]
+    pub quota_services: Option<usize>,
 
-    /// Endpoints per project.
-    #[arg(long, env = "VPCEP_SIM_QUOTA_ENDPOINTS", default_value_t = 50)]
-    pub quota_endpoints: usize,
+    /// Endpoints per project (default: the cloud's documented quota).
+    #[arg(long, env = "VPCEP_SIM_QUOTA_ENDPOINTS")]
+    pub quota_endpoints: Option<usize>,
 
     /// JSON file holding the state; loaded at start, rewritten after every change.
     #[arg(long, env = "VPCEP_SIM_STATE_FILE")]
@@ -264,8 +264,12 @@ impl SimArgs {
             users: self.users.clone(),
             provision_delay: self.provision_delay,
             delete_delay: self.delete_delay,
-            quota_services: self.quota_services,
-            quota_endpoints: self.quota_endpoints,
+            quota_services: self
+                .quota_services
+                .unwrap_or(self.flavour.limits().quota_services),
+            quota_endpoints: self
+                .quota_endpoints
+                .unwrap_or(self.flavour.limits().quota_endpoints),
             identity_providers,
             token_ttl: self.token_ttl,
         })

@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn patching_fields() {
-        let store = Store::new("eu-de");
+        let store = Store::new(crate::flavour::Flavour::Otc, "eu-de");
         let service = &store.services[0];
         let patch = |v: Value| v.as_object().cloned().unwrap();
         let failed = patched(

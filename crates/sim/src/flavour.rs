@@ -1,7 +1,10 @@
-//! The two clouds the simulator can be: which operations and fields each serves, and its limits.
-//! The values and the documents they come from are tabled in docs/simulator.md ("Flavours").
+//! The two clouds the simulator can be: which operations each serves, and its limits, enums,
+//! defaults and public services. This file is the one table in code; docs/simulator.md
+//! ("Flavours") is the one table in prose and cites the document behind each value. Where the
+//! documents of one cloud disagree, the stricter value is taken.
 
 use std::fmt;
+use std::str::FromStr;
 
 use crate::ops::Operation;
 
@@ -15,12 +18,128 @@ pub enum Flavour {
     Huawei,
 }
 
+/// The values that differ (or could differ) between the clouds.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Tags per service or endpoint.
+    pub max_tags: usize,
+    /// Characters of a tag key / value.
+    pub max_tag_key: usize,
+    pub max_tag_value: usize,
+    /// Characters besides letters and digits allowed in tag keys and values.
+    pub tag_punctuation: &'static str,
+    /// Characters of a service, endpoint, permission or connection description.
+    pub max_description: usize,
+    /// Port-mapping protocols.
+    pub protocols: &'static [&'static str],
+    /// Backend types of a new service.
+    pub server_types: &'static [&'static str],
+    /// Values of a service's `tcp_proxy`.
+    pub tcp_proxy: &'static [&'static str],
+    /// Entries of an endpoint's IP whitelist.
+    pub max_whitelist: usize,
+    /// `permission_type`s of service permissions.
+    pub permission_types: &'static [&'static str],
+    /// Default quotas per project (`--quota-services` / `--quota-endpoints` override them).
+    pub quota_services: usize,
+    pub quota_endpoints: usize,
+    /// Public services are named `{public_prefix}.{region}.{short name}` and owned by
+    /// `public_owner`.
+    pub public_prefix: &'static str,
+    pub public_owner: &'static str,
+}
+
+const OTC: Limits = Limits {
+    // OTC-doc says 20, Swiss-doc 10: the stricter 10.
+    max_tags: 10,
+    max_tag_key: 36,
+    max_tag_value: 43,
+    tag_punctuation: "-_@",
+    max_description: 128,
+    // Only TCP is documented; tf-otc's UDP is unconfirmed.
+    protocols: &["TCP"],
+    // BMS is deprecated and absent from Swiss-doc: refused.
+    server_types: &["VM", "LB", "VIP"],
+    // OTC-doc adds proxy_vni, tf-otc validates these four: the stricter four.
+    tcp_proxy: &["close", "toa_open", "proxy_open", "open"],
+    max_whitelist: 20,
+    permission_types: &["domainId"],
+    quota_services: 20,
+    quota_endpoints: 50,
+    public_prefix: "com.t-systems.otc",
+    public_owner: "OTC",
+};
+
+const HUAWEI: Limits = Limits {
+    // hwsdk says 20 per service, the Huawei tag API reference 10: the stricter 10.
+    max_tags: 10,
+    max_tag_key: 128,
+    max_tag_value: 255,
+    tag_punctuation: "-_@.:=+ ",
+    // No maximum in hwsdk; 512 is unconfirmed, OTC-doc's 128 is the stricter.
+    max_description: 128,
+    protocols: &["TCP"],
+    server_types: &["VM", "LB", "VIP"],
+    tcp_proxy: &["close", "toa_open", "proxy_open", "open"],
+    max_whitelist: 20,
+    permission_types: &["domainId", "orgPath"],
+    quota_services: 20,
+    quota_endpoints: 50,
+    public_prefix: "com.myhuaweicloud",
+    public_owner: "Huawei Cloud",
+};
+
+/// The type of a public service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicKind {
+    Gateway,
+    Interface,
+}
+
+impl PublicKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicKind::Gateway => "gateway",
+            PublicKind::Interface => "interface",
+        }
+    }
+}
+
 impl Flavour {
     pub fn as_str(self) -> &'static str {
         match self {
             Flavour::Otc => "otc",
             Flavour::Huawei => "huawei",
         }
+    }
+
+    pub const fn limits(self) -> &'static Limits {
+        match self {
+            Flavour::Otc => &OTC,
+            Flavour::Huawei => &HUAWEI,
+        }
+    }
+
+    /// `(short name, type)` of the cloud's own public services in `region`. OTC: its user guide
+    /// per region (other regions get OBS and DNS); Huawei documents only the naming of OBS.
+    pub fn public_services(self, region: &str) -> &'static [(&'static str, PublicKind)] {
+        use PublicKind::*;
+        match (self, region) {
+            (Flavour::Otc, "eu-de") => &[("obs", Gateway), ("dns", Interface), ("apig", Interface)],
+            (Flavour::Otc, "eu-nl") => &[
+                ("obs", Gateway),
+                ("obs-internet", Gateway),
+                ("dns", Interface),
+            ],
+            (Flavour::Otc, _) => &[("obs", Gateway), ("dns", Interface)],
+            (Flavour::Huawei, _) => &[("obs", Gateway)],
+        }
+    }
+
+    /// The full name of the public OBS (gateway) service in `region`, e.g.
+    /// `com.t-systems.otc.eu-de.obs`.
+    pub fn obs_service(self, region: &str) -> String {
+        format!("{}.{region}.obs", self.limits().public_prefix)
     }
 
     /// Whether this cloud has the operation at all. OTC documents none of the update APIs that
@@ -41,6 +160,18 @@ impl Flavour {
                     | DeleteEndpointPolicy
                     | UpdateEndpointRoutetables
             ),
+        }
+    }
+}
+
+impl FromStr for Flavour {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "otc" => Ok(Flavour::Otc),
+            "huawei" => Ok(Flavour::Huawei),
+            other => Err(format!("unknown cloud {other:?}: expected otc or huawei")),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The slice of IAM that clients need: password tokens (`POST /v3/auth/tokens`), tokens for
-//! OpenID Connect ID tokens (`POST /v3.0/OS-AUTH/id-token/tokens`, `CreateTokenWithIdToken`) and
-//! the project lookup by name (`GET /v3/projects`), with Keystone-style bodies of its own.
+//! OpenID Connect ID tokens (`POST /v3.0/OS-AUTH/id-token/tokens`, `CreateTokenWithIdToken`),
+//! the project lookup by name (`GET /v3/projects`) and the identity version document (`GET /v3`)
+//! that the OpenStack SDK reads before it authenticates, with Keystone-style bodies of its own.
 
 use axum::Json;
 use axum::extract::State;
@@ -201,6 +202,53 @@ fn keystone_time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S.000000Z").to_string()
 }
 
+/// A token's service catalog, as OTC's IAM lists it for the OpenStack SDK: VPCEP under the type
+/// `vpcep` (the type gtc and otcextensions look up) at `/v1/{project_id}`, which otcextensions
+/// takes as is because it already ends with the project id (it appends one otherwise), and the
+/// `identity` service at `/v3`, where keystoneauth goes for its own calls.
+fn catalog(base_url: &str, region: &str, project_id: &str) -> serde_json::Value {
+    let entry = |kind: &str, url: String| {
+        serde_json::json!({
+            "type": kind,
+            "id": kind,
+            "name": kind,
+            "endpoints": [{
+                "id": format!("{kind}-public"),
+                "interface": "public",
+                "region": region,
+                "region_id": region,
+                "url": url,
+            }],
+        })
+    };
+    serde_json::json!([
+        entry("vpcep", format!("{base_url}/v1/{project_id}")),
+        entry("identity", format!("{base_url}/v3")),
+    ])
+}
+
+/// Keystone's version document of `/v3`, which keystoneauth asks for (`GET` of the `auth_url`)
+/// before it authenticates.
+fn identity_version(base_url: &str) -> serde_json::Value {
+    serde_json::json!({
+        "version": {
+            "id": "v3.6",
+            "status": "stable",
+            "updated": "2016-04-04T00:00:00Z",
+            "links": [{ "rel": "self", "href": format!("{base_url}/v3/") }],
+            "media-types": [{
+                "base": "application/json",
+                "type": "application/vnd.openstack.identity-v3+json",
+            }],
+        }
+    })
+}
+
+/// `GET /v3`: the identity API's version discovery, without authentication as in Keystone.
+pub async fn show_identity_version(State(app): State<AppState>) -> Json<serde_json::Value> {
+    Json(identity_version(&app.base_url))
+}
+
 /// What a new token stands for.
 struct Issue<'a> {
     account: &'a Account,
@@ -264,18 +312,7 @@ fn issue(app: &AppState, new: Issue<'_>) -> Result<Response, IamError> {
         body["token"]["domain"] = domain.clone();
     }
     if new.catalog {
-        body["token"]["catalog"] = serde_json::json!([{
-            "type": "vpcep",
-            "id": "vpcep",
-            "name": "vpcep",
-            "endpoints": [{
-                "id": "vpcep-public",
-                "interface": "public",
-                "region": settings.region,
-                "region_id": settings.region,
-                "url": format!("{}/v1/{}", app.base_url, account.project_id),
-            }],
-        }]);
+        body["token"]["catalog"] = catalog(&app.base_url, &settings.region, &account.project_id);
     }
     app.write(|store, _| {
         store.issue_token(token);
@@ -663,5 +700,38 @@ mod tests {
             &auth("pw", serde_json::json!({"project": {"name": "eu-nl"}})),
         );
         assert_eq!(other.unwrap_err().status, 401);
+    }
+
+    #[test]
+    fn the_catalog_lists_vpcep_of_the_project_and_identity() {
+        let catalog = catalog("http://127.0.0.1:1", "eu-de", "p1");
+        let url = |kind: &str| {
+            let entry = catalog
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["type"] == kind)
+                .unwrap_or_else(|| panic!("no {kind} in {catalog}"));
+            let endpoint = &entry["endpoints"][0];
+            assert_eq!(endpoint["region"], "eu-de");
+            assert_eq!(endpoint["region_id"], "eu-de");
+            assert_eq!(endpoint["interface"], "public");
+            endpoint["url"].as_str().unwrap().to_string()
+        };
+        assert_eq!(url("vpcep"), "http://127.0.0.1:1/v1/p1");
+        assert_eq!(url("identity"), "http://127.0.0.1:1/v3");
+    }
+
+    #[test]
+    fn the_version_document_points_at_v3() {
+        let doc = identity_version("http://127.0.0.1:1");
+        let version = &doc["version"];
+        assert_eq!(version["status"], "stable");
+        assert!(version["id"].as_str().unwrap().starts_with("v3."));
+        assert_eq!(version["links"][0]["href"], "http://127.0.0.1:1/v3/");
+        assert_eq!(
+            version["media-types"][0]["type"],
+            "application/vnd.openstack.identity-v3+json"
+        );
     }
 }

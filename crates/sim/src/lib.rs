@@ -27,6 +27,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub use config::{ConfigError, SimArgs};
+pub use flavour::Flavour;
 pub use persist::PersistError;
 
 use crate::app::App;
@@ -61,7 +62,35 @@ pub struct Bound {
     pub url: String,
 }
 
+/// A look into a running simulator for the tests that start it in-process.
+#[derive(Clone)]
+pub struct Probe {
+    app: Arc<App>,
+}
+
+impl Probe {
+    /// The requests so far for operations that the simulated cloud does not have (answered as
+    /// unknown paths), by operation name.
+    pub fn unsupported_calls(&self) -> Vec<(&'static str, u64)> {
+        let flavour = self.app.settings.flavour;
+        let totals = self.app.counters().totals();
+        ops::Operation::ALL
+            .iter()
+            .filter(|op| !flavour.serves(**op))
+            .filter_map(|op| Some((op.as_str(), *totals.get(op.as_str())?)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
 impl Bound {
+    /// A probe of this simulator.
+    pub fn probe(&self) -> Probe {
+        Probe {
+            app: self.app.clone(),
+        }
+    }
+
     /// Serves until the future is dropped (or the process ends).
     pub async fn serve(self) {
         server::serve(self.listener, routes::router(self.app)).await;
@@ -84,12 +113,12 @@ pub async fn bind(args: SimArgs) -> Result<Bound, SimError> {
     })?;
     let store = match &args.state_file {
         Some(path) => persist::load(path)?.map(|mut store| {
-            store.reseed_public(&settings.region);
+            store.reseed_public(settings.flavour, &settings.region);
             store
         }),
         None => None,
     }
-    .unwrap_or_else(|| Store::new(&settings.region));
+    .unwrap_or_else(|| Store::new(settings.flavour, &settings.region));
     let seed = args.fault_seed.unwrap_or_else(clock_seed);
     let url = format!("http://{addr}");
     let app = Arc::new(App::new(

@@ -50,6 +50,7 @@ operations! {
     TagAction => "tag_action",
     ListTags => "list_tags",
     QueryResources => "query_resources",
+    ShowIdentityVersion => "show_identity_version",
     CreateToken => "create_token",
     CreateTokenWithIdToken => "create_token_with_id_token",
     ListProjects => "list_projects",

@@ -71,7 +71,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("state.json");
         assert!(load(&path).unwrap().is_none());
-        let store = Store::new("eu-de");
+        let store = Store::new(crate::flavour::Flavour::Otc, "eu-de");
         save(&path, &store).unwrap();
         assert_eq!(load(&path).unwrap(), Some(store));
         assert!(!dir.join("state.json.tmp").exists());

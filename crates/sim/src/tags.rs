@@ -4,19 +4,24 @@
 use std::collections::BTreeMap;
 
 use crate::error::ApiError;
+use crate::flavour::Limits;
 use crate::state::Taggable;
 use crate::validate;
 use crate::wire::{ResourceQueryRequest, Tag, TagActionRequest, TagValues, TagValuesInput};
 
 /// Applies a `create` (add or overwrite by key) or `delete` (by key, or by key and value).
-pub fn apply_action(existing: &mut Vec<Tag>, req: &TagActionRequest) -> Result<(), ApiError> {
+pub fn apply_action(
+    existing: &mut Vec<Tag>,
+    req: &TagActionRequest,
+    limits: &Limits,
+) -> Result<(), ApiError> {
     let inputs = match req.tags.as_deref() {
         Some(t) if !t.is_empty() => t,
         _ => return Err(ApiError::param("tags is empty.")),
     };
     match req.action.as_deref() {
         Some("create") => {
-            let new = validate::tags(inputs, true)?;
+            let new = validate::tags(inputs, true, limits)?;
             let mut merged = existing.clone();
             for tag in new {
                 match merged.iter_mut().find(|t| t.key == tag.key) {
@@ -24,7 +29,7 @@ pub fn apply_action(existing: &mut Vec<Tag>, req: &TagActionRequest) -> Result<(
                     None => merged.push(tag),
                 }
             }
-            validate::check_tag_count(merged.len())?;
+            validate::check_tag_count(merged.len(), limits)?;
             *existing = merged;
         }
         Some("delete") => {
@@ -214,6 +219,7 @@ impl ResourceQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flavour::Flavour;
     use crate::wire::{MatchInput, TagInput};
 
     fn tag(k: &str, v: &str) -> Tag {
@@ -230,6 +236,10 @@ mod tests {
         }
     }
 
+    fn apply(tags: &mut Vec<Tag>, req: &TagActionRequest) -> Result<(), ApiError> {
+        apply_action(tags, req, Flavour::Otc.limits())
+    }
+
     fn action(a: &str, tags: Vec<TagInput>) -> TagActionRequest {
         TagActionRequest {
             action: Some(a.into()),
@@ -240,26 +250,26 @@ mod tests {
     #[test]
     fn create_overwrites_and_delete_by_key_or_value() {
         let mut tags = vec![tag("a", "1")];
-        apply_action(
+        apply(
             &mut tags,
             &action("create", vec![input("a", Some("2")), input("b", Some("3"))]),
         )
         .unwrap();
         assert_eq!(tags, vec![tag("a", "2"), tag("b", "3")]);
-        apply_action(&mut tags, &action("delete", vec![input("a", Some("1"))])).unwrap();
+        apply(&mut tags, &action("delete", vec![input("a", Some("1"))])).unwrap();
         assert_eq!(tags.len(), 2, "value must match too");
-        apply_action(&mut tags, &action("delete", vec![input("a", None)])).unwrap();
+        apply(&mut tags, &action("delete", vec![input("a", None)])).unwrap();
         assert_eq!(tags, vec![tag("b", "3")]);
-        let bad = apply_action(&mut tags, &action("upsert", vec![input("a", Some("1"))]));
+        let bad = apply(&mut tags, &action("upsert", vec![input("a", Some("1"))]));
         assert_eq!(bad.unwrap_err().code, "EndPoint.0007");
-        let novalue = apply_action(&mut tags, &action("create", vec![input("a", None)]));
+        let novalue = apply(&mut tags, &action("create", vec![input("a", None)]));
         assert_eq!(novalue.unwrap_err().code, "EndPoint.0002");
     }
 
     #[test]
     fn create_respects_the_limit_after_merging() {
-        let mut tags: Vec<Tag> = (0..19).map(|i| tag(&format!("k{i}"), "v")).collect();
-        apply_action(
+        let mut tags: Vec<Tag> = (0..9).map(|i| tag(&format!("k{i}"), "v")).collect();
+        apply(
             &mut tags,
             &action(
                 "create",
@@ -267,8 +277,8 @@ mod tests {
             ),
         )
         .unwrap();
-        assert_eq!(tags.len(), 20);
-        let over = apply_action(&mut tags, &action("create", vec![input("y", Some("v"))]));
+        assert_eq!(tags.len(), 10);
+        let over = apply(&mut tags, &action("create", vec![input("y", Some("v"))]));
         assert_eq!(over.unwrap_err().code, "EndPoint.3069");
     }
 

@@ -1,29 +1,22 @@
 //! Checks of request bodies against the documented rules, turning wire requests into the
-//! validated inputs of the store. Pure: every error carries the documented code.
+//! validated inputs of the store. Pure: every error carries the documented code; the limits and
+//! enums that differ per cloud come from the flavour's [`Limits`].
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::error::ApiError;
-use crate::flavour::Flavour;
+use crate::flavour::{Flavour, Limits};
 use crate::state::{NewEndpoint, NewService, ServiceChanges};
 use crate::wire::{
     CreateEndpointRequest, CreateServiceRequest, PolicyStatement, PolicyStatementInput,
     PortMapping, PortMappingInput, Tag, TagInput, UpdateServiceRequest,
 };
 
-pub const MAX_TAGS: usize = 20;
-pub const MAX_TAG_KEY: usize = 36;
-pub const MAX_TAG_VALUE: usize = 43;
 pub const MAX_PORTS: usize = 200;
-pub const MAX_DESCRIPTION: usize = 128;
 pub const MAX_SERVICE_NAME: usize = 16;
-pub const MAX_WHITELIST: usize = 20;
 pub const MAX_POLICY_STATEMENTS: usize = 10;
 
-const SERVER_TYPES: [&str; 4] = ["VM", "LB", "VIP", "BMS"];
-const TCP_PROXY: [&str; 5] = ["close", "toa_open", "proxy_open", "open", "proxy_vni"];
-const PROTOCOLS: [&str; 2] = ["TCP", "UDP"];
 const IP_VERSIONS: [&str; 2] = ["ipv4", "ipv6"];
 
 /// A present, non-empty value, or the given error code.
@@ -75,10 +68,11 @@ pub fn service_name(name: &str) -> Result<Option<String>, ApiError> {
     }
 }
 
-pub fn description(text: &str) -> Result<String, ApiError> {
-    if text.chars().count() > MAX_DESCRIPTION {
+pub fn description(text: &str, limits: &Limits) -> Result<String, ApiError> {
+    let max = limits.max_description;
+    if text.chars().count() > max {
         return Err(ApiError::param(format!(
-            "The description is longer than {MAX_DESCRIPTION} characters."
+            "The description is longer than {max} characters."
         )));
     }
     if text.contains(['<', '>']) {
@@ -108,7 +102,7 @@ fn one_of(
     }
 }
 
-pub fn ports(inputs: &[PortMappingInput]) -> Result<Vec<PortMapping>, ApiError> {
+pub fn ports(inputs: &[PortMappingInput], limits: &Limits) -> Result<Vec<PortMapping>, ApiError> {
     if inputs.is_empty() {
         return Err(ApiError::bad_request(
             "EndPoint.2028",
@@ -139,7 +133,7 @@ pub fn ports(inputs: &[PortMappingInput]) -> Result<Vec<PortMapping>, ApiError> 
             server_port: port(input.server_port, "EndPoint.3043", "server_port")?,
             protocol: one_of(
                 input.protocol.as_deref().unwrap_or("TCP"),
-                &PROTOCOLS,
+                limits.protocols,
                 "EndPoint.3075",
                 "protocol",
             )?,
@@ -157,8 +151,14 @@ pub fn ports(inputs: &[PortMappingInput]) -> Result<Vec<PortMapping>, ApiError> 
 }
 
 /// A tag key or value (`what` names it in the message): at most `max` characters (`too_long`
-/// beyond), all letters, digits, `-`, `_` or `@`.
-fn tag_part(text: &str, max: usize, too_long: &'static str, what: &str) -> Result<(), ApiError> {
+/// beyond), all letters, digits or the flavour's tag punctuation.
+fn tag_part(
+    text: &str,
+    max: usize,
+    too_long: &'static str,
+    what: &str,
+    punctuation: &str,
+) -> Result<(), ApiError> {
     if text.chars().count() > max {
         return Err(ApiError::bad_request(
             too_long,
@@ -167,18 +167,18 @@ fn tag_part(text: &str, max: usize, too_long: &'static str, what: &str) -> Resul
     }
     if !text
         .chars()
-        .all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '@')
+        .all(|c| c.is_alphanumeric() || punctuation.contains(c))
     {
         return Err(ApiError::bad_request(
             "EndPoint.3068",
-            format!("{what} contains characters other than letters, digits, '-', '_', '@'."),
+            format!("{what} contains characters other than letters, digits and {punctuation:?}."),
         ));
     }
     Ok(())
 }
 
-/// One tag: key 1-36, value 0-43 characters, both letters, digits, `-`, `_`, `@`.
-fn tag(input: &TagInput, value_required: bool) -> Result<Tag, ApiError> {
+/// One tag: a non-empty key and a value within the flavour's lengths and charset.
+fn tag(input: &TagInput, value_required: bool, limits: &Limits) -> Result<Tag, ApiError> {
     let key = input.key.as_deref().unwrap_or_default();
     if key.is_empty() {
         return Err(ApiError::bad_request(
@@ -188,9 +188,10 @@ fn tag(input: &TagInput, value_required: bool) -> Result<Tag, ApiError> {
     }
     tag_part(
         key,
-        MAX_TAG_KEY,
+        limits.max_tag_key,
         "EndPoint.3072",
         &format!("Tag key {key:?}"),
+        limits.tag_punctuation,
     )?;
     let value = match input.value.as_deref() {
         Some(v) => v,
@@ -201,9 +202,10 @@ fn tag(input: &TagInput, value_required: bool) -> Result<Tag, ApiError> {
     };
     tag_part(
         value,
-        MAX_TAG_VALUE,
+        limits.max_tag_value,
         "EndPoint.3073",
         &format!("Tag value of {key:?}"),
+        limits.tag_punctuation,
     )?;
     Ok(Tag {
         key: key.to_string(),
@@ -212,10 +214,14 @@ fn tag(input: &TagInput, value_required: bool) -> Result<Tag, ApiError> {
 }
 
 /// A list of tags with unique keys; `value_required` for the tag API's `create`.
-pub fn tags(inputs: &[TagInput], value_required: bool) -> Result<Vec<Tag>, ApiError> {
+pub fn tags(
+    inputs: &[TagInput],
+    value_required: bool,
+    limits: &Limits,
+) -> Result<Vec<Tag>, ApiError> {
     let tags = inputs
         .iter()
-        .map(|t| tag(t, value_required))
+        .map(|t| tag(t, value_required, limits))
         .collect::<Result<Vec<_>, _>>()?;
     let mut keys = HashSet::new();
     if let Some(dup) = tags.iter().find(|t| !keys.insert(t.key.as_str())) {
@@ -224,15 +230,16 @@ pub fn tags(inputs: &[TagInput], value_required: bool) -> Result<Vec<Tag>, ApiEr
             format!("Tag key {:?} is given twice.", dup.key),
         ));
     }
-    check_tag_count(tags.len())?;
+    check_tag_count(tags.len(), limits)?;
     Ok(tags)
 }
 
-pub fn check_tag_count(count: usize) -> Result<(), ApiError> {
-    if count > MAX_TAGS {
+pub fn check_tag_count(count: usize, limits: &Limits) -> Result<(), ApiError> {
+    let max = limits.max_tags;
+    if count > max {
         Err(ApiError::bad_request(
             "EndPoint.3069",
-            format!("At most {MAX_TAGS} tags are allowed per resource."),
+            format!("At most {max} tags are allowed per resource."),
         ))
     } else {
         Ok(())
@@ -278,14 +285,19 @@ fn service_ip(ip: Option<&str>, ip_version: Option<&str>) -> Result<Option<IpAdd
     })
 }
 
-pub fn new_service(req: CreateServiceRequest) -> Result<NewService, ApiError> {
+pub fn new_service(req: CreateServiceRequest, limits: &Limits) -> Result<NewService, ApiError> {
     let port_id = required(req.port_id.as_deref(), "EndPoint.2002", "port_id")?;
     let port_id = uuid_field(port_id, "EndPoint.3003", "port_id")?;
     let vpc_id = required(req.vpc_id.as_deref(), "EndPoint.2011", "vpc_id")?;
     let vpc_id = uuid_field(vpc_id, "EndPoint.0020", "vpc_id")?;
     let server_type = required(req.server_type.as_deref(), "EndPoint.2002", "server_type")?;
-    let server_type = one_of(server_type, &SERVER_TYPES, "EndPoint.3021", "server_type")?;
-    let ports = ports(req.ports.as_deref().unwrap_or_default())?;
+    let server_type = one_of(
+        server_type,
+        limits.server_types,
+        "EndPoint.3021",
+        "server_type",
+    )?;
+    let ports = ports(req.ports.as_deref().unwrap_or_default(), limits)?;
     let service_type = req.service_type.as_deref().unwrap_or("interface");
     if service_type != "interface" {
         return Err(ApiError::param(format!(
@@ -316,21 +328,24 @@ pub fn new_service(req: CreateServiceRequest) -> Result<NewService, ApiError> {
         approval_enabled: req.approval_enabled.unwrap_or(true),
         tcp_proxy: one_of(
             req.tcp_proxy.as_deref().unwrap_or("close"),
-            &TCP_PROXY,
+            limits.tcp_proxy,
             "EndPoint.0002",
             "tcp_proxy",
         )?,
-        description: description(req.description.as_deref().unwrap_or_default())?,
+        description: description(req.description.as_deref().unwrap_or_default(), limits)?,
         ports,
-        tags: tags(req.tags.as_deref().unwrap_or_default(), false)?,
+        tags: tags(req.tags.as_deref().unwrap_or_default(), false, limits)?,
     })
 }
 
-pub fn service_changes(req: UpdateServiceRequest) -> Result<ServiceChanges, ApiError> {
+pub fn service_changes(
+    req: UpdateServiceRequest,
+    limits: &Limits,
+) -> Result<ServiceChanges, ApiError> {
     Ok(ServiceChanges {
         approval_enabled: req.approval_enabled,
         name: req.service_name.as_deref().map(service_name).transpose()?,
-        ports: req.ports.as_deref().map(ports).transpose()?,
+        ports: req.ports.as_deref().map(|p| ports(p, limits)).transpose()?,
         port_id: req
             .port_id
             .as_deref()
@@ -344,9 +359,13 @@ pub fn service_changes(req: UpdateServiceRequest) -> Result<ServiceChanges, ApiE
         tcp_proxy: req
             .tcp_proxy
             .as_deref()
-            .map(|v| one_of(v, &TCP_PROXY, "EndPoint.0002", "tcp_proxy"))
+            .map(|v| one_of(v, limits.tcp_proxy, "EndPoint.0002", "tcp_proxy"))
             .transpose()?,
-        description: req.description.as_deref().map(description).transpose()?,
+        description: req
+            .description
+            .as_deref()
+            .map(|d| description(d, limits))
+            .transpose()?,
         // The version is the service's; an address of either kind is taken, the store keeps it.
         ip: req
             .ip
@@ -359,12 +378,13 @@ pub fn service_changes(req: UpdateServiceRequest) -> Result<ServiceChanges, ApiE
     })
 }
 
-/// IPv4 addresses or CIDR blocks, at most 20, no repeats.
-pub fn whitelist(entries: &[String]) -> Result<Vec<String>, ApiError> {
-    if entries.len() > MAX_WHITELIST {
+/// IPv4 addresses or CIDR blocks, at most the flavour's maximum, no repeats.
+pub fn whitelist(entries: &[String], limits: &Limits) -> Result<Vec<String>, ApiError> {
+    let max = limits.max_whitelist;
+    if entries.len() > max {
         return Err(ApiError::bad_request(
             "EndPoint.2045",
-            format!("At most {MAX_WHITELIST} whitelist entries are allowed."),
+            format!("At most {max} whitelist entries are allowed."),
         ));
     }
     let mut seen = HashSet::new();
@@ -430,7 +450,7 @@ pub fn default_gateway_policy() -> Vec<PolicyStatement> {
     }]
 }
 
-pub fn new_endpoint(req: CreateEndpointRequest) -> Result<NewEndpoint, ApiError> {
+pub fn new_endpoint(req: CreateEndpointRequest, limits: &Limits) -> Result<NewEndpoint, ApiError> {
     let service_id = required(
         req.endpoint_service_id.as_deref(),
         "EndPoint.2029",
@@ -459,19 +479,40 @@ pub fn new_endpoint(req: CreateEndpointRequest) -> Result<NewEndpoint, ApiError>
             })
         })
         .transpose()?;
+    let ipv6 = match (req.ip_version.as_deref(), req.ipv6_address.as_deref()) {
+        (None | Some("ipv4"), None) => None,
+        (Some("dualstack"), address) => Some(
+            address
+                .map(|a| {
+                    a.parse::<std::net::Ipv6Addr>().map_err(|_| {
+                        ApiError::param(format!("ipv6_address {a:?} is not an IPv6 address."))
+                    })
+                })
+                .transpose()?,
+        ),
+        (None | Some("ipv4"), Some(_)) => {
+            return Err(ApiError::param("ipv6_address needs ip_version dualstack."));
+        }
+        (Some(other), _) => {
+            return Err(ApiError::param(format!(
+                "ip_version {other:?} is not one of ipv4, dualstack."
+            )));
+        }
+    };
     Ok(NewEndpoint {
         service_id,
         vpc_id,
         subnet_id,
         port_ip,
+        ipv6,
         enable_dns: req.enable_dns.unwrap_or(false),
-        whitelist: whitelist(req.whitelist.as_deref().unwrap_or_default())?,
+        whitelist: whitelist(req.whitelist.as_deref().unwrap_or_default(), limits)?,
         enable_whitelist: req.enable_whitelist.unwrap_or(false),
         routetables: req.routetables.as_deref().map(routetables).transpose()?,
         policy_statement: req.policy_statement.as_deref().map(policy).transpose()?,
         specification_name: req.specification_name.unwrap_or_else(|| "default".into()),
-        description: description(req.description.as_deref().unwrap_or_default())?,
-        tags: tags(req.tags.as_deref().unwrap_or_default(), false)?,
+        description: description(req.description.as_deref().unwrap_or_default(), limits)?,
+        tags: tags(req.tags.as_deref().unwrap_or_default(), false, limits)?,
     })
 }
 
@@ -508,18 +549,23 @@ pub fn permission(value: &str, permission_type: &str) -> Result<String, ApiError
     }
 }
 
-pub fn permission_type(value: Option<&str>) -> Result<String, ApiError> {
-    match value.unwrap_or("domainId") {
-        t @ ("domainId" | "orgPath") => Ok(t.to_string()),
-        other => Err(ApiError::param(format!(
-            "permission_type {other:?} is invalid; expected domainId or orgPath."
-        ))),
-    }
+/// `domainId` (the default) or another type the flavour documents (`orgPath` on Huawei).
+pub fn permission_type(value: Option<&str>, limits: &Limits) -> Result<String, ApiError> {
+    one_of(
+        value.unwrap_or("domainId"),
+        limits.permission_types,
+        "EndPoint.0002",
+        "permission_type",
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flavour::Flavour;
+
+    const OTC: &Limits = Flavour::Otc.limits();
+    const HUAWEI: &Limits = Flavour::Huawei.limits();
 
     const UUID: &str = "4189d3c2-8882-4871-a3c2-d380272eed83";
 
@@ -547,7 +593,7 @@ mod tests {
 
     #[test]
     fn service_defaults() {
-        let s = new_service(service_req()).unwrap();
+        let s = new_service(service_req(), OTC).unwrap();
         assert!(s.approval_enabled);
         assert_eq!(s.service_type, "interface");
         assert_eq!(s.tcp_proxy, "close");
@@ -559,38 +605,38 @@ mod tests {
     fn service_required_fields() {
         let mut r = service_req();
         r.port_id = None;
-        assert_eq!(code(new_service(r)), "EndPoint.2002");
+        assert_eq!(code(new_service(r, OTC)), "EndPoint.2002");
         let mut r = service_req();
         r.vpc_id = Some(String::new());
-        assert_eq!(code(new_service(r)), "EndPoint.2011");
+        assert_eq!(code(new_service(r, OTC)), "EndPoint.2011");
         let mut r = service_req();
         r.vpc_id = Some("vpc-1".into());
-        assert_eq!(code(new_service(r)), "EndPoint.0020");
+        assert_eq!(code(new_service(r, OTC)), "EndPoint.0020");
         let mut r = service_req();
         r.server_type = Some("ECS".into());
-        assert_eq!(code(new_service(r)), "EndPoint.3021");
+        assert_eq!(code(new_service(r, OTC)), "EndPoint.3021");
         let mut r = service_req();
         r.ports = None;
-        assert_eq!(code(new_service(r)), "EndPoint.2028");
+        assert_eq!(code(new_service(r, OTC)), "EndPoint.2028");
         let mut r = service_req();
         r.service_type = Some("gateway".into());
-        assert_eq!(code(new_service(r)), "EndPoint.0002");
+        assert_eq!(code(new_service(r, OTC)), "EndPoint.0002");
     }
 
     #[test]
     fn the_service_ip_follows_its_version() {
         let mut r = service_req();
         r.ip = Some("10.0.0.7".into());
-        let s = new_service(r.clone()).unwrap();
+        let s = new_service(r.clone(), HUAWEI).unwrap();
         assert_eq!(s.ip, Some(IpAddr::from([10, 0, 0, 7])));
         assert_eq!(s.ip_version, None);
         r.ip_version = Some("ipv6".into());
-        assert_eq!(code(new_service(r.clone())), "EndPoint.0002");
+        assert_eq!(code(new_service(r.clone(), HUAWEI)), "EndPoint.0002");
         r.ip = Some("fd00::7".into());
-        let s = new_service(r.clone()).unwrap();
+        let s = new_service(r.clone(), HUAWEI).unwrap();
         assert_eq!(s.ip_version.as_deref(), Some("ipv6"));
         r.ip_version = Some("ipv5".into());
-        assert_eq!(code(new_service(r)), "EndPoint.0002");
+        assert_eq!(code(new_service(r, HUAWEI)), "EndPoint.0002");
     }
 
     #[test]
@@ -606,17 +652,25 @@ mod tests {
 
     #[test]
     fn port_rules() {
-        assert_eq!(code(ports(&[port(0, 80)])), "EndPoint.3004");
-        assert_eq!(code(ports(&[port(80, 65536)])), "EndPoint.3043");
-        assert_eq!(code(ports(&[port(80, 80), port(80, 81)])), "EndPoint.0002");
+        assert_eq!(code(ports(&[port(0, 80)], OTC)), "EndPoint.3004");
+        assert_eq!(code(ports(&[port(80, 65536)], OTC)), "EndPoint.3043");
+        assert_eq!(
+            code(ports(&[port(80, 80), port(80, 81)], OTC)),
+            "EndPoint.0002"
+        );
         let mut udp = port(80, 80);
         udp.protocol = Some("UDP".into());
-        assert!(ports(&[port(80, 80), udp]).is_ok());
+        // Only TCP is documented on either cloud.
+        assert_eq!(
+            code(ports(&[port(80, 80), udp.clone()], OTC)),
+            "EndPoint.3075"
+        );
+        assert_eq!(code(ports(&[udp], HUAWEI)), "EndPoint.3075");
         let mut bad = port(80, 80);
         bad.protocol = Some("ICMP".into());
-        assert_eq!(code(ports(&[bad])), "EndPoint.3075");
+        assert_eq!(code(ports(&[bad], OTC)), "EndPoint.3075");
         let many: Vec<_> = (1..=201).map(|p| port(p, p)).collect();
-        assert_eq!(code(ports(&many)), "EndPoint.3074");
+        assert_eq!(code(ports(&many, OTC)), "EndPoint.3074");
     }
 
     #[test]
@@ -629,9 +683,10 @@ mod tests {
 
     #[test]
     fn description_rules() {
-        assert!(description(&"x".repeat(128)).is_ok());
-        assert_eq!(code(description(&"x".repeat(129))), "EndPoint.0002");
-        assert_eq!(code(description("a <b>")), "EndPoint.0002");
+        assert!(description(&"x".repeat(128), OTC).is_ok());
+        assert_eq!(code(description(&"x".repeat(129), HUAWEI)), "EndPoint.0002");
+        assert_eq!(code(description(&"x".repeat(129), OTC)), "EndPoint.0002");
+        assert_eq!(code(description("a <b>", OTC)), "EndPoint.0002");
     }
 
     fn t(k: &str, v: Option<&str>) -> TagInput {
@@ -643,40 +698,104 @@ mod tests {
 
     #[test]
     fn tag_rules() {
-        assert!(tags(&[t("owner", Some("team-a@x_1"))], true).is_ok());
-        assert_eq!(code(tags(&[t("", Some("v"))], true)), "EndPoint.3066");
+        assert!(tags(&[t("owner", Some("team-a@x_1"))], true, OTC).is_ok());
+        assert_eq!(code(tags(&[t("", Some("v"))], true, OTC)), "EndPoint.3066");
         assert_eq!(
-            code(tags(&[t("a", Some("v")), t("a", Some("w"))], true)),
+            code(tags(&[t("a", Some("v")), t("a", Some("w"))], true, OTC)),
             "EndPoint.3067"
         );
-        assert_eq!(code(tags(&[t("a.b", Some("v"))], true)), "EndPoint.3068");
-        assert_eq!(code(tags(&[t("a", Some("v/w"))], true)), "EndPoint.3068");
         assert_eq!(
-            code(tags(&[t(&"k".repeat(37), Some("v"))], true)),
+            code(tags(&[t("a.b", Some("v"))], true, OTC)),
+            "EndPoint.3068"
+        );
+        assert_eq!(
+            code(tags(&[t("a", Some("v/w"))], true, OTC)),
+            "EndPoint.3068"
+        );
+        assert_eq!(
+            code(tags(&[t(&"k".repeat(37), Some("v"))], true, OTC)),
             "EndPoint.3072"
         );
         assert_eq!(
-            code(tags(&[t("k", Some(&"v".repeat(44)))], true)),
+            code(tags(&[t("k", Some(&"v".repeat(44)))], true, OTC)),
             "EndPoint.3073"
         );
-        assert_eq!(code(tags(&[t("k", None)], true)), "EndPoint.0002");
-        assert!(tags(&[t("k", None)], false).is_ok());
-        let many: Vec<_> = (0..21).map(|i| t(&format!("k{i}"), Some("v"))).collect();
-        assert_eq!(code(tags(&many, true)), "EndPoint.3069");
+        assert_eq!(code(tags(&[t("k", None)], true, OTC)), "EndPoint.0002");
+        assert!(tags(&[t("k", None)], false, OTC).is_ok());
+        let ten: Vec<_> = (0..10).map(|i| t(&format!("k{i}"), Some("v"))).collect();
+        assert!(tags(&ten, true, OTC).is_ok());
+        let many: Vec<_> = (0..11).map(|i| t(&format!("k{i}"), Some("v"))).collect();
+        assert_eq!(code(tags(&many, true, OTC)), "EndPoint.3069");
+        assert_eq!(code(tags(&many, true, HUAWEI)), "EndPoint.3069");
+    }
+
+    #[test]
+    fn tag_lengths_and_charset_per_flavour() {
+        let long_key = t(&"k".repeat(128), Some("v"));
+        assert_eq!(
+            code(tags(std::slice::from_ref(&long_key), true, OTC)),
+            "EndPoint.3072"
+        );
+        assert!(tags(&[long_key], true, HUAWEI).is_ok());
+        assert_eq!(
+            code(tags(&[t(&"k".repeat(129), Some("v"))], true, HUAWEI)),
+            "EndPoint.3072"
+        );
+        let long_value = t("k", Some(&"v".repeat(255)));
+        assert_eq!(
+            code(tags(std::slice::from_ref(&long_value), true, OTC)),
+            "EndPoint.3073"
+        );
+        assert!(tags(&[long_value], true, HUAWEI).is_ok());
+        assert_eq!(
+            code(tags(&[t("k", Some(&"v".repeat(256)))], true, HUAWEI)),
+            "EndPoint.3073"
+        );
+        assert!(tags(&[t("a.b", Some("x=y:z"))], true, HUAWEI).is_ok());
+        assert_eq!(
+            code(tags(&[t("a/b", Some("v"))], true, HUAWEI)),
+            "EndPoint.3068"
+        );
+    }
+
+    #[test]
+    fn service_enums_per_flavour() {
+        for limits in [OTC, HUAWEI] {
+            for refused in ["BMS", "ECS"] {
+                let mut r = service_req();
+                r.server_type = Some(refused.into());
+                assert_eq!(code(new_service(r, limits)), "EndPoint.3021");
+            }
+            let mut r = service_req();
+            r.server_type = Some("VIP".into());
+            assert!(new_service(r, limits).is_ok());
+            let mut r = service_req();
+            r.tcp_proxy = Some("proxy_vni".into());
+            assert_eq!(code(new_service(r, limits)), "EndPoint.0002");
+            let mut r = service_req();
+            r.tcp_proxy = Some("open".into());
+            assert_eq!(new_service(r, limits).unwrap().tcp_proxy, "open");
+        }
     }
 
     #[test]
     fn whitelist_rules() {
-        assert!(whitelist(&["10.0.0.1".into(), "192.168.0.0/16".into()]).is_ok());
-        assert_eq!(code(whitelist(&["10.0.0.256".into()])), "EndPoint.2044");
-        assert_eq!(code(whitelist(&["10.0.0.0/33".into()])), "EndPoint.2044");
-        assert_eq!(code(whitelist(&["::1".into()])), "EndPoint.2044");
+        assert!(whitelist(&["10.0.0.1".into(), "192.168.0.0/16".into()], OTC).is_ok());
         assert_eq!(
-            code(whitelist(&["10.0.0.1".into(), "10.0.0.1".into()])),
+            code(whitelist(&["10.0.0.256".into()], OTC)),
+            "EndPoint.2044"
+        );
+        assert_eq!(
+            code(whitelist(&["10.0.0.0/33".into()], OTC)),
+            "EndPoint.2044"
+        );
+        assert_eq!(code(whitelist(&["::1".into()], OTC)), "EndPoint.2044");
+        assert_eq!(
+            code(whitelist(&["10.0.0.1".into(), "10.0.0.1".into()], OTC)),
             "EndPoint.2044"
         );
         let many: Vec<String> = (0..21).map(|i| format!("10.0.0.{i}")).collect();
-        assert_eq!(code(whitelist(&many)), "EndPoint.2045");
+        assert_eq!(code(whitelist(&many, OTC)), "EndPoint.2045");
     }
 
     #[test]
@@ -694,7 +813,13 @@ mod tests {
             "EndPoint.3002"
         );
         assert!(permission("organizations:orgPath::o-1/r-2", "orgPath").is_ok());
-        assert_eq!(code(permission_type(Some("group"))), "EndPoint.0002");
+        assert_eq!(
+            code(permission_type(Some("group"), HUAWEI)),
+            "EndPoint.0002"
+        );
+        assert_eq!(permission_type(None, OTC).unwrap(), "domainId");
+        assert_eq!(permission_type(Some("orgPath"), HUAWEI).unwrap(), "orgPath");
+        assert_eq!(code(permission_type(Some("orgPath"), OTC)), "EndPoint.0002");
     }
 
     #[test]
@@ -705,24 +830,24 @@ mod tests {
             subnet_id: Some(UUID.into()),
             ..Default::default()
         };
-        let e = new_endpoint(req()).unwrap();
+        let e = new_endpoint(req(), OTC).unwrap();
         assert_eq!(e.specification_name, "default");
         assert!(!e.enable_dns);
         let mut r = req();
         r.endpoint_service_id = None;
-        assert_eq!(code(new_endpoint(r)), "EndPoint.2029");
+        assert_eq!(code(new_endpoint(r, OTC)), "EndPoint.2029");
         let mut r = req();
         r.endpoint_service_id = Some("x".into());
-        assert_eq!(code(new_endpoint(r)), "EndPoint.3062");
+        assert_eq!(code(new_endpoint(r, OTC)), "EndPoint.3062");
         let mut r = req();
         r.subnet_id = Some("".into());
-        assert_eq!(code(new_endpoint(r)), "EndPoint.2010");
+        assert_eq!(code(new_endpoint(r, OTC)), "EndPoint.2010");
         let mut r = req();
         r.port_ip = Some("10.1.1".into());
-        assert_eq!(code(new_endpoint(r)), "EndPoint.2041");
+        assert_eq!(code(new_endpoint(r, OTC)), "EndPoint.2041");
         let mut r = req();
         r.routetables = Some(vec!["rt".into()]);
-        assert_eq!(code(new_endpoint(r)), "EndPoint.1019");
+        assert_eq!(code(new_endpoint(r, OTC)), "EndPoint.1019");
     }
 
     #[test]

@@ -94,6 +94,7 @@ pub fn endpoint(store: &Store, e: &Endpoint, region: &str) -> EndpointView {
         // DNS records exist once the connection is up, like the address.
         dns_names: (interface && e.enable_dns && e.ip_visible).then(|| e.dns_names.clone()),
         ip: e.ip.filter(|_| e.ip_visible).map(|ip| ip.to_string()),
+        ipv6_address: e.ipv6.filter(|_| e.ip_visible).map(|ip| ip.to_string()),
         vpc_id: e.vpc_id.clone(),
         subnet_id: e.subnet_id.clone(),
         created_at: time(e.created_at),

@@ -336,13 +336,13 @@ pub struct CreateEndpointRequest {
     pub specification_name: Option<String>,
     pub tags: Option<Vec<TagInput>>,
     pub description: Option<String>,
-    /// Huawei-only fields, accepted and ignored.
+    /// Huawei-only, accepted and ignored.
     #[serde(rename = "policy_document")]
     pub _policy_document: Option<IgnoredAny>,
-    #[serde(rename = "ip_version")]
-    pub _ip_version: Option<IgnoredAny>,
-    #[serde(rename = "ipv6_address")]
-    pub _ipv6_address: Option<IgnoredAny>,
+    /// Huawei only: `ipv4` or `dualstack`.
+    pub ip_version: Option<String>,
+    /// Huawei only: a fixed IPv6 address of a dualstack endpoint.
+    pub ipv6_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -387,6 +387,8 @@ pub struct EndpointView {
     pub dns_names: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
     pub vpc_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subnet_id: Option<String>,

@@ -2,11 +2,12 @@ use std::collections::BTreeSet;
 
 use super::tags::{Owner, TagDiff, desired_tags, diff_tags};
 use super::{immutable, wire_name};
-use vpcep_api::VpcEndpointSpec;
 use vpcep_api::validate::{InvalidSpec, Ipv4Cidr};
+use vpcep_api::{EndpointIpVersion, VpcEndpointSpec};
+use vpcep_cloud::config::CloudKind;
 use vpcep_cloud::model::{
     CreateEndpointRequest, Endpoint, EndpointStatus, PolicyStatement, ServiceType,
-    UpdateWhitelistRequest,
+    UpdateWhitelistRequest, default_gateway_policy,
 };
 
 const KIND: &str = "VpcEndpoint";
@@ -42,17 +43,63 @@ pub fn create_endpoint_request(
         policy_statement: wire_policy(spec),
         specification_name: spec.specification_name.clone(),
         description: spec.description.clone(),
+        ip_version: spec.ip_version.as_ref().map(wire_name),
+        ipv6_address: spec.ipv6_address.clone(),
         tags: desired_tags(spec.tags.as_ref(), owner),
     }
 }
 
-/// What to change on an existing endpoint (through the Huawei Cloud update APIs and the tag API).
+/// The fields of a spec that only Huawei Cloud has: on Open Telekom Cloud they are invalid.
+pub fn flavour_problems(spec: &VpcEndpointSpec, kind: CloudKind) -> Result<(), InvalidSpec> {
+    if kind == CloudKind::Huawei {
+        return Ok(());
+    }
+    let problems: Vec<String> = [
+        ("ipVersion", spec.ip_version.is_some()),
+        ("ipv6Address", spec.ipv6_address.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, set)| *set)
+    .map(|(field, _)| {
+        format!(
+            "{field} is a Huawei Cloud field: Open Telekom Cloud endpoints are IPv4 only; remove it"
+        )
+    })
+    .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InvalidSpec { problems })
+    }
+}
+
+/// What the plan compares the cloud endpoint with.
+#[derive(Debug, Clone, Copy)]
+pub struct Desired<'a> {
+    pub spec: &'a VpcEndpointSpec,
+    /// The id the spec's target resolves to, when known without a cloud call.
+    pub service_id: Option<&'a str>,
+    pub owner: &'a Owner,
+    /// The cloud: which fields it changes in place.
+    pub kind: CloudKind,
+    /// `status.routeTables`: the route tables the spec set before, so that their removal from
+    /// the spec is seen.
+    pub applied_route_tables: &'a [String],
+}
+
+/// What to change on an existing endpoint: in place (the Huawei Cloud update APIs and the tag
+/// API), or by replacing it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EndpointPlan {
     pub whitelist: Option<UpdateWhitelistRequest>,
+    /// The route tables to set; empty puts the endpoint back on the VPC's default table.
     pub routetables: Option<Vec<String>>,
     pub policy: Option<Vec<PolicyStatement>>,
+    /// Back to the cloud's default policy.
+    pub delete_policy: bool,
     pub tags: TagDiff,
+    /// Create-only fields differ and the spec asks for a replacement (`recreateOnChange`).
+    pub replace: Option<Replacement>,
 }
 
 impl EndpointPlan {
@@ -60,8 +107,20 @@ impl EndpointPlan {
         self.whitelist.is_none()
             && self.routetables.is_none()
             && self.policy.is_none()
+            && !self.delete_policy
             && self.tags.is_empty()
+            && self.replace.is_none()
     }
+}
+
+/// A replacement of the endpoint by a new one created from the spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    /// The fields that differ, for events and conditions.
+    pub fields: Vec<&'static str>,
+    /// The new endpoint needs an address that the old one holds (a fixed `portIp` or
+    /// `ipv6Address`): the old one must be gone before the new one is created.
+    pub delete_first: bool,
 }
 
 fn set_of(items: &[String]) -> BTreeSet<&str> {
@@ -74,74 +133,19 @@ fn whitelist_set(items: &[String]) -> BTreeSet<String> {
     items.iter().map(|e| Ipv4Cidr::canonical(e)).collect()
 }
 
-/// Compares the fields the spec owns with the cloud endpoint. `service_id` is the id the spec's
-/// target resolves to, when known without a cloud call. Create-only fields that differ make the
-/// spec invalid. Changes wait while the endpoint is being created or deleted or has failed.
-pub fn plan_endpoint(
-    spec: &VpcEndpointSpec,
-    service_id: Option<&str>,
-    owner: &Owner,
-    cloud: &Endpoint,
-) -> Result<EndpointPlan, InvalidSpec> {
-    let mut problems = Vec::new();
-    if let Some(id) = service_id
-        && !cloud.endpoint_service_id.is_empty()
-        && cloud.endpoint_service_id != id
-    {
-        problems.push(immutable(
-            "the target service",
-            &cloud.endpoint_service_id,
-            id,
-            KIND,
-        ));
-    }
-    for (field, name) in [
-        ("serviceName", &spec.service_name),
-        ("publicService", &spec.public_service),
-    ] {
-        if let Some(name) = name
-            && !cloud.endpoint_service_name.is_empty()
-            && !cloud.endpoint_service_name.eq_ignore_ascii_case(name)
-        {
-            problems.push(immutable(field, &cloud.endpoint_service_name, name, KIND));
-        }
-    }
-    if !cloud.vpc_id.is_empty() && cloud.vpc_id != spec.vpc_id {
-        problems.push(immutable("vpcId", &cloud.vpc_id, &spec.vpc_id, KIND));
-    }
-    if let (Some(want), Some(have)) = (&spec.subnet_id, &cloud.subnet_id)
-        && want != have
-    {
-        problems.push(immutable("subnetId", have, want, KIND));
-    }
-    let interface = cloud.service_type != ServiceType::Gateway;
-    if interface && cloud.enable_dns != spec.enable_dns {
-        problems.push(immutable(
-            "enableDns",
-            &cloud.enable_dns.to_string(),
-            &spec.enable_dns.to_string(),
-            KIND,
-        ));
-    }
-    if let (Some(want), Some(have)) = (&spec.port_ip, &cloud.ip)
-        && want != have
-    {
-        problems.push(immutable("portIp", have, want, KIND));
-    }
-    if let (Some(want), Some(have)) = (&spec.specification_name, &cloud.specification_name)
-        && want != have
-    {
-        problems.push(immutable("specificationName", have, want, KIND));
-    }
-    if !problems.is_empty() {
-        return Err(InvalidSpec { problems });
-    }
-    if cloud.status.is_transitional() || cloud.status == EndpointStatus::Failed {
-        return Ok(EndpointPlan::default());
-    }
+/// A create-only difference: the field and the message that says so.
+type Fixed = (&'static str, String);
 
+/// Compares the fields the spec owns with the cloud endpoint. Fields the cloud cannot change in
+/// place (on Open Telekom Cloud, which has no endpoint update API, also the whitelist, route
+/// tables and policy) make the spec invalid, or, with `recreateOnChange`, plan a replacement.
+/// In-place changes wait while the endpoint is being created or deleted or has failed.
+pub fn plan_endpoint(want: &Desired, cloud: &Endpoint) -> Result<EndpointPlan, InvalidSpec> {
+    let spec = want.spec;
+    let mut fixed = create_only_differences(want, cloud);
+    let interface = cloud.service_type != ServiceType::Gateway;
     let mut plan = EndpointPlan {
-        tags: diff_tags(&desired_tags(spec.tags.as_ref(), owner), &cloud.tags),
+        tags: diff_tags(&desired_tags(spec.tags.as_ref(), want.owner), &cloud.tags),
         ..Default::default()
     };
     if interface {
@@ -155,18 +159,152 @@ pub fn plan_endpoint(
             });
         }
     } else {
-        if let Some(tables) = &spec.route_tables
-            && set_of(tables) != set_of(&cloud.routetables)
-        {
-            plan.routetables = Some(tables.clone());
+        match &spec.route_tables {
+            Some(tables) if set_of(tables) != set_of(&cloud.routetables) => {
+                plan.routetables = Some(tables.clone());
+            }
+            None if !want.applied_route_tables.is_empty() => plan.routetables = Some(vec![]),
+            _ => {}
         }
-        if let Some(policy) = wire_policy(spec)
-            && policy != cloud.policy_statement
-        {
-            plan.policy = Some(policy);
+        match wire_policy(spec) {
+            Some(policy) if policy != cloud.policy_statement => plan.policy = Some(policy),
+            None if cloud.policy_statement != default_gateway_policy() => {
+                plan.delete_policy = true;
+            }
+            _ => {}
         }
     }
+    if want.kind == CloudKind::Otc {
+        fixed.extend(otc_create_only(&mut plan, cloud));
+    }
+    if !fixed.is_empty() {
+        if spec.recreate_on_change {
+            let holds =
+                |wanted: &Option<String>, held: &Option<String>| wanted.is_some() && wanted == held;
+            return Ok(EndpointPlan {
+                replace: Some(Replacement {
+                    fields: fixed.iter().map(|(field, _)| *field).collect(),
+                    delete_first: holds(&spec.port_ip, &cloud.ip)
+                        || holds(&spec.ipv6_address, &cloud.ipv6_address),
+                }),
+                ..Default::default()
+            });
+        }
+        return Err(InvalidSpec {
+            problems: fixed.into_iter().map(|(_, message)| message).collect(),
+        });
+    }
+    if cloud.status.is_transitional() || cloud.status == EndpointStatus::Failed {
+        return Ok(EndpointPlan::default());
+    }
     Ok(plan)
+}
+
+/// The fields that neither cloud changes in place.
+fn create_only_differences(want: &Desired, cloud: &Endpoint) -> Vec<Fixed> {
+    let spec = want.spec;
+    let mut fixed = Vec::new();
+    let mut differs = |field: &'static str, label: &str, have: &str, wanted: &str| {
+        let hint = "or set spec.recreateOnChange: true to replace the endpoint";
+        fixed.push((
+            field,
+            format!("{}; {hint}", immutable(label, have, wanted, KIND)),
+        ));
+    };
+    if let Some(id) = want.service_id
+        && !cloud.endpoint_service_id.is_empty()
+        && cloud.endpoint_service_id != id
+    {
+        differs(
+            "target service",
+            "the target service",
+            &cloud.endpoint_service_id,
+            id,
+        );
+    }
+    for (field, name) in [
+        ("serviceName", &spec.service_name),
+        ("publicService", &spec.public_service),
+    ] {
+        if let Some(name) = name
+            && !cloud.endpoint_service_name.is_empty()
+            && !cloud.endpoint_service_name.eq_ignore_ascii_case(name)
+        {
+            differs(field, field, &cloud.endpoint_service_name, name);
+        }
+    }
+    if !cloud.vpc_id.is_empty() && cloud.vpc_id != spec.vpc_id {
+        differs("vpcId", "vpcId", &cloud.vpc_id, &spec.vpc_id);
+    }
+    let pairs: [(&'static str, &Option<String>, &Option<String>); 4] = [
+        ("subnetId", &spec.subnet_id, &cloud.subnet_id),
+        ("portIp", &spec.port_ip, &cloud.ip),
+        (
+            "specificationName",
+            &spec.specification_name,
+            &cloud.specification_name,
+        ),
+        ("ipv6Address", &spec.ipv6_address, &cloud.ipv6_address),
+    ];
+    for (field, wanted, have) in pairs {
+        if let (Some(wanted), Some(have)) = (wanted, have)
+            && wanted != have
+        {
+            differs(field, field, have, wanted);
+        }
+    }
+    let interface = cloud.service_type != ServiceType::Gateway;
+    if interface && cloud.enable_dns != spec.enable_dns {
+        let (have, wanted) = (cloud.enable_dns.to_string(), spec.enable_dns.to_string());
+        differs("enableDns", "enableDns", &have, &wanted);
+    }
+    let dualstack = spec.ip_version == Some(EndpointIpVersion::Dualstack);
+    if dualstack != cloud.ipv6_address.is_some() {
+        let name = |d: bool| if d { "dualstack" } else { "ipv4" };
+        differs("ipVersion", "ipVersion", name(!dualstack), name(dualstack));
+    }
+    let description = spec.description.as_deref().unwrap_or_default();
+    let have = cloud.description.as_deref().unwrap_or_default();
+    if description != have {
+        differs("description", "description", have, description);
+    }
+    fixed
+}
+
+/// On Open Telekom Cloud the whitelist, route tables and policy are create-only: the in-place
+/// changes of `plan` become differences (and are taken out of it).
+fn otc_create_only(plan: &mut EndpointPlan, cloud: &Endpoint) -> Vec<Fixed> {
+    let message = |field: &str, difference: String| {
+        format!(
+            "{field} cannot change in place on Open Telekom Cloud, which has no endpoint update API ({difference}); restore it, or set spec.recreateOnChange: true to replace the endpoint"
+        )
+    };
+    let was = |have: String, wanted: String| {
+        format!("the endpoint has {have}, the spec asks for {wanted}")
+    };
+    let mut fixed = Vec::new();
+    if let Some(w) = plan.whitelist.take() {
+        let have = format!(
+            "{:?} (enableWhitelist {})",
+            cloud.whitelist, cloud.enable_whitelist
+        );
+        let wanted = format!("{:?} (enableWhitelist {})", w.whitelist, w.enable_whitelist);
+        fixed.push(("whitelist", message("whitelist", was(have, wanted))));
+    }
+    if let Some(tables) = plan.routetables.take() {
+        let wanted = if tables.is_empty() {
+            "the VPC's default route table".to_string()
+        } else {
+            format!("{tables:?}")
+        };
+        let have = format!("{:?}", cloud.routetables);
+        fixed.push(("routeTables", message("routeTables", was(have, wanted))));
+    }
+    if plan.policy.take().is_some() || std::mem::take(&mut plan.delete_policy) {
+        let difference = "the spec's policyStatement differs from the endpoint's policy".into();
+        fixed.push(("policyStatement", message("policyStatement", difference)));
+    }
+    fixed
 }
 
 #[cfg(test)]
@@ -195,6 +333,33 @@ mod tests {
         serde_json::from_value(base).unwrap()
     }
 
+    /// The plan on Huawei Cloud, which changes what it can in place.
+    fn planned(
+        spec: &VpcEndpointSpec,
+        service_id: Option<&str>,
+        cloud: &Endpoint,
+    ) -> Result<EndpointPlan, InvalidSpec> {
+        plan_on(CloudKind::Huawei, spec, service_id, cloud, &[])
+    }
+
+    fn plan_on(
+        kind: CloudKind,
+        spec: &VpcEndpointSpec,
+        service_id: Option<&str>,
+        cloud: &Endpoint,
+        applied_route_tables: &[String],
+    ) -> Result<EndpointPlan, InvalidSpec> {
+        let owner = owner();
+        let want = Desired {
+            spec,
+            service_id,
+            owner: &owner,
+            kind,
+            applied_route_tables,
+        };
+        plan_endpoint(&want, cloud)
+    }
+
     fn cloud(spec: &VpcEndpointSpec) -> Endpoint {
         let req = create_endpoint_request(spec, SVC, &owner());
         Endpoint {
@@ -213,9 +378,13 @@ mod tests {
             whitelist: req.whitelist.unwrap_or_default(),
             enable_whitelist: spec.enable_whitelist,
             routetables: req.routetables.unwrap_or_default(),
-            policy_statement: req.policy_statement.unwrap_or_default(),
+            policy_statement: match (&spec.subnet_id, req.policy_statement) {
+                (None, None) => default_gateway_policy(),
+                (_, policy) => policy.unwrap_or_default(),
+            },
             tags: req.tags,
             specification_name: Some(req.specification_name.unwrap_or("default".into())),
+            description: req.description,
             ..Default::default()
         }
     }
@@ -236,7 +405,7 @@ mod tests {
         let req = create_endpoint_request(&sized, SVC, &owner());
         assert_eq!(req.specification_name.as_deref(), Some("default"));
         assert_eq!(
-            plan_endpoint(&sized, Some(SVC), &owner(), &cloud(&sized)),
+            planned(&sized, Some(SVC), &cloud(&sized)),
             Ok(EndpointPlan::default()),
             "the cloud's specification matches the spec's"
         );
@@ -252,23 +421,20 @@ mod tests {
     fn an_unchanged_endpoint_needs_no_call() {
         let s = spec(json!({}));
         assert_eq!(
-            plan_endpoint(&s, Some(SVC), &owner(), &cloud(&s)),
+            planned(&s, Some(SVC), &cloud(&s)),
             Ok(EndpointPlan::default())
         );
         let gw = spec(json!({"subnetId": null, "enableDns": false, "routeTables": ["r1", "r2"]}));
         let mut c = cloud(&gw);
         c.routetables.reverse();
-        assert_eq!(
-            plan_endpoint(&gw, Some(SVC), &owner(), &c),
-            Ok(EndpointPlan::default())
-        );
+        assert_eq!(planned(&gw, Some(SVC), &c), Ok(EndpointPlan::default()));
     }
 
     #[test]
     fn whitelist_changes_and_drift() {
         let old = spec(json!({}));
         let new = spec(json!({"whitelist": ["10.1.0.0/16"], "enableWhitelist": true}));
-        let plan = plan_endpoint(&new, Some(SVC), &owner(), &cloud(&old)).unwrap();
+        let plan = planned(&new, Some(SVC), &cloud(&old)).unwrap();
         assert_eq!(
             plan.whitelist,
             Some(UpdateWhitelistRequest {
@@ -277,7 +443,7 @@ mod tests {
             })
         );
         // Removing the whitelist from the spec clears it in the cloud.
-        let plan = plan_endpoint(&old, Some(SVC), &owner(), &cloud(&new)).unwrap();
+        let plan = planned(&old, Some(SVC), &cloud(&new)).unwrap();
         assert_eq!(
             plan.whitelist,
             Some(UpdateWhitelistRequest {
@@ -292,10 +458,10 @@ mod tests {
         let s = spec(json!({"whitelist": ["10.0.0.1", "10.1.0.0/16"], "enableWhitelist": true}));
         let mut c = cloud(&s);
         c.whitelist = vec!["10.1.0.0/16".into(), "10.0.0.1/32".into()];
-        let plan = plan_endpoint(&s, Some(SVC), &owner(), &c).unwrap();
+        let plan = planned(&s, Some(SVC), &c).unwrap();
         assert_eq!(plan.whitelist, None, "no update loop");
         c.whitelist = vec!["10.1.0.0/16".into(), "10.0.0.2/32".into()];
-        let plan = plan_endpoint(&s, Some(SVC), &owner(), &c).unwrap();
+        let plan = planned(&s, Some(SVC), &c).unwrap();
         assert!(plan.whitelist.is_some(), "a different address is a change");
     }
 
@@ -305,7 +471,7 @@ mod tests {
         let new = spec(
             json!({"subnetId": null, "enableDns": false, "routeTables": ["r1", "r2"], "policyStatement": [{"effect": "Deny", "action": ["obs:*:*"], "resource": ["obs:*:*:*:*"]}]}),
         );
-        let plan = plan_endpoint(&new, Some(SVC), &owner(), &cloud(&old)).unwrap();
+        let plan = planned(&new, Some(SVC), &cloud(&old)).unwrap();
         assert_eq!(plan.routetables, Some(vec!["r1".into(), "r2".into()]));
         assert_eq!(plan.policy.unwrap()[0].effect, "Deny");
         assert_eq!(plan.whitelist, None);
@@ -320,7 +486,7 @@ mod tests {
         c.enable_dns = false;
         c.ip = Some("10.0.0.9".into());
         let moved = spec(json!({"portIp": "10.0.0.5", "specificationName": "large"}));
-        let err = plan_endpoint(&moved, Some("another-service"), &owner(), &c).unwrap_err();
+        let err = planned(&moved, Some("another-service"), &c).unwrap_err();
         let text = err.to_string();
         for field in [
             "the target service",
@@ -342,11 +508,9 @@ mod tests {
         let s = spec(json!({"serviceId": null, "publicService": "com.t-systems.otc.eu-de.dns"}));
         let mut c = cloud(&s);
         c.endpoint_service_name = "com.t-systems.otc.eu-de.dns".into();
-        assert!(plan_endpoint(&s, None, &owner(), &c).is_ok());
+        assert!(planned(&s, None, &c).is_ok());
         c.endpoint_service_name = "com.t-systems.otc.eu-de.apig".into();
-        let text = plan_endpoint(&s, None, &owner(), &c)
-            .unwrap_err()
-            .to_string();
+        let text = planned(&s, None, &c).unwrap_err().to_string();
         assert!(text.contains("publicService cannot change"), "{text}");
     }
 
@@ -362,20 +526,147 @@ mod tests {
             let mut c = cloud(&old);
             c.status = status.clone();
             assert_eq!(
-                plan_endpoint(&new, Some(SVC), &owner(), &c),
+                planned(&new, Some(SVC), &c),
                 Ok(EndpointPlan::default()),
                 "{status}"
             );
         }
         let mut c = cloud(&old);
         c.status = EndpointStatus::PendingAcceptance;
-        assert_eq!(
-            plan_endpoint(&new, Some(SVC), &owner(), &c)
-                .unwrap()
-                .tags
-                .create
-                .len(),
-            1
+        assert_eq!(planned(&new, Some(SVC), &c).unwrap().tags.create.len(), 1);
+    }
+
+    #[test]
+    fn otc_changes_no_endpoint_in_place() {
+        let old = spec(json!({}));
+        let new = spec(
+            json!({"whitelist": ["10.1.0.0/16"], "enableWhitelist": true, "tags": {"a": "b"}}),
         );
+        let text = plan_on(CloudKind::Otc, &new, Some(SVC), &cloud(&old), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("whitelist cannot change in place on Open Telekom Cloud")
+                && text.contains("recreateOnChange"),
+            "{text}"
+        );
+        // Tags have their own API on both clouds.
+        let tagged = spec(json!({"tags": {"a": "b"}}));
+        let plan = plan_on(CloudKind::Otc, &tagged, Some(SVC), &cloud(&old), &[]).unwrap();
+        assert_eq!(plan.tags.create.len(), 1);
+        assert_eq!(plan.whitelist, None);
+
+        let gw = spec(json!({"subnetId": null, "enableDns": false, "routeTables": ["r1"]}));
+        let moved = spec(json!({"subnetId": null, "enableDns": false, "routeTables": ["r2"]}));
+        let text = plan_on(CloudKind::Otc, &moved, Some(SVC), &cloud(&gw), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("routeTables cannot change in place"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn recreate_on_change_plans_a_replacement() {
+        let old = spec(json!({}));
+        let new = spec(json!({"whitelist": ["10.1.0.0/16"], "recreateOnChange": true}));
+        let plan = plan_on(CloudKind::Otc, &new, Some(SVC), &cloud(&old), &[]).unwrap();
+        assert_eq!(
+            plan.replace,
+            Some(Replacement {
+                fields: vec!["whitelist"],
+                delete_first: false
+            })
+        );
+        assert_eq!(plan.whitelist, None, "nothing changes in place");
+        // On Huawei Cloud the whitelist changes in place, recreateOnChange or not.
+        let plan = planned(&new, Some(SVC), &cloud(&old)).unwrap();
+        assert!(plan.whitelist.is_some() && plan.replace.is_none());
+        // A description changes on neither cloud; a fixed address must be freed first.
+        let fixed = spec(json!({"portIp": "10.0.0.5"}));
+        let described =
+            spec(json!({"portIp": "10.0.0.5", "description": "new", "recreateOnChange": true}));
+        let plan = planned(&described, Some(SVC), &cloud(&fixed)).unwrap();
+        assert_eq!(
+            plan.replace,
+            Some(Replacement {
+                fields: vec!["description"],
+                delete_first: true
+            })
+        );
+        let text = plan_on(
+            CloudKind::Huawei,
+            &spec(json!({"description": "x"})),
+            Some(SVC),
+            &cloud(&old),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            text.contains("description cannot change after creation"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn removing_route_tables_or_policy_restores_the_defaults() {
+        let set = spec(
+            json!({"subnetId": null, "enableDns": false, "routeTables": ["r1"], "policyStatement": [{"effect": "Deny", "action": ["obs:*:*"], "resource": ["obs:*:*:*:*"]}]}),
+        );
+        let removed = spec(json!({"subnetId": null, "enableDns": false}));
+        let applied = vec!["r1".to_string()];
+        let plan = plan_on(
+            CloudKind::Huawei,
+            &removed,
+            Some(SVC),
+            &cloud(&set),
+            &applied,
+        )
+        .unwrap();
+        assert_eq!(plan.routetables, Some(vec![]), "the VPC's default table");
+        assert!(plan.delete_policy);
+        // Once the cloud has its defaults, and nothing was applied from the spec, no call.
+        let plan = plan_on(
+            CloudKind::Huawei,
+            &removed,
+            Some(SVC),
+            &cloud(&removed),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(plan, EndpointPlan::default());
+        // On OTC both are create-only.
+        let text = plan_on(CloudKind::Otc, &removed, Some(SVC), &cloud(&set), &applied)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("routeTables cannot change")
+                && text.contains("policyStatement cannot change"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn ipv6_is_huawei_only_and_create_only() {
+        let dual = spec(json!({"ipVersion": "dualstack", "ipv6Address": "fd00::5"}));
+        assert!(flavour_problems(&dual, CloudKind::Huawei).is_ok());
+        let text = flavour_problems(&dual, CloudKind::Otc)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("ipVersion is a Huawei Cloud field") && text.contains("ipv6Address"),
+            "{text}"
+        );
+        let req = create_endpoint_request(&dual, SVC, &owner());
+        assert_eq!(req.ip_version.as_deref(), Some("dualstack"));
+        let mut c = cloud(&dual);
+        c.ipv6_address = Some("fd00::5".into());
+        assert_eq!(planned(&dual, Some(SVC), &c), Ok(EndpointPlan::default()));
+        let text = planned(&spec(json!({})), Some(SVC), &c)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("ipVersion cannot change"), "{text}");
     }
 }

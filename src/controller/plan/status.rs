@@ -2,9 +2,7 @@
 //! its cloud status gives.
 
 use vpcep_api::{VpcEndpointServiceStatus, VpcEndpointStatus};
-use vpcep_cloud::model::{
-    ActiveStatus, Endpoint, EndpointStatus, ErrorDetail, Service, ServiceStatus,
-};
+use vpcep_cloud::model::{Endpoint, EndpointStatus, ErrorDetail, Service, ServiceStatus};
 
 use crate::controller::conditions::{Reason, Verdict};
 
@@ -33,14 +31,10 @@ pub fn record_endpoint(st: &mut VpcEndpointStatus, cloud: &Endpoint) -> Verdict 
     st.status = Some(cloud.status.to_string());
     st.active_status = cloud.active_status.clone();
     st.ip = cloud.ip.clone().filter(|v| !v.is_empty());
+    st.ipv6_address = cloud.ipv6_address.clone().filter(|v| !v.is_empty());
     st.dns_names = cloud.dns_names.clone();
     st.marker_id = cloud.marker_id;
-    let frozen = cloud
-        .active_status
-        .iter()
-        .map(|s| ActiveStatus::from(s.as_str()))
-        .find(ActiveStatus::is_frozen);
-    match frozen {
+    match cloud.frozen() {
         // Accepted or not, a frozen endpoint carries no traffic.
         Some(state) if !cloud.status.is_transitional() => Verdict::no(
             Reason::Frozen,

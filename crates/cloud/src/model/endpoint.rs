@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::common::{ErrorDetail, Tag, lenient_i64, one_or_many};
-use super::states::{EndpointStatus, ServiceType};
+use super::states::{ActiveStatus, EndpointStatus, ServiceType};
 
 /// A gateway endpoint policy statement; the API capitalises its keys.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -12,6 +12,16 @@ pub struct PolicyStatement {
     pub action: Vec<String>,
     #[serde(rename = "Resource", default)]
     pub resource: Vec<String>,
+}
+
+/// The policy a gateway endpoint gets when none is given, and again when its policy is deleted:
+/// everything of OBS is allowed (documented with the endpoint create API).
+pub fn default_gateway_policy() -> Vec<PolicyStatement> {
+    vec![PolicyStatement {
+        effect: "Allow".into(),
+        action: vec!["obs:*:*".into()],
+        resource: vec!["obs:*:*:*:*/*".into(), "obs:*:*:*:*".into()],
+    }]
 }
 
 /// Body of `POST /vpc-endpoints`.
@@ -37,6 +47,12 @@ pub struct CreateEndpointRequest {
     pub specification_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Huawei Cloud only: `ipv4` or `dualstack`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_version: Option<String>,
+    /// Huawei Cloud only: a fixed IPv6 address of a dualstack endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
@@ -73,6 +89,18 @@ pub struct Endpoint {
     pub policy_statement: Vec<PolicyStatement>,
     pub specification_name: Option<String>,
     pub description: Option<String>,
+    /// Huawei Cloud only: the IPv6 address of a dualstack endpoint.
+    pub ipv6_address: Option<String>,
+}
+
+impl Endpoint {
+    /// The first frozen state of `active_status`, if the cloud froze the endpoint.
+    pub fn frozen(&self) -> Option<ActiveStatus> {
+        self.active_status
+            .iter()
+            .map(|s| ActiveStatus::from(s.as_str()))
+            .find(ActiveStatus::is_frozen)
+    }
 }
 
 /// `GET /vpc-endpoints`.

@@ -103,7 +103,10 @@ pub async fn describe(
             })?;
             Ok((
                 endpoint,
-                validate::description(c.description.as_deref().unwrap_or_default())?,
+                validate::description(
+                    c.description.as_deref().unwrap_or_default(),
+                    app.settings.flavour.limits(),
+                )?,
             ))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;

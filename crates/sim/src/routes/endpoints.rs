@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::flavour::Flavour;
 use crate::query::{IdAndName, Params, listing};
 use crate::routes::extract::JsonBody;
 use crate::routes::write_and_show;
@@ -24,7 +25,19 @@ pub async fn create(
     who: Principal,
     JsonBody(req): JsonBody<CreateEndpointRequest>,
 ) -> Result<Json<EndpointView>, ApiError> {
-    let new = validate::new_endpoint(req)?;
+    if app.settings.flavour == Flavour::Otc {
+        for (field, set) in [
+            ("ip_version", req.ip_version.is_some()),
+            ("ipv6_address", req.ipv6_address.is_some()),
+        ] {
+            if set {
+                return Err(ApiError::param(format!(
+                    "{field} is not a parameter of this API."
+                )));
+            }
+        }
+    }
+    let new = validate::new_endpoint(req, app.settings.flavour.limits())?;
     write_and_show(&app, view::endpoint_by_id, |store, now| {
         store.create_endpoint(&who, new, &app.settings, now)
     })
@@ -84,7 +97,7 @@ pub async fn update_whitelist(
     let whitelist = req
         .whitelist
         .as_deref()
-        .map(validate::whitelist)
+        .map(|w| validate::whitelist(w, app.settings.flavour.limits()))
         .transpose()?;
     write_and_show(&app, view::endpoint_by_id, |store, now| {
         store.update_whitelist(&who.project_id, &id, whitelist, req.enable_whitelist, now)
@@ -111,8 +124,10 @@ pub async fn delete_policy(
     who: Principal,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<EndpointView>, ApiError> {
+    // Without a policy of its own the endpoint has the one it gets at creation when none is
+    // given (docs/simulator.md, gateway endpoints).
     write_and_show(&app, view::endpoint_by_id, |store, now| {
-        store.set_policy(&who.project_id, &id, Vec::new(), now)
+        store.set_policy(&who.project_id, &id, validate::default_gateway_policy(), now)
     })
 }
 

@@ -145,6 +145,10 @@ pub fn router(app: AppState) -> Router {
             authed(QueryResources, post(tags::query)),
         )
         .route(
+            "/v3",
+            open(ShowIdentityVersion, get(iam::show_identity_version)),
+        )
+        .route(
             "/v3/auth/tokens",
             open(CreateToken, post(iam::create_token)),
         )

@@ -67,12 +67,10 @@ pub async fn action(
     Path((_, id)): Path<(String, String)>,
     JsonBody(req): JsonBody<PermissionActionRequest>,
 ) -> Result<Json<PermissionActionResponse>, ApiError> {
-    // OTC documents the action without a type: its records are accounts only.
-    validate::huawei_only(
-        app.settings.flavour,
-        &[("permission_type", req.permission_type.is_some())],
+    let permission_type = validate::permission_type(
+        req.permission_type.as_deref(),
+        app.settings.flavour.limits(),
     )?;
-    let permission_type = validate::permission_type(req.permission_type.as_deref())?;
     let values = batch(req.permissions)?
         .iter()
         .map(|p| validate::permission(p, &permission_type))
@@ -113,7 +111,10 @@ pub async fn batch_create(
     Path((_, id)): Path<(String, String)>,
     JsonBody(req): JsonBody<PermissionBatchCreateRequest>,
 ) -> Result<Json<PermissionRecords>, ApiError> {
-    let permission_type = validate::permission_type(req.permission_type.as_deref())?;
+    let permission_type = validate::permission_type(
+        req.permission_type.as_deref(),
+        app.settings.flavour.limits(),
+    )?;
     let entries = batch(req.permissions)?
         .into_iter()
         .map(|p| {
@@ -121,7 +122,10 @@ pub async fn batch_create(
             Ok((
                 validate::permission(&value, &permission_type)?,
                 permission_type.clone(),
-                validate::description(p.description.as_deref().unwrap_or_default())?,
+                validate::description(
+                    p.description.as_deref().unwrap_or_default(),
+                    app.settings.flavour.limits(),
+                )?,
             ))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -163,7 +167,7 @@ pub async fn describe(
     let description = req.permission.and_then(|p| p.description).ok_or_else(|| {
         ApiError::bad_request("EndPoint.2002", "permission.description is missing.")
     })?;
-    let description = validate::description(&description)?;
+    let description = validate::description(&description, app.settings.flavour.limits())?;
     app.write(|store, _| {
         let record =
             store.describe_permission(&who.project_id, &id, &permission_id, description)?;

@@ -23,7 +23,7 @@ pub async fn action(
     let kind = ResourceType::parse(&resource_type)?;
     app.write(|store, _| {
         let existing = store.tags_mut(&who.project_id, kind, &resource_id)?;
-        tags::apply_action(existing, &req)
+        tags::apply_action(existing, &req, app.settings.flavour.limits())
     })?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,6 +11,22 @@ use crate::error::ApiError;
 use crate::validate::default_gateway_policy;
 use crate::wire::PolicyStatement;
 
+/// The IPv6 address a dualstack endpoint gets when it asks for none: one per IPv4 address, in
+/// the unique local range.
+fn ipv6_beside(v4: std::net::Ipv4Addr) -> std::net::Ipv6Addr {
+    let [a, b, c, d] = v4.octets();
+    std::net::Ipv6Addr::new(
+        0xfd00,
+        0,
+        0,
+        0,
+        0,
+        0,
+        u16::from_be_bytes([a, b]),
+        u16::from_be_bytes([c, d]),
+    )
+}
+
 /// The route table a gateway endpoint gets when none is named: the VPC's default one, with an
 /// id derived from the VPC id.
 fn default_route_table(vpc_id: &str) -> String {
@@ -84,6 +100,24 @@ impl Store {
             let ip = allocate_ip(&subnet_id, new.port_ip, &in_use)?;
             (Some(subnet_id), Some(ip))
         };
+        let ipv6 = match (new.ipv6, ip) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(ApiError::param(
+                    "ip_version dualstack applies to interface endpoints only.",
+                ));
+            }
+            (Some(asked), Some(v4)) => {
+                let address = asked.unwrap_or_else(|| ipv6_beside(v4));
+                if self.endpoints.iter().any(|e| e.ipv6 == Some(address)) {
+                    return Err(ApiError::bad_request(
+                        "EndPoint.2042",
+                        format!("ipv6_address {address} is already in use."),
+                    ));
+                }
+                Some(address)
+            }
+        };
         self.check_quota(&consumer.project_id, settings, ResourceType::Endpoint)?;
         let id = uuid::Uuid::new_v4().hyphenated().to_string();
         let dns_names = if new.enable_dns && !gateway {
@@ -113,6 +147,7 @@ impl Store {
             vpc_id: new.vpc_id,
             subnet_id,
             ip,
+            ipv6,
             ip_visible: false,
             enable_dns: new.enable_dns,
             dns_names,
@@ -225,6 +260,14 @@ impl Store {
         routetables: Vec<String>,
         now: Timestamp,
     ) -> Result<&Endpoint, ApiError> {
-        self.modify_endpoint(project_id, id, true, now, |ep| ep.routetables = routetables)
+        // An empty list puts the endpoint back on the VPC's default table (Huawei's API reference
+        // of this call: without route tables, the VPC's is used).
+        self.modify_endpoint(project_id, id, true, now, |ep| {
+            ep.routetables = if routetables.is_empty() {
+                vec![default_route_table(&ep.vpc_id)]
+            } else {
+                routetables
+            }
+        })
     }
 }

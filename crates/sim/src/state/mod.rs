@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::error::ApiError;
+use crate::flavour::Flavour;
 use crate::wire::{Failure, PolicyStatement, PortMapping, Tag};
 
 pub use public::public_catalogue;
@@ -208,6 +209,9 @@ pub struct Endpoint {
     pub subnet_id: Option<String>,
     /// Allocated at creation; shown once the connection has been accepted.
     pub ip: Option<std::net::Ipv4Addr>,
+    /// The IPv6 address of a dualstack endpoint (Huawei Cloud).
+    #[serde(default)]
+    pub ipv6: Option<std::net::Ipv6Addr>,
     pub ip_visible: bool,
     pub enable_dns: bool,
     pub dns_names: Vec<String>,
@@ -334,6 +338,8 @@ pub struct NewEndpoint {
     pub vpc_id: String,
     pub subnet_id: Option<String>,
     pub port_ip: Option<std::net::Ipv4Addr>,
+    /// `Some` for a dualstack endpoint, with the address asked for, if any.
+    pub ipv6: Option<Option<std::net::Ipv6Addr>>,
     pub enable_dns: bool,
     pub whitelist: Vec<String>,
     pub enable_whitelist: bool,
@@ -379,8 +385,8 @@ fn later(t: Timestamp, d: std::time::Duration) -> Timestamp {
 }
 
 impl Store {
-    /// An empty store with the public services of `region`.
-    pub fn new(region: &str) -> Self {
+    /// An empty store with the public services of the flavour's `region`.
+    pub fn new(flavour: Flavour, region: &str) -> Self {
         let mut store = Store {
             services: Vec::new(),
             endpoints: Vec::new(),
@@ -388,15 +394,15 @@ impl Store {
             next_seq: 1,
             next_marker: FIRST_MARKER_ID,
         };
-        store.reseed_public(region);
+        store.reseed_public(flavour, region);
         store
     }
 
     /// Replaces the public services by the catalogue of `region` (after loading a state file,
     /// the catalogue of the current configuration wins).
-    pub fn reseed_public(&mut self, region: &str) {
+    pub fn reseed_public(&mut self, flavour: Flavour, region: &str) {
         self.services.retain(|s| s.public.is_none());
-        self.services.extend(public_catalogue(region));
+        self.services.extend(public_catalogue(flavour, region));
     }
 
     fn seq(&mut self) -> u64 {

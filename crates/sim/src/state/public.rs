@@ -1,27 +1,12 @@
-//! The operator-provided public services of a region.
+//! The operator-provided public services of a cloud's region (the list is the flavour's, see
+//! crates/sim/src/flavour.rs).
 
 use jiff::Timestamp;
 
+use crate::flavour::Flavour;
+
 use super::network::fnv1a;
 use super::{PublicInfo, Service, ServiceStatus};
-
-/// `(short name, service type)` of the known OTC public services per region; other regions get
-/// OBS and DNS.
-fn known(region: &str) -> &'static [(&'static str, &'static str)] {
-    match region {
-        "eu-de" => &[
-            ("obs", "gateway"),
-            ("dns", "interface"),
-            ("apig", "interface"),
-        ],
-        "eu-nl" => &[
-            ("obs", "gateway"),
-            ("obs-internet", "gateway"),
-            ("dns", "interface"),
-        ],
-        _ => &[("obs", "gateway"), ("dns", "interface")],
-    }
-}
 
 /// A UUID derived from the name, so public services keep their id across restarts and resets.
 fn stable_uuid(name: &str) -> String {
@@ -36,20 +21,22 @@ fn stable_uuid(name: &str) -> String {
         .to_string()
 }
 
-pub fn public_catalogue(region: &str) -> Vec<Service> {
+pub fn public_catalogue(flavour: Flavour, region: &str) -> Vec<Service> {
     // A fixed date keeps listings of public services identical run after run.
     let created = Timestamp::from_second(1_546_300_800).unwrap_or(Timestamp::UNIX_EPOCH);
-    known(region)
+    let limits = flavour.limits();
+    flavour
+        .public_services(region)
         .iter()
-        .map(|(short, service_type)| {
-            let full_name = format!("com.t-systems.otc.{region}.{short}");
+        .map(|(short, kind)| {
+            let full_name = format!("{}.{region}.{short}", limits.public_prefix);
             Service {
                 id: stable_uuid(&full_name),
                 seq: 0,
                 project_id: String::new(),
                 domain_id: String::new(),
                 public: Some(PublicInfo {
-                    owner: "OTC".into(),
+                    owner: limits.public_owner.into(),
                     full_name: full_name.clone(),
                     dns_label: short.to_string(),
                 }),
@@ -59,7 +46,7 @@ pub fn public_catalogue(region: &str) -> Vec<Service> {
                 pool_id: None,
                 vpc_id: stable_uuid(&format!("{full_name}/vpc")),
                 server_type: "VIP".into(),
-                service_type: service_type.to_string(),
+                service_type: kind.as_str().into(),
                 approval_enabled: false,
                 tcp_proxy: "close".into(),
                 description: String::new(),
@@ -84,8 +71,8 @@ mod tests {
 
     #[test]
     fn catalogue_is_stable_and_named_like_otc() {
-        let a = public_catalogue("eu-de");
-        assert_eq!(a, public_catalogue("eu-de"));
+        let a = public_catalogue(Flavour::Otc, "eu-de");
+        assert_eq!(a, public_catalogue(Flavour::Otc, "eu-de"));
         let names: Vec<_> = a.iter().map(|s| s.full_name("eu-de")).collect();
         assert_eq!(
             names,
@@ -98,5 +85,32 @@ mod tests {
         assert_eq!(a[0].service_type, "gateway");
         assert!(uuid::Uuid::try_parse(&a[0].id).is_ok());
         assert!(a.iter().all(|s| s.admits("anyone")));
+        let nl: Vec<_> = public_catalogue(Flavour::Otc, "eu-nl")
+            .iter()
+            .map(|s| s.full_name("eu-nl"))
+            .collect();
+        assert_eq!(
+            nl,
+            [
+                "com.t-systems.otc.eu-nl.obs",
+                "com.t-systems.otc.eu-nl.obs-internet",
+                "com.t-systems.otc.eu-nl.dns"
+            ]
+        );
+    }
+
+    #[test]
+    fn huawei_serves_its_own_obs() {
+        let hw = public_catalogue(Flavour::Huawei, "cn-north-4");
+        assert_eq!(hw.len(), 1);
+        assert_eq!(
+            hw[0].full_name("cn-north-4"),
+            "com.myhuaweicloud.cn-north-4.obs"
+        );
+        assert_eq!(hw[0].service_type, "gateway");
+        assert_eq!(
+            hw[0].full_name("cn-north-4"),
+            Flavour::Huawei.obs_service("cn-north-4")
+        );
     }
 }

@@ -80,6 +80,7 @@ fn new_endpoint(service_id: &str) -> NewEndpoint {
         vpc_id: VPC.into(),
         subnet_id: Some(SUBNET.into()),
         port_ip: None,
+        ipv6: None,
         enable_dns: true,
         whitelist: vec![],
         enable_whitelist: false,
@@ -111,7 +112,7 @@ fn add_endpoint(store: &mut Store, sid: &str) -> String {
 
 /// A store with one available service of account 1.
 fn with_service(approval: bool) -> (Store, String) {
-    let mut store = Store::new("eu-de");
+    let mut store = Store::new(crate::flavour::Flavour::Otc, "eu-de");
     let id = add_service(&mut store, approval);
     store.advance(at(2));
     (store, id)
@@ -119,7 +120,7 @@ fn with_service(approval: bool) -> (Store, String) {
 
 #[test]
 fn service_is_creating_for_the_provision_delay() {
-    let mut store = Store::new("eu-de");
+    let mut store = Store::new(crate::flavour::Flavour::Otc, "eu-de");
     let s = store
         .create_service(&who(1), new_service(false, 90), &settings(), t0())
         .unwrap();
@@ -136,7 +137,7 @@ fn service_is_creating_for_the_provision_delay() {
 
 #[test]
 fn service_quota_and_port_conflicts() {
-    let mut store = Store::new("eu-de");
+    let mut store = Store::new(crate::flavour::Flavour::Otc, "eu-de");
     let s = settings();
     store
         .create_service(&who(1), new_service(false, 90), &s, t0())
@@ -291,7 +292,7 @@ fn endpoints_left_behind_by_a_deleted_service_fail() {
 
 #[test]
 fn endpoint_quota_and_unavailable_service() {
-    let mut store = Store::new("eu-de");
+    let mut store = Store::new(crate::flavour::Flavour::Otc, "eu-de");
     let s = settings();
     let sid = add_service(&mut store, false);
     let early = store.create_endpoint(&who(1), new_endpoint(&sid), &s, t0());
@@ -311,7 +312,7 @@ fn endpoint_quota_and_unavailable_service() {
 
 #[test]
 fn gateway_endpoints_to_public_obs() {
-    let mut store = Store::new("eu-de");
+    let mut store = Store::new(crate::flavour::Flavour::Otc, "eu-de");
     let obs = store
         .describe("eu-de", Some("com.t-systems.otc.eu-de.obs"), None)
         .unwrap()
@@ -357,7 +358,7 @@ fn interface_endpoint_needs_a_subnet_and_gets_distinct_ips() {
 
 #[test]
 fn update_rules() {
-    let mut store = Store::new("eu-de");
+    let mut store = Store::new(crate::flavour::Flavour::Otc, "eu-de");
     let sid = add_service(&mut store, false);
     let early = store.update_service("project1", &sid, ServiceChanges::default(), t0());
     assert_eq!(early.unwrap_err().code, "EndPoint.3045");
