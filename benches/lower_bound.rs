@@ -20,7 +20,7 @@ use serde::Deserialize;
 use tokio::sync::Semaphore;
 
 use vpcep_api::{VpcEndpoint, VpcEndpointService};
-use vpcep_cloud::config::CloudSettings;
+use vpcep_cloud::config::{CloudKind, CloudSettings};
 use vpcep_cloud::model::{EndpointStatus, ServiceStatus};
 use vpcep_cloud::{ClientSettings, VpcepClient, api};
 use vpcep_operator::controller::plan::requeue::SHORT_REQUEUE;
@@ -135,7 +135,8 @@ async fn service_and_endpoints(
             .execute(api::create_service(&create_service_request(
                 &svc.spec,
                 &owner(),
-            )))
+                CloudKind::Otc,
+            )?))
             .await?
     };
     loop {

@@ -638,3 +638,100 @@ async fn default_tags_go_under_the_objects_own() {
     );
     assert!(tag(&cloud.tags, "vpcep-operator-uid").is_some());
 }
+
+/// One page that holds every record of these tests.
+const PAGE: PageParams = PageParams {
+    limit: 100,
+    offset: 0,
+};
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+async fn connection_descriptions_and_org_permissions_are_huawei_only() {
+    let bob = format!("iam:domain::{}", BOB.domain_id);
+    let base = format!("  approvalEnabled: false\n  permissions: [\"{bob}\"]\n");
+    let args = OperatorArgs {
+        resync: "3s",
+        ..Default::default()
+    };
+    let env = start_with_db("conn-descriptions", args, &base);
+    let id = service_id(&env, "db");
+    let ep = foreign_endpoint(&env, &BOB, &id).await;
+    wait_endpoint(&env, &BOB, &ep.id, "accepted").await;
+
+    let org = "organizations:orgPath::o-1/r-2";
+    env.apply_ok(&service_yaml(
+        "db",
+        &format!(
+            "  approvalEnabled: false\n  permissions: [\"{bob}\", \"{org}\"]\n  connectionDescriptions:\n    {}: bob's reporting\n",
+            BOB.domain_id
+        ),
+    ));
+    let owner = client(&env, &OWNER);
+    if sim::cloud() == "otc" {
+        let message = env.wait_not_synced("vpcesvc/db", "InvalidSpec", Duration::from_secs(30));
+        assert!(
+            message.contains(
+                "connectionDescriptions is a Huawei Cloud API; OTC has no connection descriptions"
+            ),
+            "{message}"
+        );
+        assert!(message.contains(&format!("entry {org} ")), "{message}");
+        let counters = env.sim.get("counters").await;
+        assert_eq!(
+            counters["update_connection_descriptions"]
+                .as_u64()
+                .unwrap_or(0),
+            0
+        );
+        let listed = owner
+            .execute(api::list_permissions(&id, PAGE))
+            .await
+            .unwrap();
+        assert!(listed.permissions.iter().all(|p| p.permission != org));
+        return;
+    }
+
+    // Huawei Cloud: the description reaches the cloud and the status, the organization record
+    // the whitelist.
+    let svc = env.wait_for(
+        "vpcesvc/db",
+        Duration::from_secs(30),
+        "the connection's description in the status",
+        |svc| {
+            svc["status"]["connections"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["endpointId"] == ep.id.as_str() && c["description"] == "bob's reporting")
+        },
+    );
+    let entry = svc["status"]["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["endpointId"] == ep.id.as_str())
+        .unwrap();
+    assert!(!str_at(entry, &["createdAt"]).is_empty(), "{entry}");
+    assert!(!str_at(entry, &["updatedAt"]).is_empty(), "{entry}");
+    let conns = owner
+        .execute(api::list_connections(
+            &id,
+            &ConnectionQuery::default(),
+            PAGE,
+        ))
+        .await
+        .unwrap();
+    let cloud = conns.connections.iter().find(|c| c.id == ep.id).unwrap();
+    assert_eq!(cloud.description.as_deref(), Some("bob's reporting"));
+    let listed = owner
+        .execute(api::list_permissions(&id, PAGE))
+        .await
+        .unwrap();
+    let org_record = listed.permissions.iter().find(|p| p.permission == org);
+    assert_eq!(
+        org_record.and_then(|p| p.permission_type.as_deref()),
+        Some("orgPath"),
+        "{listed:?}"
+    );
+}

@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 use support::fixtures::{CONSUMER_VPC, PORT as TARGET_PORT, SUBNET, VPC, wait_for_async};
 use support::sim::{self, Sim};
 use vpcep_api::{EXTERNAL_ID_ANNOTATION, OWNER_UID_TAG, VpcEndpointServiceSpec, VpcEndpointSpec};
+use vpcep_cloud::config::CloudKind;
+use vpcep_cloud::model::CreateServiceRequest;
 use vpcep_cloud::model::{Endpoint, EndpointStatus, Service, ServiceStatus};
 use vpcep_cloud::{ClientSettings, CloudError, ErrorKind, VpcepClient, api};
 use vpcep_operator::controller::Error;
@@ -25,6 +27,11 @@ use vpcep_operator::controller::cloud_object::{
     CloudObject, Deletion, Located, find_by_owner, locate, remaining, request_delete,
 };
 use vpcep_operator::controller::plan::{Owner, create_endpoint_request, create_service_request};
+
+/// The create request of a spec without Huawei-only fields, which both clouds take alike.
+fn plain_service_request(spec: &VpcEndpointServiceSpec, owner: &Owner) -> CreateServiceRequest {
+    create_service_request(spec, owner, CloudKind::Otc).expect("a spec both clouds take")
+}
 
 /// An id that no object of the simulator has.
 const NEVER_CREATED: &str = "6b1f0c2e-9d8a-4c3b-8e7f-0a1b2c3d4e5f";
@@ -120,7 +127,7 @@ impl Cloud {
             settings,
         );
         let service = client
-            .execute(api::create_service(&create_service_request(
+            .execute(api::create_service(&plain_service_request(
                 &service_spec(TARGET_PORT),
                 &owner(999_999),
             )))
@@ -221,7 +228,7 @@ impl Kind for Service {
     const DELETE: &'static str = "delete_service";
     const RECORDS: &'static str = "services";
     async fn create(cloud: &Cloud, owner: &Owner) -> Result<Self, CloudError> {
-        let request = create_service_request(&service_spec(&fresh_port_id()), owner);
+        let request = plain_service_request(&service_spec(&fresh_port_id()), owner);
         cloud.client.execute(api::create_service(&request)).await
     }
 }

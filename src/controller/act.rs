@@ -5,7 +5,8 @@ use vpcep_api::{OWNER_CLUSTER_TAG, OWNER_UID_TAG};
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api;
 use vpcep_cloud::model::{
-    ConnectionAction, EndpointStatus, ResourceType, TagAction, TagActionEntry, TagActionRequest,
+    ConnectionAction, ConnectionDescription, EndpointStatus, PermissionType, ResourceType,
+    TagAction, TagActionEntry, TagActionRequest,
 };
 
 use super::error::Error;
@@ -119,9 +120,13 @@ pub async fn permissions(
     service_id: &str,
     changes: &PermissionChanges,
 ) -> Result<Vec<&'static str>, Error> {
-    for (action, records) in changes.calls() {
+    for (action, kind, records) in changes.calls() {
+        let request = match kind {
+            PermissionType::DomainId => api::permission_action,
+            PermissionType::OrgPath => api::org_permission_action,
+        };
         client
-            .execute(api::permission_action(service_id, action, records.to_vec()))
+            .execute(request(service_id, action, records.to_vec()))
             .await?;
     }
     Ok(if changes.is_empty() {
@@ -129,6 +134,23 @@ pub async fn permissions(
     } else {
         vec!["permissions"]
     })
+}
+
+/// Sets connection descriptions (Huawei Cloud), in one call.
+pub async fn connection_descriptions(
+    client: &VpcepClient,
+    service_id: &str,
+    descriptions: &[ConnectionDescription],
+) -> Result<(), Error> {
+    if !descriptions.is_empty() {
+        client
+            .execute(api::update_connection_descriptions(
+                service_id,
+                descriptions.to_vec(),
+            ))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Accepts or rejects one endpoint (the API takes one per call); returns its new status.

@@ -29,12 +29,17 @@ pub async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error>
 
     // Observe (creating the service when there is none).
     let client = s.client().await?;
+    let kind = client.kind();
     let owner = s.owner();
-    let create = async || Ok(api::create_service(&create_service_request(&spec, &owner)));
+    let create = async || {
+        Ok(api::create_service(&create_service_request(
+            &spec, &owner, kind,
+        )?))
+    };
     let mut cloud = s.find_or_create(&client, create).await?;
 
     // Plan and act: settings and tags, then permissions once the service is available.
-    let plan = plan_service(&spec, &owner, &cloud, client.region())?;
+    let plan = plan_service(&spec, &owner, &cloud, client.region(), kind)?;
     let mut changed = act::service(&client, &cloud.id, &plan).await?;
     if let Some(desired) = spec.permissions.as_deref()
         && cloud.status == ServiceStatus::Available
@@ -50,11 +55,20 @@ pub async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error>
     }
 
     // Connections: listed unless the recorded ones still hold at a resync of an unchanged
-    // service, and decided by the acceptance policy.
-    let resync = changed.is_empty() && s.spec_unchanged();
+    // service (with descriptions to keep, they are always listed), decided by the acceptance
+    // policy, and described.
+    let descriptions = spec.connection_descriptions.clone().unwrap_or_default();
+    let resync = changed.is_empty() && s.spec_unchanged() && descriptions.is_empty();
     if !(resync && connections::recorded_still_hold(&s.status().connections, &cloud, policy_active))
     {
-        let conns = list_connections(&client, &cloud).await?;
+        let mut conns = list_connections(&client, &cloud).await?;
+        let described = connections::descriptions(&descriptions, &conns);
+        act::connection_descriptions(&client, &cloud.id, &described).await?;
+        for d in described {
+            if let Some(c) = conns.iter_mut().find(|c| c.id == d.id) {
+                c.description = Some(d.description);
+            }
+        }
         govern(s, &client, &cloud.id, conns).await?;
     }
     let poll = policy_active.then_some(s.ctx().acceptance_poll);

@@ -19,8 +19,9 @@ pub use endpoint::{
 };
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 pub use service::{
-    Acceptance, AcceptancePolicy, PortMapping, Protocol, ServerType, ServiceConnection,
-    ServiceType, TcpProxy, VpcEndpointService, VpcEndpointServiceSpec, VpcEndpointServiceStatus,
+    Acceptance, AcceptancePolicy, IpVersion, ORG_PATH_PREFIX, PortMapping, Protocol, ServerType,
+    ServiceConnection, ServiceType, TcpProxy, VpcEndpointService, VpcEndpointServiceSpec,
+    VpcEndpointServiceStatus,
 };
 
 /// API group of both kinds.

@@ -96,14 +96,41 @@ pub struct VpcEndpointServiceSpec {
     #[x_kube(validation = Rule::new(TAG_KEYS_RULE).message(TAG_KEYS_MESSAGE))]
     pub tags: Option<BTreeMap<String, String>>,
 
-    /// Consumer accounts allowed to connect: `iam:domain::<domain id>` or `*` for everyone.
+    /// Consumer accounts allowed to connect: `iam:domain::<domain id>` or `*` for everyone;
+    /// on Huawei Cloud also the accounts of an organization path,
+    /// `organizations:orgPath::<org path>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(max = 500),
-        inner(regex(pattern = r"^(\*|iam:domain::[A-Za-z0-9*]{1,64})$"))
+        inner(regex(pattern = PERMISSION_PATTERN), length(max = PERMISSION_MAX))
     )]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub permissions: Option<Vec<String>>,
+
+    /// Huawei Cloud only: descriptions of the connections, by endpoint id or by consumer account
+    /// (domain id); an endpoint id wins over its account. Each is at most 128 characters without
+    /// `<` or `>`, and is set on the matching connections whose description differs. Other keys
+    /// make the spec invalid.
+    // The operator checks the keys (`validate::service_spec`): a CEL rule over map keys of
+    // unbounded length would exceed the apiserver's cost budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend(
+        "maxProperties" = 500,
+        "additionalProperties" = {"type": "string", "maxLength": 128, "pattern": DESCRIPTION_PATTERN}
+    ))]
+    pub connection_descriptions: Option<BTreeMap<String, String>>,
+
+    /// Huawei Cloud only: the service's IP address on a VLAN backend (an address of
+    /// `ipVersion`); changing it updates the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub ip: Option<String>,
+
+    /// Huawei Cloud only: the IP version of the service (`ipv4` or `ipv6`). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_enum_schema::<IpVersion>")]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("ipVersion is immutable"))]
+    pub ip_version: Option<IpVersion>,
 
     /// How the operator answers endpoints that ask to connect (default: it never does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,6 +156,20 @@ pub struct VpcEndpointServiceSpec {
     #[x_kube(validation = Rule::new("self == oldSelf").message("accountRef is immutable: recreate the object to move it to another account"))]
     pub account_ref: Option<AccountRef>,
 }
+
+/// A permission record: an account, everyone, or (Huawei Cloud) an organization path of at
+/// most 1024 characters (`PERMISSION_MAX`: the apiserver's regular expressions repeat at most
+/// 1000 times).
+pub(crate) const PERMISSION_PATTERN: &str =
+    r"^(\*|iam:domain::[A-Za-z0-9*]{1,64}|organizations:orgPath::[A-Za-z0-9/*?-]+)$";
+const PERMISSION_MAX: u32 = ORG_PATH_PREFIX.len() as u32 + 1024;
+
+/// The prefix of the organization permissions (Huawei Cloud's `permission_type: orgPath`).
+pub const ORG_PATH_PREFIX: &str = "organizations:orgPath::";
+
+/// Keys of `connectionDescriptions`: an endpoint id (UUID) or a domain id (`validate::service_spec`).
+pub(crate) const CONNECTION_KEYS_MESSAGE: &str =
+    "connectionDescriptions keys are endpoint ids (UUIDs) or domain ids (1-64 letters and digits)";
 
 /// `revokeUnlisted` revokes what the `AcceptListed` rules no longer list; with another policy it
 /// would mean nothing, so it is refused (also by `validate::service_spec` where CEL is not run).
@@ -219,6 +260,14 @@ pub enum ServerType {
 pub enum ServiceType {
     #[default]
     Interface,
+}
+
+/// The IP version of a service (Huawei Cloud).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IpVersion {
+    Ipv4,
+    Ipv6,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
@@ -313,6 +362,15 @@ pub struct ServiceConnection {
     /// Connection status: pendingAcceptance, accepted, rejected, creating or failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The connection's description (Huawei Cloud).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// When the endpoint connected, as the cloud says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// When the connection last changed, as the cloud says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
     /// The acceptance rule by which the operator accepted or rejected it, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,

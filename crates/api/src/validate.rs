@@ -8,10 +8,10 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use super::common::TAG_KEY_MAX;
-use super::service::REVOKE_UNLISTED_MESSAGE;
+use super::service::{CONNECTION_KEYS_MESSAGE, REVOKE_UNLISTED_MESSAGE};
 use super::{
-    AcceptancePolicy, MAX_USER_TAGS, Publish, RESERVED_TAG_PREFIX, VpcEndpointServiceSpec,
-    VpcEndpointSpec,
+    AcceptancePolicy, IpVersion, MAX_USER_TAGS, Publish, RESERVED_TAG_PREFIX,
+    VpcEndpointServiceSpec, VpcEndpointSpec,
 };
 
 /// A spec the cloud cannot accept; the message tells the user what to fix.
@@ -160,7 +160,53 @@ pub fn service_spec(spec: &VpcEndpointServiceSpec) -> Result<(), InvalidSpec> {
     {
         problems.push(REVOKE_UNLISTED_MESSAGE.to_string());
     }
+    let bad_keys: Vec<&str> = spec
+        .connection_descriptions
+        .iter()
+        .flatten()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !is_connection_key(k))
+        .collect();
+    if !bad_keys.is_empty() {
+        problems.push(format!(
+            "{CONNECTION_KEYS_MESSAGE}, not {}",
+            bad_keys.join(", ")
+        ));
+    }
+    if let Some(ip) = &spec.ip {
+        let version = spec.ip_version.unwrap_or(IpVersion::Ipv4);
+        let fits = match version {
+            IpVersion::Ipv4 => ip.parse::<std::net::Ipv4Addr>().is_ok(),
+            IpVersion::Ipv6 => ip.parse::<std::net::Ipv6Addr>().is_ok(),
+        };
+        if !fits {
+            problems.push(format!(
+                "ip {ip:?} is not an {} address (ipVersion {})",
+                if version == IpVersion::Ipv4 {
+                    "IPv4"
+                } else {
+                    "IPv6"
+                },
+                if version == IpVersion::Ipv4 {
+                    "ipv4, the default"
+                } else {
+                    "ipv6"
+                },
+            ));
+        }
+    }
     finish(problems)
+}
+
+/// An endpoint id (a UUID) or a domain id (1-64 letters and digits).
+fn is_connection_key(key: &str) -> bool {
+    let domain = (1..=64).contains(&key.len()) && key.chars().all(|c| c.is_ascii_alphanumeric());
+    let uuid = key.len() == 36
+        && key.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    domain || uuid
 }
 
 /// Checks a `VpcEndpoint` spec.
@@ -245,6 +291,30 @@ mod tests {
         let err = service_spec(&s).unwrap_err();
         assert!(err.to_string().contains("clientPort 8080"), "{err}");
         s.ports[1].protocol = Protocol::Udp;
+        assert_eq!(service_spec(&s), Ok(()));
+    }
+
+    #[test]
+    fn connection_description_keys_and_the_service_ip_are_checked() {
+        let mut s = service();
+        s.connection_descriptions = Some(BTreeMap::from([
+            (
+                "4189d3c2-8882-4871-a3c2-d380272eed81".to_string(),
+                "e".to_string(),
+            ),
+            ("0123abc".to_string(), "d".to_string()),
+            ("not a key".to_string(), "x".to_string()),
+        ]));
+        s.ip = Some("10.0.0.7".into());
+        let err = service_spec(&s).unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert!(err.problems[0].ends_with("not not a key"), "{err}");
+        s.connection_descriptions = None;
+        assert_eq!(service_spec(&s), Ok(()));
+        s.ip_version = Some(IpVersion::Ipv6);
+        let err = service_spec(&s).unwrap_err();
+        assert!(err.to_string().contains("not an IPv6 address"), "{err}");
+        s.ip = Some("fd00::7".into());
         assert_eq!(service_spec(&s), Ok(()));
     }
 

@@ -262,10 +262,37 @@ pub fn list_permissions(service_id: &str, page: PageParams) -> ApiRequest<ListPe
 
 const MAX_PERMISSION_PAGE: u64 = 500;
 
+/// Adds or removes account permission records (`iam:domain::…`, `*`).
 pub fn permission_action(
     service_id: &str,
     action: PermissionAction,
     permissions: Vec<String>,
+) -> ApiRequest<PermissionActionResponse> {
+    permission_action_of(service_id, action, permissions, None)
+}
+
+/// Huawei Cloud only: adds or removes organization records (`organizations:orgPath::…`), which
+/// the action API takes with `permission_type: orgPath`.
+pub fn org_permission_action(
+    service_id: &str,
+    action: PermissionAction,
+    permissions: Vec<String>,
+) -> ApiRequest<PermissionActionResponse> {
+    permission_action_of(
+        service_id,
+        action,
+        permissions,
+        Some(PermissionType::OrgPath),
+    )
+}
+
+/// `permission_type` is Huawei Cloud's; none is sent for accounts, which both clouds read as
+/// `domainId`.
+fn permission_action_of(
+    service_id: &str,
+    action: PermissionAction,
+    permissions: Vec<String>,
+    permission_type: Option<PermissionType>,
 ) -> ApiRequest<PermissionActionResponse> {
     ApiRequest::new(
         "permission_action",
@@ -275,7 +302,21 @@ pub fn permission_action(
     .body(&PermissionActionRequest {
         permissions,
         action,
+        permission_type,
     })
+}
+
+/// Huawei Cloud only: sets the descriptions of connections (by endpoint id).
+pub fn update_connection_descriptions(
+    service_id: &str,
+    connections: Vec<ConnectionDescription>,
+) -> ApiRequest<ConnectionActionResponse> {
+    ApiRequest::new(
+        "update_connection_descriptions",
+        Method::PUT,
+        format!("{SERVICES}/{}/connections/description", id(service_id)),
+    )
+    .body(&ConnectionDescriptionsRequest { connections })
 }
 
 pub fn create_endpoint(body: &CreateEndpointRequest) -> ApiRequest<Endpoint> {

@@ -87,6 +87,8 @@ fn create_service_body_and_answer() {
             key: "vpcep-operator-uid".into(),
             value: "u1".into(),
         }],
+        ip: None,
+        ip_version: None,
     };
     let req = create_service(&body);
     assert!(req.creates);
@@ -350,6 +352,32 @@ fn permissions() {
         &format!("vpc-endpoint-services/{SVC}/permissions/action"),
         "",
         Some(json!({"permissions": ["*"], "action": "remove"})),
+    );
+    check(
+        &org_permission_action(
+            SVC,
+            PermissionAction::Add,
+            vec!["organizations:orgPath::o-1/r-2".into()],
+        ),
+        Method::POST,
+        &format!("vpc-endpoint-services/{SVC}/permissions/action"),
+        "",
+        Some(
+            json!({"permissions": ["organizations:orgPath::o-1/r-2"], "action": "add", "permission_type": "orgPath"}),
+        ),
+    );
+    check(
+        &update_connection_descriptions(
+            SVC,
+            vec![ConnectionDescription {
+                id: "e-1".into(),
+                description: "billing".into(),
+            }],
+        ),
+        Method::PUT,
+        &format!("vpc-endpoint-services/{SVC}/connections/description"),
+        "",
+        Some(json!({"connections": [{"id": "e-1", "description": "billing"}]})),
     );
     let r: PermissionActionResponse =
         decode(json!({"permissions": ["iam:domain::5fc973eea581490997e82ea11a1d0101"]}));

@@ -3,10 +3,10 @@
 //! enums that differ per cloud come from the flavour's [`Limits`].
 
 use std::collections::HashSet;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::error::ApiError;
-use crate::flavour::Limits;
+use crate::flavour::{Flavour, Limits};
 use crate::state::{NewEndpoint, NewService, ServiceChanges};
 use crate::wire::{
     CreateEndpointRequest, CreateServiceRequest, PolicyStatement, PolicyStatementInput,
@@ -16,6 +16,8 @@ use crate::wire::{
 pub const MAX_PORTS: usize = 200;
 pub const MAX_SERVICE_NAME: usize = 16;
 pub const MAX_POLICY_STATEMENTS: usize = 10;
+
+const IP_VERSIONS: [&str; 2] = ["ipv4", "ipv6"];
 
 /// A present, non-empty value, or the given error code.
 fn required<'a>(
@@ -255,6 +257,34 @@ pub fn tag_keys(inputs: &[TagInput]) -> Result<Vec<(String, Option<String>)>, Ap
         .collect()
 }
 
+/// A request field only Huawei Cloud documents is refused by the OTC flavour, naming the field
+/// (`fields`: each field and whether the request sends it).
+pub fn huawei_only(flavour: Flavour, fields: &[(&str, bool)]) -> Result<(), ApiError> {
+    match fields.iter().find(|(_, sent)| *sent) {
+        Some((field, _)) if flavour == Flavour::Otc => Err(ApiError::param(format!(
+            "{field} is not a parameter of this API (a Huawei Cloud field)."
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The service address of a VLAN backend, of `ip_version` (default `ipv4`).
+fn service_ip(ip: Option<&str>, ip_version: Option<&str>) -> Result<Option<IpAddr>, ApiError> {
+    let Some(ip) = ip else {
+        return Ok(None);
+    };
+    let parsed = match ip_version.unwrap_or("ipv4") {
+        "ipv4" => ip.parse::<Ipv4Addr>().map(IpAddr::from).ok(),
+        _ => ip.parse::<std::net::Ipv6Addr>().map(IpAddr::from).ok(),
+    };
+    parsed.map(Some).ok_or_else(|| {
+        ApiError::param(format!(
+            "ip {ip:?} is not an {} address.",
+            ip_version.unwrap_or("ipv4")
+        ))
+    })
+}
+
 pub fn new_service(req: CreateServiceRequest, limits: &Limits) -> Result<NewService, ApiError> {
     let port_id = required(req.port_id.as_deref(), "EndPoint.2002", "port_id")?;
     let port_id = uuid_field(port_id, "EndPoint.3003", "port_id")?;
@@ -279,7 +309,15 @@ pub fn new_service(req: CreateServiceRequest, limits: &Limits) -> Result<NewServ
         .as_deref()
         .map(|v| uuid_field(v, "EndPoint.3051", "vip_port_id"))
         .transpose()?;
+    let ip_version = req
+        .ip_version
+        .as_deref()
+        .map(|v| one_of(v, &IP_VERSIONS, "EndPoint.0002", "ip_version"))
+        .transpose()?;
+    let ip = service_ip(req.ip.as_deref(), ip_version.as_deref())?;
     Ok(NewService {
+        ip,
+        ip_version,
         name: service_name(req.service_name.as_deref().unwrap_or_default())?,
         port_id,
         vip_port_id,
@@ -327,6 +365,15 @@ pub fn service_changes(
             .description
             .as_deref()
             .map(|d| description(d, limits))
+            .transpose()?,
+        // The version is the service's; an address of either kind is taken, the store keeps it.
+        ip: req
+            .ip
+            .as_deref()
+            .map(|ip| {
+                ip.parse::<IpAddr>()
+                    .map_err(|_| ApiError::param(format!("ip {ip:?} is not an IP address.")))
+            })
             .transpose()?,
     })
 }
@@ -574,6 +621,33 @@ mod tests {
         let mut r = service_req();
         r.service_type = Some("gateway".into());
         assert_eq!(code(new_service(r, OTC)), "EndPoint.0002");
+    }
+
+    #[test]
+    fn the_service_ip_follows_its_version() {
+        let mut r = service_req();
+        r.ip = Some("10.0.0.7".into());
+        let s = new_service(r.clone(), HUAWEI).unwrap();
+        assert_eq!(s.ip, Some(IpAddr::from([10, 0, 0, 7])));
+        assert_eq!(s.ip_version, None);
+        r.ip_version = Some("ipv6".into());
+        assert_eq!(code(new_service(r.clone(), HUAWEI)), "EndPoint.0002");
+        r.ip = Some("fd00::7".into());
+        let s = new_service(r.clone(), HUAWEI).unwrap();
+        assert_eq!(s.ip_version.as_deref(), Some("ipv6"));
+        r.ip_version = Some("ipv5".into());
+        assert_eq!(code(new_service(r, HUAWEI)), "EndPoint.0002");
+    }
+
+    #[test]
+    fn otc_refuses_huawei_only_fields_by_name() {
+        let mut r = service_req();
+        assert_eq!(huawei_only(Flavour::Otc, &r.huawei_fields()), Ok(()));
+        r.ip_version = Some("ipv4".into());
+        let err = huawei_only(Flavour::Otc, &r.huawei_fields()).unwrap_err();
+        assert_eq!(err.code, "EndPoint.0002");
+        assert!(err.message.starts_with("ip_version "), "{}", err.message);
+        assert_eq!(huawei_only(Flavour::Huawei, &r.huawei_fields()), Ok(()));
     }
 
     #[test]

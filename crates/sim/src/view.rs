@@ -41,6 +41,8 @@ pub fn service(store: &Store, s: &Service, region: &str) -> ServiceView {
         connection_count: store.connection_count(&s.id),
         description: s.description.clone(),
         error: shown_error(s.status == ServiceStatus::Failed, &s.error),
+        ip: s.ip.map(|ip| ip.to_string()),
+        ip_version: s.ip_version.clone(),
     }
 }
 

@@ -85,15 +85,24 @@ pub struct CreateServiceRequest {
     pub tags: Option<Vec<TagInput>>,
     pub description: Option<String>,
     pub vip_port_id: Option<String>,
-    /// Huawei-only fields, accepted and ignored.
-    #[serde(rename = "ip")]
-    pub _ip: Option<IgnoredAny>,
-    #[serde(rename = "ip_version")]
-    pub _ip_version: Option<IgnoredAny>,
-    #[serde(rename = "snat_network_id")]
-    pub _snat_network_id: Option<IgnoredAny>,
-    #[serde(rename = "enable_policy")]
-    pub _enable_policy: Option<IgnoredAny>,
+    /// Huawei-only: the service address of a VLAN backend, and its version (`ipv4`/`ipv6`).
+    pub ip: Option<String>,
+    pub ip_version: Option<String>,
+    /// Huawei-only fields, accepted and ignored there.
+    pub snat_network_id: Option<IgnoredAny>,
+    pub enable_policy: Option<IgnoredAny>,
+}
+
+impl CreateServiceRequest {
+    /// The Huawei-only fields (`../shared/vpcep-api.md` §2.1), and whether each is sent.
+    pub fn huawei_fields(&self) -> [(&'static str, bool); 4] {
+        [
+            ("ip", self.ip.is_some()),
+            ("ip_version", self.ip_version.is_some()),
+            ("snat_network_id", self.snat_network_id.is_some()),
+            ("enable_policy", self.enable_policy.is_some()),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -106,9 +115,8 @@ pub struct UpdateServiceRequest {
     pub tcp_proxy: Option<String>,
     pub description: Option<String>,
     pub vip_port_id: Option<String>,
-    /// Huawei-only, accepted and ignored.
-    #[serde(rename = "ip")]
-    pub _ip: Option<IgnoredAny>,
+    /// Huawei-only (tf-hwc updates it).
+    pub ip: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -147,6 +155,11 @@ pub struct ServiceView {
     pub description: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Vec<Failure>>,
+    /// Huawei Cloud only, so only for services created with them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use vpcep_api::{Acceptance, ServiceConnection};
-use vpcep_cloud::model::{Connection, EndpointStatus, Service, ServiceStatus};
+use vpcep_cloud::model::{
+    Connection, ConnectionDescription, EndpointStatus, Service, ServiceStatus,
+};
 
 use super::acceptance::{Candidate, Decision, Rule, decide, is_active};
 
@@ -51,6 +53,24 @@ pub fn decisions(
                 status: &c.status,
             };
             decide(acceptance, candidate, cluster_endpoints).map(|d| (c.id.clone(), d))
+        })
+        .collect()
+}
+
+/// The descriptions to set (`connectionDescriptions`): each listed connection whose endpoint id,
+/// else whose account, the map names, where the cloud's description differs.
+pub fn descriptions(
+    wanted: &BTreeMap<String, String>,
+    conns: &[Connection],
+) -> Vec<ConnectionDescription> {
+    conns
+        .iter()
+        .filter_map(|c| {
+            let want = wanted.get(&c.id).or_else(|| wanted.get(&c.domain_id))?;
+            (c.description.as_deref().unwrap_or("") != want).then(|| ConnectionDescription {
+                id: c.id.clone(),
+                description: want.clone(),
+            })
         })
         .collect()
 }
@@ -105,6 +125,9 @@ pub fn entries(
             domain_id: Some(c.domain_id).filter(|d| !d.is_empty()),
             marker_id: c.marker_id,
             status: Some(c.status.to_string()),
+            description: c.description.filter(|d| !d.is_empty()),
+            created_at: Some(c.created_at).filter(|t| !t.is_empty()),
+            updated_at: Some(c.updated_at).filter(|t| !t.is_empty()),
             endpoint_id: c.id,
         })
         .collect()
@@ -121,7 +144,7 @@ mod tests {
             domain_id: None,
             marker_id: None,
             status: Some(status.into()),
-            decided_by: None,
+            ..Default::default()
         }
     }
 
@@ -248,6 +271,47 @@ mod tests {
             }
         );
         assert_eq!(blocking_deletion(&conns), vec!["a", "c"]);
+    }
+
+    #[test]
+    fn descriptions_follow_the_endpoint_id_then_the_account() {
+        let wanted = BTreeMap::from([
+            ("e1".to_string(), "by id".to_string()),
+            ("d1".to_string(), "by account".to_string()),
+        ]);
+        let mut same = conn("e3", "d1", EndpointStatus::Accepted);
+        same.description = Some("by account".into());
+        let conns = [
+            conn("e1", "d1", EndpointStatus::Accepted),
+            conn("e2", "d1", EndpointStatus::PendingAcceptance),
+            same,
+            conn("e4", "d2", EndpointStatus::Accepted),
+        ];
+        let set = |id: &str, d: &str| ConnectionDescription {
+            id: id.into(),
+            description: d.into(),
+        };
+        assert_eq!(
+            descriptions(&wanted, &conns),
+            vec![set("e1", "by id"), set("e2", "by account")]
+        );
+        assert!(descriptions(&BTreeMap::new(), &conns).is_empty());
+    }
+
+    #[test]
+    fn entries_carry_description_and_times() {
+        let mut c = conn("a", "d1", EndpointStatus::Accepted);
+        c.description = Some("team a".into());
+        c.created_at = "2026-01-02T03:04:05Z".into();
+        c.updated_at = "2026-01-02T03:05:05Z".into();
+        let out = entries(vec![c, conn("b", "d1", EndpointStatus::Accepted)], &[], &[]);
+        assert_eq!(out[0].description.as_deref(), Some("team a"));
+        assert_eq!(out[0].created_at.as_deref(), Some("2026-01-02T03:04:05Z"));
+        assert_eq!(out[0].updated_at.as_deref(), Some("2026-01-02T03:05:05Z"));
+        assert_eq!(
+            (out[1].description.clone(), out[1].created_at.clone()),
+            (None, None)
+        );
     }
 
     #[test]

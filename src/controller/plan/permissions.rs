@@ -2,7 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use vpcep_cloud::model::PermissionAction;
+use vpcep_api::ORG_PATH_PREFIX;
+use vpcep_cloud::model::{PermissionAction, PermissionType};
 
 /// Records per permission call; the API caps a batch (EndPoint.0016) without documenting where.
 const BATCH: usize = 50;
@@ -19,15 +20,29 @@ impl PermissionChanges {
         self.add.is_empty() && self.remove.is_empty()
     }
 
-    /// The calls to make, in batches the API accepts.
-    pub fn calls(&self) -> impl Iterator<Item = (PermissionAction, &[String])> {
-        let adds = self.add.chunks(BATCH).map(|c| (PermissionAction::Add, c));
-        let removes = self
-            .remove
-            .chunks(BATCH)
-            .map(|c| (PermissionAction::Remove, c));
-        adds.chain(removes)
+    /// The calls to make, in batches the API accepts; one call carries records of one type
+    /// (Huawei Cloud takes organization records with their own `permission_type`).
+    pub fn calls(&self) -> impl Iterator<Item = (PermissionAction, PermissionType, &[String])> {
+        batches(PermissionAction::Add, &self.add)
+            .chain(batches(PermissionAction::Remove, &self.remove))
     }
+}
+
+/// The batches of one action over sorted records, accounts first, then organizations.
+fn batches(
+    action: PermissionAction,
+    records: &[String],
+) -> impl Iterator<Item = (PermissionAction, PermissionType, &[String])> {
+    // `diff` sorts the records, and `organizations:` sorts after `*` and `iam:`.
+    let split = records.partition_point(|p| !p.starts_with(ORG_PATH_PREFIX));
+    let (domains, orgs) = records.split_at(split);
+    let domains = domains
+        .chunks(BATCH)
+        .map(move |c| (action, PermissionType::DomainId, c));
+    let orgs = orgs
+        .chunks(BATCH)
+        .map(move |c| (action, PermissionType::OrgPath, c));
+    domains.chain(orgs)
 }
 
 /// What to add and to remove so that `actual` becomes `desired`. `*` and `iam:domain::*` are
@@ -77,7 +92,7 @@ mod tests {
         let many: Vec<String> = (0..120).map(|i| format!("iam:domain::{i:032}")).collect();
         let changes = diff(&many, &v(&["iam:domain::gone"]));
         let calls: Vec<(PermissionAction, usize)> =
-            changes.calls().map(|(a, c)| (a, c.len())).collect();
+            changes.calls().map(|(a, _, c)| (a, c.len())).collect();
         assert_eq!(
             calls,
             vec![
@@ -88,5 +103,34 @@ mod tests {
             ]
         );
         assert!(diff(&many, &many).calls().next().is_none());
+    }
+
+    #[test]
+    fn organization_records_go_in_calls_of_their_own_type() {
+        let changes = diff(
+            &v(&["organizations:orgPath::o-1/r-2", "iam:domain::a", "*"]),
+            &v(&["organizations:orgPath::o-9"]),
+        );
+        let calls: Vec<_> = changes.calls().collect();
+        assert_eq!(
+            calls,
+            vec![
+                (
+                    PermissionAction::Add,
+                    PermissionType::DomainId,
+                    &v(&["*", "iam:domain::a"])[..]
+                ),
+                (
+                    PermissionAction::Add,
+                    PermissionType::OrgPath,
+                    &v(&["organizations:orgPath::o-1/r-2"])[..]
+                ),
+                (
+                    PermissionAction::Remove,
+                    PermissionType::OrgPath,
+                    &v(&["organizations:orgPath::o-9"])[..]
+                ),
+            ]
+        );
     }
 }

@@ -2,8 +2,9 @@ use std::collections::BTreeSet;
 
 use super::tags::{Owner, TagDiff, desired_tags, diff_tags};
 use super::{immutable, wire_name};
-use vpcep_api::VpcEndpointServiceSpec;
 use vpcep_api::validate::InvalidSpec;
+use vpcep_api::{ORG_PATH_PREFIX, VpcEndpointServiceSpec};
+use vpcep_cloud::config::CloudKind;
 use vpcep_cloud::model::{
     CreateServiceRequest, PortMapping, ServerType, Service, ServiceStatus, ServiceType,
     UpdateServiceRequest,
@@ -22,12 +23,63 @@ fn wire_ports(spec: &VpcEndpointServiceSpec) -> Vec<PortMapping> {
         .collect()
 }
 
-/// The create call for a spec, carrying the owner tags.
+/// The spec fields that only Huawei Cloud's API has (`../shared/vpcep-api.md` §1b, §2.1, §4):
+/// on OTC each one set is a problem that names it, so that nothing is silently left out.
+fn huawei_only_problems(spec: &VpcEndpointServiceSpec, kind: CloudKind) -> Vec<String> {
+    if kind == CloudKind::Huawei {
+        return vec![];
+    }
+    let mut problems = Vec::new();
+    if spec
+        .connection_descriptions
+        .as_ref()
+        .is_some_and(|d| !d.is_empty())
+    {
+        problems.push(
+            "connectionDescriptions is a Huawei Cloud API; OTC has no connection descriptions: remove it".to_string(),
+        );
+    }
+    for org in spec
+        .permissions
+        .iter()
+        .flatten()
+        .filter(|p| p.starts_with(ORG_PATH_PREFIX))
+    {
+        problems.push(format!(
+            "the permissions entry {org} is an organization permission, a Huawei Cloud API; OTC permits accounts only (iam:domain::<domain id> or *): remove it"
+        ));
+    }
+    if spec.ip.is_some() {
+        problems.push(
+            "ip (the service address of a VLAN backend) is a Huawei Cloud field; OTC has none: remove it".to_string(),
+        );
+    }
+    if spec.ip_version.is_some() {
+        problems.push(
+            "ipVersion is a Huawei Cloud field; OTC services are IPv4 only: remove it".to_string(),
+        );
+    }
+    problems
+}
+
+fn check_cloud(spec: &VpcEndpointServiceSpec, kind: CloudKind) -> Result<(), InvalidSpec> {
+    let problems = huawei_only_problems(spec, kind);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InvalidSpec { problems })
+    }
+}
+
+/// The create call for a spec, carrying the owner tags; a spec that `kind`'s API cannot carry is
+/// refused before anything is sent.
 pub fn create_service_request(
     spec: &VpcEndpointServiceSpec,
     owner: &Owner,
-) -> CreateServiceRequest {
-    CreateServiceRequest {
+    kind: CloudKind,
+) -> Result<CreateServiceRequest, InvalidSpec> {
+    check_cloud(spec, kind)?;
+    Ok(CreateServiceRequest {
         port_id: spec.port_id.clone(),
         vpc_id: spec.vpc_id.clone(),
         server_type: ServerType::from(wire_name(&spec.server_type).as_str()),
@@ -38,7 +90,9 @@ pub fn create_service_request(
         tcp_proxy: spec.tcp_proxy.as_ref().map(wire_name),
         description: spec.description.clone(),
         tags: desired_tags(spec.tags.as_ref(), owner),
-    }
+        ip: spec.ip.clone(),
+        ip_version: spec.ip_version.as_ref().map(wire_name),
+    })
 }
 
 /// The short name inside a full service name `{region}.{name}.{id}` (`None` for `{region}.{id}`).
@@ -69,14 +123,16 @@ fn ports_set(ports: &[PortMapping]) -> BTreeSet<&PortMapping> {
 
 /// Compares the fields the spec owns with the cloud object. Create-only fields that differ make
 /// the spec invalid: the operator never recreates an object to change them. Changes wait while
-/// the service is not `available`, since the API refuses them then.
+/// the service is not `available`, since the API refuses them then. Fields `kind`'s API lacks
+/// are problems too.
 pub fn plan_service(
     spec: &VpcEndpointServiceSpec,
     owner: &Owner,
     cloud: &Service,
     region: &str,
+    kind: CloudKind,
 ) -> Result<ServicePlan, InvalidSpec> {
-    let mut problems = Vec::new();
+    let mut problems = huawei_only_problems(spec, kind);
     if !cloud.vpc_id.is_empty() && cloud.vpc_id != spec.vpc_id {
         problems.push(immutable("vpcId", &cloud.vpc_id, &spec.vpc_id, KIND));
     }
@@ -89,6 +145,13 @@ pub fn plan_service(
     let have = cloud.service_type.as_str();
     if !have.is_empty() && have != service_type {
         problems.push(immutable("serviceType", have, &service_type, KIND));
+    }
+    // The cloud reports no version for IPv4 services created without one.
+    if let Some(version) = spec.ip_version.as_ref().map(wire_name) {
+        let have = cloud.ip_version.as_deref().unwrap_or("ipv4");
+        if have != version {
+            problems.push(immutable("ipVersion", have, &version, KIND));
+        }
     }
     if !problems.is_empty() {
         return Err(InvalidSpec { problems });
@@ -122,6 +185,11 @@ pub fn plan_service(
         && cloud.description.as_deref().unwrap_or("") != description
     {
         update.description = Some(description.clone());
+    }
+    if let Some(ip) = &spec.ip
+        && cloud.ip.as_ref() != Some(ip)
+    {
+        update.ip = Some(ip.clone());
     }
     Ok(ServicePlan {
         update: (update != UpdateServiceRequest::default()).then_some(update),
@@ -158,7 +226,7 @@ mod tests {
 
     /// The cloud object the operator would have created from `spec(json!({}))`.
     fn cloud() -> Service {
-        let req = create_service_request(&spec(json!({})), &owner());
+        let req = create_service_request(&spec(json!({})), &owner(), CloudKind::Otc).unwrap();
         Service {
             id: ID.into(),
             vpc_id: req.vpc_id,
@@ -191,7 +259,9 @@ mod tests {
         let req = create_service_request(
             &spec(json!({"tcpProxy": "toa_open", "tags": {"team": "net"}})),
             &owner(),
-        );
+            CloudKind::Otc,
+        )
+        .unwrap();
         assert_eq!(req.server_type, ServerType::Vm);
         assert_eq!(req.service_type, Some(ServiceType::Interface));
         assert_eq!(req.tcp_proxy.as_deref(), Some("toa_open"));
@@ -215,7 +285,13 @@ mod tests {
     fn an_unchanged_service_needs_no_call() {
         // Port order and an unset tcpProxy/description are not differences.
         assert_eq!(
-            plan_service(&spec(json!({})), &owner(), &cloud(), "eu-de"),
+            plan_service(
+                &spec(json!({})),
+                &owner(),
+                &cloud(),
+                "eu-de",
+                CloudKind::Otc
+            ),
             Ok(ServicePlan::default())
         );
     }
@@ -225,7 +301,7 @@ mod tests {
         let s = spec(
             json!({"approvalEnabled": true, "serviceName": "web2", "ports": [{"clientPort": 443, "serverPort": 8443}], "tcpProxy": "proxy_open", "description": "d"}),
         );
-        let plan = plan_service(&s, &owner(), &cloud(), "eu-de").unwrap();
+        let plan = plan_service(&s, &owner(), &cloud(), "eu-de", CloudKind::Otc).unwrap();
         let u = plan.update.unwrap();
         assert_eq!(u.approval_enabled, Some(true));
         assert_eq!(u.service_name.as_deref(), Some("web2"));
@@ -251,7 +327,7 @@ mod tests {
             key: "added-by-hand".into(),
             value: "x".into(),
         });
-        let plan = plan_service(&spec(json!({})), &owner(), &c, "eu-de").unwrap();
+        let plan = plan_service(&spec(json!({})), &owner(), &c, "eu-de", CloudKind::Otc).unwrap();
         assert_eq!(plan.update, None);
         assert_eq!(plan.tags.delete, vec!["added-by-hand"]);
         assert_eq!(
@@ -266,7 +342,7 @@ mod tests {
     #[test]
     fn create_only_fields_are_never_changed() {
         let s = spec(json!({"vpcId": "5189d3c2-8882-4871-a3c2-d380272eed81", "serverType": "LB"}));
-        let err = plan_service(&s, &owner(), &cloud(), "eu-de").unwrap_err();
+        let err = plan_service(&s, &owner(), &cloud(), "eu-de", CloudKind::Otc).unwrap_err();
         assert_eq!(err.problems.len(), 2);
         assert!(
             err.problems[0].starts_with("vpcId cannot change after creation"),
@@ -281,8 +357,61 @@ mod tests {
         c.status = ServiceStatus::Creating;
         let s = spec(json!({"approvalEnabled": true}));
         assert_eq!(
-            plan_service(&s, &owner(), &c, "eu-de"),
+            plan_service(&s, &owner(), &c, "eu-de", CloudKind::Otc),
             Ok(ServicePlan::default())
+        );
+    }
+
+    #[test]
+    fn huawei_only_fields_are_sent_on_huawei_and_refused_on_otc() {
+        let s = spec(json!({
+            "connectionDescriptions": {"d0": "team a"},
+            "permissions": ["iam:domain::d0", "organizations:orgPath::o-1/r-2"],
+            "ip": "fd00::7", "ipVersion": "ipv6",
+        }));
+        let req = create_service_request(&s, &owner(), CloudKind::Huawei).unwrap();
+        assert_eq!(req.ip.as_deref(), Some("fd00::7"));
+        assert_eq!(req.ip_version.as_deref(), Some("ipv6"));
+
+        let err = create_service_request(&s, &owner(), CloudKind::Otc).unwrap_err();
+        assert_eq!(err.problems.len(), 4, "{err}");
+        assert!(
+            err.problems[0].starts_with(
+                "connectionDescriptions is a Huawei Cloud API; OTC has no connection descriptions"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.problems[1].contains("entry organizations:orgPath::o-1/r-2 "),
+            "{err}"
+        );
+        assert!(err.problems[2].starts_with("ip "), "{err}");
+        assert!(err.problems[3].starts_with("ipVersion "), "{err}");
+        // An existing object is refused the same way, before any change is planned.
+        let planned = plan_service(&s, &owner(), &cloud(), "eu-de", CloudKind::Otc).unwrap_err();
+        assert_eq!(planned.problems[..4], err.problems[..], "{planned}");
+        // Account permissions and an empty map are fine on OTC.
+        let plain = spec(json!({"connectionDescriptions": {}, "permissions": ["*"]}));
+        assert!(create_service_request(&plain, &owner(), CloudKind::Otc).is_ok());
+    }
+
+    #[test]
+    fn the_service_ip_is_updated_and_the_ip_version_is_create_only() {
+        let mut c = cloud();
+        c.ip = Some("10.0.0.7".into());
+        let s = spec(json!({"ip": "10.0.0.8"}));
+        let plan = plan_service(&s, &owner(), &c, "eu-de", CloudKind::Huawei).unwrap();
+        assert_eq!(plan.update.unwrap().ip.as_deref(), Some("10.0.0.8"));
+        let same = spec(json!({"ip": "10.0.0.7", "ipVersion": "ipv4"}));
+        assert_eq!(
+            plan_service(&same, &owner(), &c, "eu-de", CloudKind::Huawei),
+            Ok(ServicePlan::default())
+        );
+        let v6 = spec(json!({"ipVersion": "ipv6"}));
+        let err = plan_service(&v6, &owner(), &c, "eu-de", CloudKind::Huawei).unwrap_err();
+        assert!(
+            err.problems[0].starts_with("ipVersion cannot change"),
+            "{err}"
         );
     }
 

@@ -37,6 +37,12 @@ pub struct CreateServiceRequest {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+    /// Huawei Cloud only: the service's address on a VLAN backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// Huawei Cloud only: `ipv4` or `ipv6`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_version: Option<String>,
 }
 
 /// Body of `PUT /vpc-endpoint-services/{id}`: only the fields to change.
@@ -54,6 +60,9 @@ pub struct UpdateServiceRequest {
     pub tcp_proxy: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Huawei Cloud only (tf-hwc updates it in place).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
 }
 
 /// An endpoint service as GET, list, create and update return it.
@@ -83,6 +92,9 @@ pub struct Service {
     pub error: Vec<ErrorDetail>,
     pub description: Option<String>,
     pub cidr_type: Option<String>,
+    /// Huawei Cloud only.
+    pub ip: Option<String>,
+    pub ip_version: Option<String>,
 }
 
 /// `GET /vpc-endpoint-services`.
@@ -227,11 +239,24 @@ pub enum PermissionAction {
     Remove,
 }
 
+/// The kind of a permission record; OTC knows only accounts and sends no type.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PermissionType {
+    #[serde(rename = "domainId")]
+    DomainId,
+    /// Huawei Cloud only: `organizations:orgPath::<path>` records.
+    #[serde(rename = "orgPath")]
+    OrgPath,
+}
+
 /// Body of `POST /vpc-endpoint-services/{id}/permissions/action`.
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct PermissionActionRequest {
     pub permissions: Vec<String>,
     pub action: PermissionAction,
+    /// Huawei Cloud only; absent means `domainId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_type: Option<PermissionType>,
 }
 
 /// Response of the permission action: the permissions now set.
@@ -239,6 +264,20 @@ pub struct PermissionActionRequest {
 #[serde(default)]
 pub struct PermissionActionResponse {
     pub permissions: Vec<String>,
+}
+
+/// One entry of `PUT /vpc-endpoint-services/{id}/connections/description` (Huawei Cloud).
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionDescription {
+    /// The endpoint id.
+    pub id: String,
+    pub description: String,
+}
+
+/// Body of `PUT /vpc-endpoint-services/{id}/connections/description` (Huawei Cloud).
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionDescriptionsRequest {
+    pub connections: Vec<ConnectionDescription>,
 }
 
 /// Body of `PUT /vpc-endpoint-services/{id}/name` (Huawei Cloud).

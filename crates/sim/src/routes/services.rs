@@ -24,6 +24,7 @@ pub async fn create(
     who: Principal,
     JsonBody(req): JsonBody<CreateServiceRequest>,
 ) -> Result<Json<ServiceView>, ApiError> {
+    validate::huawei_only(app.settings.flavour, &req.huawei_fields())?;
     let new = validate::new_service(req, app.settings.flavour.limits())?;
     write_and_show(&app, view::service_by_id, |store, now| {
         store.create_service(&who, new, &app.settings, now)
@@ -85,6 +86,7 @@ pub async fn update(
     Path((_, id)): Path<(String, String)>,
     JsonBody(req): JsonBody<UpdateServiceRequest>,
 ) -> Result<Json<ServiceView>, ApiError> {
+    validate::huawei_only(app.settings.flavour, &[("ip", req.ip.is_some())])?;
     let changes = validate::service_changes(req, app.settings.flavour.limits())?;
     write_and_show(&app, view::service_by_id, |store, now| {
         store.update_service(&who.project_id, &id, changes, now)

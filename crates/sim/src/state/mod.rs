@@ -135,6 +135,11 @@ pub struct Service {
     pub settle_at: Option<Timestamp>,
     pub permissions: Vec<Permission>,
     pub error: Option<Failure>,
+    /// Huawei Cloud: the service address of a VLAN backend and its version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<std::net::IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_version: Option<String>,
 }
 
 impl Service {
@@ -307,6 +312,9 @@ pub struct NewService {
     pub description: String,
     pub ports: Vec<PortMapping>,
     pub tags: Vec<Tag>,
+    /// Huawei Cloud: the service address of a VLAN backend and its version.
+    pub ip: Option<std::net::IpAddr>,
+    pub ip_version: Option<String>,
 }
 
 /// The validated input of a service update; `None` leaves a field as it is.
@@ -320,6 +328,7 @@ pub struct ServiceChanges {
     pub vip_port_id: Option<String>,
     pub tcp_proxy: Option<String>,
     pub description: Option<String>,
+    pub ip: Option<std::net::IpAddr>,
 }
 
 /// The validated input of an endpoint creation.

@@ -52,6 +52,8 @@ pub fn public_catalogue(flavour: Flavour, region: &str) -> Vec<Service> {
                 description: String::new(),
                 ports: Vec::new(),
                 tags: Vec::new(),
+                ip: None,
+                ip_version: None,
                 status: ServiceStatus::Available,
                 created_at: created,
                 updated_at: created,

@@ -93,6 +93,8 @@ impl Store {
             description: new.description,
             ports: new.ports,
             tags: new.tags,
+            ip: new.ip,
+            ip_version: new.ip_version,
             status: ServiceStatus::Creating,
             created_at: now,
             updated_at: now,
@@ -143,6 +145,14 @@ impl Store {
         let current = self.modifiable_service(project_id, id)?;
         let port_id = changes.port_id.as_deref().unwrap_or(&current.port_id);
         let ports = changes.ports.as_deref().unwrap_or(&current.ports);
+        if let Some(ip) = changes.ip {
+            let version = current.ip_version.as_deref().unwrap_or("ipv4");
+            if ip.is_ipv4() != (version == "ipv4") {
+                return Err(ApiError::param(format!(
+                    "ip {ip} is not an {version} address, the service's IP version."
+                )));
+            }
+        }
         self.check_port_conflicts(Some(id), port_id, ports)?;
         self.modify_service(project_id, id, now, |service| {
             if let Some(v) = changes.approval_enabled {
@@ -165,6 +175,9 @@ impl Store {
             }
             if let Some(v) = changes.description {
                 service.description = v;
+            }
+            if let Some(v) = changes.ip {
+                service.ip = Some(v);
             }
         })
     }

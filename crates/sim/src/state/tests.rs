@@ -69,6 +69,8 @@ fn new_service(approval: bool, server_port: u16) -> NewService {
             protocol: "TCP".into(),
         }],
         tags: vec![],
+        ip: None,
+        ip_version: None,
     }
 }
 
@@ -377,6 +379,15 @@ fn update_rules() {
         .rename_service("project1", &sid, Some("api".into()), at(4))
         .unwrap();
     assert_eq!(renamed.full_name("eu-de"), format!("eu-de.api.{sid}"));
+    // The service ip changes within the service's IP version (IPv4 without one).
+    let ip = |a: &str| ServiceChanges {
+        ip: Some(a.parse().unwrap()),
+        ..Default::default()
+    };
+    let moved = store.update_service("project1", &sid, ip("10.0.0.9"), at(5));
+    assert_eq!(moved.unwrap().ip, Some("10.0.0.9".parse().unwrap()));
+    let v6 = store.update_service("project1", &sid, ip("fd00::9"), at(6));
+    assert_eq!(v6.unwrap_err().code, "EndPoint.0002");
 }
 
 #[test]
