@@ -266,6 +266,7 @@ for_both_kinds!(
     nothing_recorded_after_a_create_was_sent_asks_the_tags_once,
     recorded_id_present_is_recorded_with_one_get,
     recorded_id_deleted_behind_the_operators_back_is_vanished,
+    a_successor_with_the_owner_tags_is_recovered_when_the_recorded_one_is_gone,
     external_id_annotation_adopts_the_named_object,
     external_id_annotation_naming_nothing_is_an_invalid_spec,
     lost_create_answer_is_recovered_by_the_owner_tags,
@@ -336,8 +337,8 @@ async fn recorded_id_present_is_recorded_with_one_get<K: Kind>() {
     assert_eq!(cloud.calls().await, calls(&[(K::GET, 1)]));
 }
 
-/// The recorded object was deleted by someone else: Vanished, after one GET (404), without
-/// looking for it elsewhere.
+/// The recorded object was deleted by someone else: Vanished, after one GET (404) and one tag
+/// query that finds no successor.
 async fn recorded_id_deleted_behind_the_operators_back_is_vanished<K: Kind>() {
     let cloud = Cloud::start("0s").await;
     let owner = owner(6);
@@ -356,7 +357,32 @@ async fn recorded_id_deleted_behind_the_operators_back_is_vanished<K: Kind>() {
 
     assert_eq!(found(&located), Found::Vanished(recorded.id().into()));
     assert!(duplicates.is_empty());
-    assert_eq!(cloud.calls().await, calls(&[(K::GET, 1)]));
+    assert_eq!(
+        cloud.calls().await,
+        calls(&[(K::GET, 1), ("query_resources", 1)])
+    );
+}
+
+/// The recorded object is gone, but another one carries the owner tags (an endpoint replaced
+/// with its old one deleted first, see src/controller/replace.rs): that one is taken over.
+async fn a_successor_with_the_owner_tags_is_recovered_when_the_recorded_one_is_gone<K: Kind>() {
+    let cloud = Cloud::start("0s").await;
+    let owner = owner(16);
+    let recorded = K::create(&cloud, &owner).await.expect("created");
+    cloud
+        .client
+        .execute(K::delete(recorded.id()))
+        .await
+        .expect("deleted directly");
+    cloud.wait_until_gone::<K>(recorded.id()).await;
+    let successor = K::create(&cloud, &owner).await.expect("created");
+
+    let (located, duplicates) = locate::<K>(&cloud.client, Some(recorded.id()), None, &owner, true)
+        .await
+        .expect("located");
+
+    assert_eq!(found(&located), Found::Recovered(successor.id().into()));
+    assert!(duplicates.is_empty());
 }
 
 /// The annotation names an object the operator did not create: it is taken over (one GET), even

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::flavour::Flavour;
 use crate::query::{IdAndName, Params, listing};
 use crate::routes::extract::JsonBody;
 use crate::routes::write_and_show;
@@ -25,18 +24,13 @@ pub async fn create(
     who: Principal,
     JsonBody(req): JsonBody<CreateEndpointRequest>,
 ) -> Result<Json<EndpointView>, ApiError> {
-    if app.settings.flavour == Flavour::Otc {
-        for (field, set) in [
+    validate::huawei_only(
+        app.settings.flavour,
+        &[
             ("ip_version", req.ip_version.is_some()),
             ("ipv6_address", req.ipv6_address.is_some()),
-        ] {
-            if set {
-                return Err(ApiError::param(format!(
-                    "{field} is not a parameter of this API."
-                )));
-            }
-        }
-    }
+        ],
+    )?;
     let new = validate::new_endpoint(req, app.settings.flavour.limits())?;
     write_and_show(&app, view::endpoint_by_id, |store, now| {
         store.create_endpoint(&who, new, &app.settings, now)
