@@ -33,6 +33,7 @@ from helpers import (
     client_for,
     create_endpoint,
     create_service,
+    endpoint_in,
     new_id,
 )
 
@@ -207,3 +208,18 @@ def test_port_mappings_are_updatable_through_put(flavour_client):
     assert [(p.client_port, p.server_port) for p in updated.ports] == [(9000, 9001)]
     listed = flavour_client.list_endpoint_service(ListEndpointServiceRequest(id=service.id)).endpoint_services
     assert [(p.client_port, p.server_port) for p in listed[0].ports] == [(9000, 9001)]
+
+
+def test_dualstack_endpoints_are_huawei_only(alice, otc):
+    service = available_service(alice)
+    dual = create_endpoint(alice, service.id, ip_version="dualstack")
+    accepted = endpoint_in(alice, dual.id, "accepted")
+    assert accepted.ipv6_address and accepted.ipv6_address.startswith("fd00:")
+    fixed = create_endpoint(alice, service.id, ip_version="dualstack", ipv6_address="fd00::77")
+    assert endpoint_in(alice, fixed.id, "accepted").ipv6_address == "fd00::77"
+    taken = lambda: create_endpoint(alice, service.id, ip_version="dualstack", ipv6_address="fd00::77")  # noqa: E731
+    assert code(taken) == "EndPoint.2042"
+    plain = create_endpoint(alice, service.id)
+    assert endpoint_in(alice, plain.id, "accepted").ipv6_address is None
+    otc_service = available_service(otc)
+    assert code(lambda: create_endpoint(otc, otc_service.id, ip_version="dualstack")) == "EndPoint.0002"
