@@ -78,9 +78,13 @@ fn crds_carry_names_categories_and_columns() {
             .iter()
             .map(|c| c.name.as_str())
             .collect();
-        for expected in ["Status", "ID", "Ready", "Age"] {
+        for expected in ["Status", "ID", "Ready", "Synced", "Age"] {
             assert!(columns.contains(&expected), "{columns:?}");
         }
+        // `kubectl get` shows whether the object is usable and whether its last reconcile
+        // succeeded side by side.
+        let ready = columns.iter().position(|c| *c == "Ready").unwrap();
+        assert_eq!(columns[ready + 1], "Synced", "{columns:?}");
     }
     let endpoint_columns =
         serde_json::to_string(&VpcEndpoint::crd().spec.versions[0].additional_printer_columns)

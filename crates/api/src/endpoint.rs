@@ -48,6 +48,11 @@ const UNIQUE_PORT_NAMES_RULE: &str = "self.all(a, self.filter(b, (has(b.name) ? 
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
     printcolumn(
+        name = "Synced",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Synced\")].status"
+    ),
+    printcolumn(
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
