@@ -7,13 +7,14 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::cluster::{Env, kubectl, kubectl_raw, log_dir};
+use support::cluster::{Env, OperatorArgs, kubectl, kubectl_raw, log_dir};
 use support::fixtures::{credentials_secret, wait_for};
 use support::sim;
 
@@ -23,11 +24,68 @@ const SIM_ARGS: &[&str] = &["--provision-delay", "300ms"];
 
 static BASE: Once = Once::new();
 
-/// `kubectl apply -k deploy/`, once per test process: the tests that need the install share it.
+/// `kubectl apply -k deploy/` as the README says for the server's version, once per test
+/// process: the tests that need the install share it.
 fn install_base() {
     BASE.call_once(|| {
-        kubectl(&["apply", "-k", "deploy/"]);
+        kubectl(&["apply", "-k", &base_dir()]);
     });
+}
+
+/// What users apply for the cluster-wide install: deploy/ itself, or before Kubernetes 1.21
+/// (the test control plane is 1.20) a kustomization of their own adding
+/// deploy/components/kubernetes-1.20.
+fn base_dir() -> String {
+    match version_components().as_slice() {
+        [] => "deploy/".to_string(),
+        components => kustomization("base", "deploy", components, ""),
+    }
+}
+
+/// The components an install needs for the server's version: PodDisruptionBudgets in
+/// policy/v1 only from 1.21 on.
+fn version_components() -> Vec<&'static str> {
+    static POLICY_V1: OnceLock<bool> = OnceLock::new();
+    let policy_v1 =
+        *POLICY_V1.get_or_init(|| kubectl(&["api-versions"]).lines().any(|v| v == "policy/v1"));
+    if policy_v1 {
+        vec![]
+    } else {
+        vec!["deploy/components/kubernetes-1.20"]
+    }
+}
+
+/// Writes target/e2e-deploy/NAME/kustomization.yaml, a kustomization of the user's own as the
+/// comments in deploy/ tell users to write it: `resources` and `components` are directories of
+/// the repository, `rest` more of its fields. Its directory, relative to the repository.
+fn kustomization(name: &str, resources: &str, components: &[&str], rest: &str) -> String {
+    let relative_dir = Path::new("target/e2e-deploy").join(name);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(&relative_dir);
+    std::fs::create_dir_all(&dir).expect("kustomization dir");
+    // Relative: kustomize refuses absolute paths of bases and components.
+    let path = |repo_dir: &str| {
+        let relative = Path::new("../../..").join(repo_dir);
+        assert!(
+            dir.join(&relative).is_dir(),
+            "{}",
+            dir.join(&relative).display()
+        );
+        relative.display().to_string()
+    };
+    let components: String = components
+        .iter()
+        .map(|c| format!("  - {}\n", path(c)))
+        .collect();
+    let components = match components.as_str() {
+        "" => String::new(),
+        list => format!("components:\n{list}"),
+    };
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        format!("resources:\n  - {}\n{components}{rest}", path(resources)),
+    )
+    .expect("write the kustomization");
+    relative_dir.display().to_string()
 }
 
 fn user(namespace: &str, account: &str) -> String {
@@ -508,7 +566,7 @@ fn examples_live_and_die(env: &Env, tenant_credentials: bool) {
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn base_applies_and_a_second_apply_changes_nothing() {
     install_base();
-    let out = kubectl(&["apply", "-k", "deploy/"]);
+    let out = kubectl(&["apply", "-k", &base_dir()]);
     let mut applied: Vec<&str> = out
         .lines()
         .map(|l| {
@@ -527,6 +585,8 @@ fn base_applies_and_a_second_apply_changes_nothing() {
             "clusterrolebinding.rbac.authorization.k8s.io/vpcep-operator-cluster-scoped",
             "deployment.apps/vpcep-operator",
             "namespace/vpcep-system",
+            "networkpolicy.networking.k8s.io/vpcep-operator",
+            "poddisruptionbudget.policy/vpcep-operator",
             "role.rbac.authorization.k8s.io/vpcep-operator-leader-election",
             "role.rbac.authorization.k8s.io/vpcep-operator-own-namespace",
             "rolebinding.rbac.authorization.k8s.io/vpcep-operator-leader-election",
@@ -655,54 +715,31 @@ fn operator_as_the_base_service_account_runs_the_examples() {
     examples_live_and_die_as(&mut env, &login, tenant_credentials);
 }
 
-/// A kustomization of the user's own, written as the comments in deploy/ tell users to, applied
-/// into namespace `ns` with `nameSuffix: -ns` (so that it lives next to the base install):
-/// `resources` and `components` are directories of the repository. Dropping it deletes its
-/// cluster-scoped objects; the others go with the namespace.
+/// A kustomization of the user's own (see [`kustomization`]) with the components the server's
+/// version needs, applied into namespace `ns` with `nameSuffix: -ns` (so that it lives next to
+/// the base install). Dropping it deletes its cluster-scoped objects; the others go with the
+/// namespace.
 struct OwnInstall {
-    dir: PathBuf,
+    dir: String,
 }
 
 impl OwnInstall {
     fn apply(ns: &str, resources: &str, components: &[&str]) -> OwnInstall {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("target/e2e-deploy")
-            .join(ns);
-        std::fs::create_dir_all(&dir).expect("kustomization dir");
-        // Relative: kustomize refuses absolute paths of bases and components.
-        let path = |repo_dir: &str| {
-            let relative = Path::new("../../..").join(repo_dir);
-            assert!(
-                dir.join(&relative).is_dir(),
-                "{}",
-                dir.join(&relative).display()
-            );
-            relative.display().to_string()
-        };
-        let components: String = components
-            .iter()
-            .map(|c| format!("  - {}\n", path(c)))
-            .collect();
-        let components = match components.as_str() {
-            "" => String::new(),
-            list => format!("components:\n{list}"),
-        };
-        std::fs::write(
-            dir.join("kustomization.yaml"),
-            format!(
-                "resources:\n  - {}\n{components}namespace: {ns}\nnameSuffix: -{ns}\n",
-                path(resources)
-            ),
-        )
-        .expect("write the kustomization");
-        kubectl(&["apply", "-k", dir.to_str().expect("UTF-8 path")]);
+        let components = [components, &version_components()].concat();
+        let dir = kustomization(
+            ns,
+            resources,
+            &components,
+            &format!("namespace: {ns}\nnameSuffix: -{ns}\n"),
+        );
+        kubectl(&["apply", "-k", &dir]);
         OwnInstall { dir }
     }
 }
 
 impl Drop for OwnInstall {
     fn drop(&mut self) {
-        let dir = self.dir.to_str().expect("UTF-8 path");
+        let dir = self.dir.as_str();
         let (_, names, _) = kubectl_raw(&["get", "-k", dir, "-o", "name"], None);
         let cluster_scoped: Vec<&str> = names
             .lines()
@@ -803,4 +840,276 @@ fn namespaced_overlay_grants_only_its_namespace_and_suffices() {
     );
     let login = ServiceAccountLogin::new(&ns, &account);
     examples_live_and_die_as(&mut env, &login, tenant_credentials);
+}
+
+/// `kubectl get -o json` of `object` in the operator's namespace.
+fn system_object(object: &str) -> Value {
+    serde_json::from_str(&kubectl(&["-n", SYSTEM_NS, "get", object, "-o", "json"]))
+        .unwrap_or_else(|e| panic!("{object} JSON: {e}"))
+}
+
+/// Whether every label of `selector` (a `matchLabels` map) is one of `labels`.
+fn selects(selector: &Value, labels: &Value) -> bool {
+    selector
+        .as_object()
+        .is_some_and(|s| !s.is_empty() && s.iter().all(|(k, v)| labels.get(k) == Some(v)))
+}
+
+/// The PodDisruptionBudget and the NetworkPolicy of deploy/ are accepted by the API server and
+/// apply to the operator's pods: drains take one replica at a time; the pods reach DNS, the API
+/// server and the cloud only, and only a namespace labelled `vpcep.io/metrics: "true"` reaches
+/// them, on the metrics port. (Whether the network plugin enforces the policy is the cluster's:
+/// the test control plane has none that does.)
+#[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+fn disruption_budget_and_network_policy_cover_the_operator_pods() {
+    install_base();
+    let deployment = system_object("deployment/vpcep-operator");
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+
+    let pdb = system_object("poddisruptionbudget/vpcep-operator");
+    assert!(
+        selects(&pdb["spec"]["selector"]["matchLabels"], pod_labels),
+        "the PodDisruptionBudget selects other pods than the Deployment's {pod_labels}: {pdb}"
+    );
+    assert_eq!(pdb["spec"]["maxUnavailable"], json!(1), "{pdb}");
+    assert_eq!(pdb["spec"]["minAvailable"], Value::Null, "{pdb}");
+
+    let policy = system_object("networkpolicy/vpcep-operator");
+    let spec = &policy["spec"];
+    assert!(
+        selects(&spec["podSelector"]["matchLabels"], pod_labels),
+        "the NetworkPolicy selects other pods than the Deployment's {pod_labels}: {policy}"
+    );
+    assert_eq!(
+        spec["policyTypes"],
+        json!(["Ingress", "Egress"]),
+        "{policy}"
+    );
+    // The named port is the container's metrics port, which serves /metrics and the probes.
+    let container_port = &deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0];
+    assert_eq!(container_port["name"], "metrics");
+    assert_eq!(
+        spec["ingress"],
+        json!([{
+            "from": [{"namespaceSelector": {"matchLabels": {"vpcep.io/metrics": "true"}}}],
+            "ports": [{"port": "metrics", "protocol": "TCP"}],
+        }]),
+        "{policy}"
+    );
+    // Egress to any address, but on these ports only: DNS, the API server (443 or 6443) and the
+    // cloud's HTTPS endpoints.
+    let egress = spec["egress"].as_array().expect("egress rules");
+    let mut ports = BTreeSet::new();
+    for rule in egress {
+        assert_eq!(rule["to"], Value::Null, "{rule}");
+        for port in rule["ports"].as_array().expect("ports of an egress rule") {
+            ports.insert((
+                port["port"].as_i64().expect("a port number"),
+                port["protocol"].as_str().expect("a protocol").to_string(),
+            ));
+        }
+    }
+    let want: BTreeSet<(i64, String)> = [(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP")]
+        .map(|(port, protocol)| (port, protocol.to_string()))
+        .into();
+    assert_eq!(ports, want, "{policy}");
+}
+
+const MONITORING_CRDS: &str = "tests/fixtures/monitoring-crds.yaml";
+const RULE_FILE: &str = "deploy/components/monitoring/prometheus-rule.yaml";
+const DASHBOARD_FILE: &str = "deploy/components/monitoring/grafana-dashboard.json";
+
+/// The PrometheusRule's spec, as the file has it.
+fn rule_file_spec() -> Value {
+    let text = std::fs::read_to_string(RULE_FILE).expect(RULE_FILE);
+    let rule: Value = serde_yaml::from_str(&text).expect("the rule file is YAML");
+    rule["spec"].clone()
+}
+
+fn dashboard() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(DASHBOARD_FILE).expect(DASHBOARD_FILE))
+        .expect("the dashboard is JSON")
+}
+
+/// Every PromQL expression of the alerts and of the dashboard's panels, with where it is.
+fn monitoring_expressions() -> Vec<(String, String)> {
+    let mut exprs = Vec::new();
+    for group in rule_file_spec()["groups"].as_array().expect("rule groups") {
+        for rule in group["rules"].as_array().expect("rules") {
+            exprs.push((
+                format!("alert {}", rule["alert"]),
+                rule["expr"].as_str().expect("expr").to_string(),
+            ));
+        }
+    }
+    for panel in dashboard()["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            exprs.push((
+                format!("panel {}", panel["title"]),
+                target["expr"].as_str().expect("expr").to_string(),
+            ));
+        }
+    }
+    exprs
+}
+
+/// The README quotes the alerts of the rule file, not a copy that could drift: its YAML block
+/// that starts with the rule file's name is the rule's spec.
+#[test]
+fn readme_alerts_are_those_of_the_rule_file() {
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let start = format!("```yaml\n# {RULE_FILE}\n");
+    let block = readme
+        .split_once(&start)
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .unwrap_or_else(|| panic!("README.md has no block starting with {start:?}"));
+    let quoted: Value = serde_yaml::from_str(block).expect("the README's alerts are YAML");
+    assert_eq!(
+        quoted,
+        rule_file_spec(),
+        "README.md and {RULE_FILE} list different alerts"
+    );
+}
+
+/// The monitoring component with deploy/, as the README installs it, accepted by the API server
+/// (dry run) with the Prometheus Operator's CRDs (test stand-ins, tests/fixtures/, which stay
+/// installed: other runs may use them at the same time): the ServiceMonitor scrapes the metrics
+/// Service's port, in the operator's namespace; the rule and the dashboard arrive as written.
+#[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+fn monitoring_component_applies_and_scrapes_the_metrics_service() {
+    install_base();
+    kubectl(&["apply", "-f", MONITORING_CRDS]);
+    kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/servicemonitors.monitoring.coreos.com",
+        "crd/prometheusrules.monitoring.coreos.com",
+        "--timeout=60s",
+    ]);
+    let components = [&["deploy/components/monitoring"][..], &version_components()].concat();
+    let dir = kustomization("monitoring", "deploy", &components, "");
+    let applied: Value = serde_json::from_str(&kubectl(&[
+        "apply",
+        "--dry-run=server",
+        "-k",
+        &dir,
+        "-o",
+        "json",
+    ]))
+    .expect("dry-run JSON");
+    let items = applied["items"].as_array().expect("dry-run items");
+    let find = |kind: &str, name: &str| {
+        items
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name} in the install"))
+    };
+
+    let service = find("Service", "vpcep-operator-metrics");
+    let monitor = find("ServiceMonitor", "vpcep-operator");
+    let rule = find("PrometheusRule", "vpcep-operator");
+    let dashboard_map = find("ConfigMap", "vpcep-operator-grafana-dashboard");
+    for object in [service, monitor, rule, dashboard_map] {
+        assert_eq!(object["metadata"]["namespace"], SYSTEM_NS, "{object}");
+    }
+    assert!(
+        selects(
+            &monitor["spec"]["selector"]["matchLabels"],
+            &service["metadata"]["labels"]
+        ),
+        "the ServiceMonitor does not select the metrics Service: {monitor}"
+    );
+    let endpoints = monitor["spec"]["endpoints"].as_array().expect("endpoints");
+    assert_eq!(endpoints.len(), 1, "{monitor}");
+    assert_eq!(endpoints[0]["port"], service["spec"]["ports"][0]["name"]);
+    assert_eq!(endpoints[0]["path"], "/metrics");
+
+    assert_eq!(rule["spec"], rule_file_spec());
+    assert_eq!(
+        dashboard_map["metadata"]["labels"]["grafana_dashboard"], "1",
+        "Grafana's sidecar finds dashboards by this label: {dashboard_map}"
+    );
+    let shipped: Value = serde_json::from_str(
+        dashboard_map["data"]["grafana-dashboard.json"]
+            .as_str()
+            .expect("the dashboard in the ConfigMap"),
+    )
+    .expect("dashboard JSON");
+    assert_eq!(shipped, dashboard());
+}
+
+/// The names of the samples of a Prometheus text exposition, from its `# TYPE` lines (so that a
+/// family without samples yet counts too), by family.
+fn exported_samples(text: &str) -> Vec<(String, Vec<String>)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .map(|l| {
+            let (family, kind) = l.split_once(' ').expect("# TYPE name type");
+            let suffixes: &[&str] = match kind {
+                "counter" => &["_total"],
+                "histogram" => &["_bucket", "_sum", "_count"],
+                _ => &[""],
+            };
+            let samples = suffixes.iter().map(|s| format!("{family}{s}")).collect();
+            (family.to_string(), samples)
+        })
+        .collect()
+}
+
+/// The alerts and the dashboard name only metrics that the operator exports (read from the
+/// /metrics of a running operator), and the dashboard shows every family it exports.
+#[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+fn alerts_and_dashboard_use_the_metrics_the_operator_exports() {
+    let env = Env::start("metric-names", SIM_ARGS, OperatorArgs::default());
+    let op = env.operator();
+    op.wait_http("/readyz", 200, Duration::from_secs(30));
+    let text = op.metrics();
+    let families = exported_samples(&text);
+    let exported: BTreeSet<&str> = families
+        .iter()
+        .flat_map(|(_, samples)| samples.iter().map(String::as_str))
+        .collect();
+    assert!(
+        exported.contains("vpcep_reconciles_total") && exported.contains("vpcep_objects"),
+        "{text}"
+    );
+
+    let metric = regex::Regex::new(r"\bvpcep_[a-z0-9_]+").expect("regex");
+    let mut unknown = Vec::new();
+    let mut on_dashboard = BTreeSet::new();
+    for (place, expr) in monitoring_expressions() {
+        let used: Vec<&str> = metric.find_iter(&expr).map(|m| m.as_str()).collect();
+        assert!(
+            !used.is_empty(),
+            "{place} uses no metric of the operator: {expr}"
+        );
+        for name in used {
+            if !exported.contains(name) {
+                unknown.push(format!("{place}: {name}"));
+            }
+            if place.starts_with("panel") {
+                on_dashboard.insert(name.to_string());
+            }
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "metrics the operator does not export:\n{}\nit exports {exported:?}",
+        unknown.join("\n")
+    );
+    let missing: Vec<&str> = families
+        .iter()
+        .filter(|(family, samples)| {
+            family.starts_with("vpcep_") && !samples.iter().any(|s| on_dashboard.contains(s))
+        })
+        .map(|(family, _)| family.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the dashboard shows nothing of {missing:?}"
+    );
 }
