@@ -1041,8 +1041,8 @@ fn monitoring_component_applies_and_scrapes_the_metrics_service() {
     assert_eq!(shipped, dashboard());
 }
 
-/// The names of the samples of a Prometheus text exposition, from its `# TYPE` lines (so that a
-/// family without samples yet counts too), by family.
+/// The names of the samples of a Prometheus text exposition, by family (its `# TYPE` line; a
+/// family appears once it has a sample).
 fn exported_samples(text: &str) -> Vec<(String, Vec<String>)> {
     text.lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
@@ -1060,21 +1060,37 @@ fn exported_samples(text: &str) -> Vec<(String, Vec<String>)> {
 }
 
 /// The alerts and the dashboard name only metrics that the operator exports (read from the
-/// /metrics of a running operator), and the dashboard shows every family it exports.
+/// /metrics of a running operator), and the dashboard shows every family it exports. A family
+/// is exported once it has a sample: the operator first takes an example to Ready (reconciles,
+/// cloud calls, time to Ready) and fails one reconcile (a credentials Secret that does not
+/// exist).
 #[test]
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn alerts_and_dashboard_use_the_metrics_the_operator_exports() {
     let env = Env::start("metric-names", SIM_ARGS, OperatorArgs::default());
-    let op = env.operator();
-    op.wait_http("/readyz", 200, Duration::from_secs(30));
-    let text = op.metrics();
+    env.kubectl(&["apply", "-f", "examples/cross-vpc.yaml"]);
+    env.apply_ok(OWN_CREDENTIALS);
+    env.wait_ready(&["vpcesvc/web", "vpce/web"], "90s");
+    env.wait_for(
+        "vpcesvc/own-credentials",
+        Duration::from_secs(30),
+        "Synced=False",
+        |o| Env::condition(o, "Synced").is_some_and(|(s, _, _)| s == "False"),
+    );
+    let text = env.operator().metrics();
     let families = exported_samples(&text);
     let exported: BTreeSet<&str> = families
         .iter()
         .flat_map(|(_, samples)| samples.iter().map(String::as_str))
         .collect();
     assert!(
-        exported.contains("vpcep_reconciles_total") && exported.contains("vpcep_objects"),
+        [
+            "vpcep_reconciles_total",
+            "vpcep_reconcile_failures_total",
+            "vpcep_objects"
+        ]
+        .iter()
+        .all(|name| exported.contains(name)),
         "{text}"
     );
 
