@@ -3,7 +3,10 @@
 //! operator binary, authenticated as the install's ServiceAccount, takes the examples to Ready
 //! without a single Forbidden. The same for its two other shapes: with the component
 //! deploy/components/tenant-credentials (Secrets of every namespace), and the single-namespace
-//! variant deploy/namespaced/.
+//! variant deploy/namespaced/. What a production install also has: the PodDisruptionBudget and
+//! NetworkPolicy cover the operator's pods, and the monitoring component (ServiceMonitor, the
+//! README's alerts, the Grafana dashboard) applies with the Prometheus Operator's CRDs and names
+//! only metrics the operator exports.
 
 mod support;
 
