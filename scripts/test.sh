@@ -38,7 +38,9 @@ else
   if ! scripts/control-plane.sh status >/dev/null 2>&1; then
     trap 'scripts/control-plane.sh down >/dev/null 2>&1 || true' EXIT
   fi
-  eval "$(scripts/control-plane.sh up)"
+  # `eval "$(...)"` alone would hide a failed start (eval of nothing succeeds).
+  cp_env=$(scripts/control-plane.sh up)
+  eval "$cp_env"
 fi
 
 step "cargo test (unit, integration, end to end)"
