@@ -25,6 +25,8 @@
 # umoci; the musl target of the rustup toolchain (added with rustup); ctr (containerd) for
 # --load only, which this script does not install or start.
 set -euo pipefail
+# Relative paths in the arguments are the caller's.
+readonly CALLER_DIR=$PWD
 cd "$(dirname "$0")/.."
 
 readonly TARGET=x86_64-unknown-linux-musl
@@ -161,16 +163,21 @@ write_image() {
   IMAGE_TAG=$version
 }
 
+readonly CONTAINERD_SOCKET=${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}
+
+# check_containerd: before the build, so that --load fails in seconds, not after minutes.
+check_containerd() {
+  command -v ctr >/dev/null || die "--load needs ctr (Debian's containerd) and a running containerd"
+  [[ -S $CONTAINERD_SOCKET ]] ||
+    die "containerd does not run at $CONTAINERD_SOCKET (set CONTAINERD_ADDRESS to its socket)"
+}
+
 # load_image ARCHIVE: import into containerd (namespace k8s.io, where the kubelet's CRI looks).
 load_image() {
-  local archive=$1 address=${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}
-  local name=${VPCEP_IMAGE_NAME:-ghcr.io/vpcep-operator/$BINARY}
-  command -v ctr >/dev/null || die "--load needs ctr (Debian's containerd) and a running containerd"
-  [[ -S $address ]] ||
-    die "containerd does not run at $address (set CONTAINERD_ADDRESS to its socket)"
+  local archive=$1 name=${VPCEP_IMAGE_NAME:-ghcr.io/vpcep-operator/$BINARY}
   log "ctr -n k8s.io images import: $name:$IMAGE_TAG"
   # The archive names the image by its tag only; --base-name makes it <name>:<tag>.
-  ctr --address "$address" -n k8s.io images import --base-name "$name" "$archive" >&2 ||
+  ctr --address "$CONTAINERD_SOCKET" -n k8s.io images import --base-name "$name" "$archive" >&2 ||
     die "ctr images import failed"
 }
 
@@ -199,7 +206,10 @@ main() {
   if [[ $command == rootfs ]]; then
     [[ -n $rootfs_dir ]] || die "rootfs needs a directory"
     [[ -z $output && $load -eq 0 ]] || die "--output and --load are options of image, not rootfs"
+    [[ $rootfs_dir == /* ]] || rootfs_dir=$CALLER_DIR/$rootfs_dir
   fi
+  [[ -z $output || $output == /* ]] || output=$CALLER_DIR/$output
+  [[ $load -eq 0 ]] || check_containerd
   export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 
   local packages=(musl-tools ca-certificates binutils)
