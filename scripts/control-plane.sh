@@ -46,8 +46,9 @@ readonly NODE_COMPONENTS=(kubelet kube-scheduler kube-proxy pause)
 # the `default` ServiceAccount of every namespace and its token Secret.
 readonly CM_CONTROLLERS=garbagecollector,namespace,serviceaccount,serviceaccount-token
 # With the node of scripts/node.sh, also what running a Deployment (and its Service, its
-# PodDisruptionBudget, a Job) needs, and the kube-root-ca.crt ConfigMap in every namespace.
-readonly CM_NODE_CONTROLLERS=deployment,replicaset,endpoint,endpointslice,endpointslicemirroring,disruption,podgc,job,daemonset,statefulset,root-ca-cert-publisher,ttl-after-finished
+# PodDisruptionBudget, a Job) needs, the kube-root-ca.crt ConfigMap in every namespace, and
+# nodelifecycle, which lifts the not-ready taint a kubelet registers its node with.
+readonly CM_NODE_CONTROLLERS=nodelifecycle,deployment,replicaset,endpoint,endpointslice,endpointslicemirroring,disruption,podgc,job,daemonset,statefulset,root-ca-cert-publisher,ttl-after-finished
 
 # The bridge's host address when scripts/node.sh (which sources this script) runs a node on this
 # control plane, else empty. Kept in $NODE_ADDRESS_FILE for the life of the state dir.
@@ -493,12 +494,9 @@ write_pki() {
 # system:kube-proxy. Prints their tokens.csv lines and writes NAME.token for each.
 node_tokens() {
   local entry user group file token
-  for entry in "kubelet:system:node:${VPCEP_NODE_NAME:-vpcep-node}:system:nodes" \
-    "kube-scheduler:system:kube-scheduler:" "kube-proxy:system:kube-proxy:"; do
-    file=${entry%%:*}
-    entry=${entry#*:}
-    user=${entry%:*}
-    group=${entry##*:}
+  for entry in "kubelet|system:node:${VPCEP_NODE_NAME:-vpcep-node}|system:nodes" \
+    "kube-scheduler|system:kube-scheduler|" "kube-proxy|system:kube-proxy|"; do
+    IFS='|' read -r file user group <<<"$entry"
     token=$(openssl rand -hex 24)
     printf '%s,%s,%s%s\n' "$token" "$user" "$user" "${group:+,\"$group\"}"
     printf '%s' "$token" >"$STATE_DIR/$file.token"
@@ -704,7 +702,8 @@ cmd_up() {
   if [[ -n $CP_NODE_ADDRESS ]]; then
     bind=0.0.0.0 advertise=$CP_NODE_ADDRESS authz=Node,RBAC
     extra+=(--kubelet-client-certificate "$STATE_DIR/pki/kubelet-client.crt"
-      --kubelet-client-key "$STATE_DIR/pki/kubelet-client.key")
+      --kubelet-client-key "$STATE_DIR/pki/kubelet-client.key"
+      --kubelet-preferred-address-types InternalIP) # the node's name is in no DNS
   else
     extra+=(--disable-admission-plugins ServiceAccount)
   fi

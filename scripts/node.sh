@@ -51,6 +51,8 @@ CHAIN_IN=VPCEP-IN-$BRIDGE
 CHAIN_FWD=VPCEP-FWD-$BRIDGE
 readonly NODE_PACKAGES=(containerd runc containernetworking-plugins umoci iptables iproute2)
 readonly CNI_BIN_DIR=/usr/lib/cni
+# libcni keeps each attachment's result in /var/lib/cni/results/NETWORK-CONTAINER-IFNAME.
+CNI_NETWORK=vpcep-pods-$BRIDGE
 
 nctl() { kubectl --kubeconfig "$KUBECONFIG_PATH" "$@"; }
 ctr_k8s() { ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
@@ -87,13 +89,13 @@ cmd_node_build() {
   is_root || die "the node runs as root (containers, bridge, iptables): run as root"
   install_packages "${NODE_PACKAGES[@]}"
   cmd_build "${KUBE_COMPONENTS[@]}" "${NODE_COMPONENTS[@]}"
-  [[ -s $PAUSE_ARCHIVE ]] || pack_image "$PAUSE_ARCHIVE" "$PAUSE_IMAGE" /pause "$(cached_bin pause)"
+  [[ -s $PAUSE_ARCHIVE ]] || pack_image "$PAUSE_ARCHIVE" "$PAUSE_IMAGE" /pause "pause=$(cached_bin pause)"
 }
 
-# pack_image ARCHIVE REF ENTRYPOINT FILE...: an OCI archive (for `ctr images import`) of one
-# image REF whose root filesystem holds only FILE... in /, run as ENTRYPOINT by user 65535.
+# pack_image ARCHIVE REF ENTRYPOINT NAME=FILE...: an OCI archive (for `ctr images import`) of one
+# image REF whose root filesystem holds only each FILE as /NAME, run as ENTRYPOINT by user 65535.
 pack_image() {
-  local archive=$1 ref=$2 entrypoint=$3 work file
+  local archive=$1 ref=$2 entrypoint=$3 work entry
   shift 3
   work=$(mktemp -d "$CACHE_DIR/image.XXXXXX")
   (
@@ -102,7 +104,7 @@ pack_image() {
     umoci init --layout layout
     umoci new --image "layout:${ref##*:}"
     umoci unpack --image "layout:${ref##*:}" bundle >/dev/null
-    for file in "$@"; do cp "$file" "bundle/rootfs/$(basename "$file")"; done
+    for entry in "$@"; do cp "${entry#*=}" "bundle/rootfs/${entry%%=*}"; done
     umoci repack --image "layout:${ref##*:}" bundle
     umoci config --image "layout:${ref##*:}" --config.entrypoint "$entrypoint" --config.user 65535 \
       --architecture amd64 --os linux
@@ -172,6 +174,27 @@ network_down() {
   return 0
 }
 
+# The KUBE-* chains that kube-proxy (services) and the kubelet (KUBE-FIREWALL, KUBE-MARK-*, its
+# canaries) create in the host's tables and leave behind when they stop. They are global: this
+# is why one machine runs one node (docs/control-plane.md, Node).
+kube_iptables_down() {
+  local table rules rule chain
+  for table in filter nat mangle; do
+    # Rules in the built-in chains that jump to a KUBE-* chain: -A CHAIN ... becomes -D CHAIN ...
+    # (eval: the saved rules quote their comments).
+    rules=$(iptables-save -t "$table" | grep -E '^-A [A-Z]+ .*-j KUBE-' | grep -v '^-A KUBE-' || true)
+    while read -r rule; do
+      [[ -z $rule ]] || eval "iptables -w -t $table -D ${rule#-A }" || true
+    done <<<"$rules"
+    for chain in $(iptables -w -t "$table" -S | awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}'); do
+      iptables -w -t "$table" -F "$chain"
+    done
+    for chain in $(iptables -w -t "$table" -S | awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}'); do
+      iptables -w -t "$table" -X "$chain" || true
+    done
+  done
+}
+
 write_cni_config() {
   mkdir -p "$NODE_DIR/cni/net.d" "$NODE_DIR/cni/ipam"
   # isGateway stays false: the bridge plugin would turn on ip_forward for the whole host. The
@@ -179,7 +202,7 @@ write_cni_config() {
   cat >"$NODE_DIR/cni/net.d/10-vpcep.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
-  "name": "vpcep-pods",
+  "name": "$CNI_NETWORK",
   "plugins": [
     {
       "type": "bridge",
@@ -230,6 +253,10 @@ state = "$NODE_DIR/containerd/state"
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   enable_selinux = false
+  # Sandboxes ask for oom_score_adj -998; lowering it needs CAP_SYS_RESOURCE, which a machine
+  # that is itself a container may lack ("can't get final child's PID from pipe: EOF").
+  # This clamps what containers ask for to containerd's own value.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
@@ -300,8 +327,9 @@ EOF
 
 kubelet_healthy() { [[ $(http_get "$KUBELET_HEALTHZ_PORT" /healthz) == ok ]]; }
 
+# Ready, and without the not-ready taint (pods are scheduled only then).
 node_ready() {
-  [[ $(nctl --request-timeout=5s get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == True ]]
+  [[ $(nctl --request-timeout=5s get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.spec.taints[*].key}' 2>/dev/null) == "True " ]]
 }
 
 scheduler_healthy() {
@@ -370,7 +398,11 @@ start_node() {
 # Pods first (so that containerd tears their sandboxes and network namespaces down itself), then
 # the processes, then whatever they left: mounts, cgroups, network namespaces, the bridge.
 stop_node() {
+  local uids=()
   if running_pid kubelet "$MARK" >/dev/null && apiserver_ready; then
+    # Their log directories (/var/log/pods/NAMESPACE_NAME_UID, a fixed path in kubelet 1.20) go below.
+    read -r -a uids <<<"$(nctl get pods --all-namespaces --field-selector "spec.nodeName=$NODE_NAME" \
+      -o 'jsonpath={.items[*].metadata.uid}' 2>/dev/null || true)"
     log "deleting all pods"
     nctl delete pods --all --all-namespaces --grace-period 0 --force --wait=false >/dev/null 2>&1 || true
     local deadline=$((SECONDS + 60))
@@ -379,10 +411,6 @@ stop_node() {
     done
   fi
   stop kube-proxy "$MARK"
-  if [[ -x $(cached_bin kube-proxy) ]]; then
-    # Removes the KUBE-* chains and rules (kube-proxy leaves them when it stops).
-    "$(cached_bin kube-proxy)" --cleanup >/dev/null 2>&1 || true
-  fi
   stop kube-scheduler "$MARK"
   stop kubelet "$MARK"
   containerd_down
@@ -398,6 +426,12 @@ stop_node() {
     if [[ -d $cgroup ]]; then find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi
   done
   network_down
+  kube_iptables_down
+  local uid
+  for uid in "${uids[@]}"; do rm -rf /var/log/pods/*_"$uid"; done
+  # The kubelet's links to those logs, dangling now.
+  find /var/log/containers -maxdepth 1 -xtype l -lname '/var/log/pods/*' -delete 2>/dev/null || true
+  rm -f /var/lib/cni/results/"$CNI_NETWORK"-*
   rm -rf "$NODE_DIR"
 }
 
@@ -478,7 +512,7 @@ cmd_smoke() {
   local archive=$CACHE_DIR/busybox-smoke-image.tar started=$SECONDS
   # Debian's busybox-static: one static program, so the image needs nothing else.
   install_packages busybox-static
-  [[ -s $archive ]] || pack_image "$archive" "$SMOKE_IMAGE" /busybox /bin/busybox
+  [[ -s $archive ]] || pack_image "$archive" "$SMOKE_IMAGE" /busybox busybox=/bin/busybox
   import_image "$archive" "$SMOKE_IMAGE"
   local ns=vpcep-node-smoke
   nctl create namespace "$ns" >/dev/null 2>&1 || true
@@ -507,7 +541,7 @@ spec:
         - >-
           /busybox wget -q -O - --no-check-certificate
           --header "Authorization: Bearer \$(/busybox cat /var/run/secrets/kubernetes.io/serviceaccount/token)"
-          "https://\$KUBERNETES_SERVICE_HOST:\$KUBERNETES_SERVICE_PORT/api" | /busybox grep -q '"kind":"APIVersions"'
+          "https://\$KUBERNETES_SERVICE_HOST:\$KUBERNETES_SERVICE_PORT/api" | /busybox grep -q APIVersions
 EOF
   nctl -n "$ns" wait --for=condition=Ready pod/smoke --timeout "${NODE_TIMEOUT}s" >&2 || {
     nctl -n "$ns" describe pod smoke >&2 || true
