@@ -398,11 +398,10 @@ start_node() {
 # Pods first (so that containerd tears their sandboxes and network namespaces down itself), then
 # the processes, then whatever they left: mounts, cgroups, network namespaces, the bridge.
 stop_node() {
-  local uids=()
+  # First, so that the pods that controllers create again in place of the deleted ones stay
+  # Pending.
+  stop kube-scheduler "$MARK"
   if running_pid kubelet "$MARK" >/dev/null && apiserver_ready; then
-    # Their log directories (/var/log/pods/NAMESPACE_NAME_UID, a fixed path in kubelet 1.20) go below.
-    read -r -a uids <<<"$(nctl get pods --all-namespaces --field-selector "spec.nodeName=$NODE_NAME" \
-      -o 'jsonpath={.items[*].metadata.uid}' 2>/dev/null || true)"
     log "deleting all pods"
     nctl delete pods --all --all-namespaces --grace-period 0 --force --wait=false >/dev/null 2>&1 || true
     local deadline=$((SECONDS + 60))
@@ -411,7 +410,6 @@ stop_node() {
     done
   fi
   stop kube-proxy "$MARK"
-  stop kube-scheduler "$MARK"
   stop kubelet "$MARK"
   containerd_down
   local mount
@@ -427,9 +425,11 @@ stop_node() {
   done
   network_down
   kube_iptables_down
-  local uid
-  for uid in "${uids[@]}"; do rm -rf /var/log/pods/*_"$uid"; done
-  # The kubelet's links to those logs, dangling now.
+  # The pods' logs: kubelet 1.20 writes them to the fixed /var/log/pods/NAMESPACE_NAME_UID (all
+  # made after the node started) and links them from /var/log/containers.
+  if [[ -e $NODE_DIR/started ]]; then
+    find /var/log/pods -mindepth 1 -maxdepth 1 -newer "$NODE_DIR/started" -exec rm -rf {} + 2>/dev/null || true
+  fi
   find /var/log/containers -maxdepth 1 -xtype l -lname '/var/log/pods/*' -delete 2>/dev/null || true
   rm -f /var/lib/cni/results/"$CNI_NETWORK"-*
   rm -rf "$NODE_DIR"
@@ -474,6 +474,7 @@ cmd_node_up() {
   cmd_up >/dev/null
   trap 'rc=$?; if ((rc != 0)); then log "start-up failed; logs are in $STATE_DIR"; stop_node; stop_all; fi' EXIT
   mkdir -p "$NODE_DIR"
+  touch "$NODE_DIR/started"
   start_node
   trap - EXIT
   log "node $NODE_NAME is up in $((SECONDS - started))s (pods in $POD_CIDR on $BRIDGE)"
