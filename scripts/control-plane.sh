@@ -9,7 +9,8 @@
 #   scripts/control-plane.sh status   exit 0 when all three run, /readyz and the controller-manager's
 #                                     /healthz answer ok
 #   scripts/control-plane.sh build    build and cache kube-apiserver and kube-controller-manager 1.20.2
-#                                     from Debian's source package
+#                                     from Debian's source package (--with-node: also kubelet,
+#                                     kube-scheduler, kube-proxy and pause, for scripts/node.sh)
 #
 # `up` and `env` print only the export line on stdout (progress goes to stderr), so
 #   eval "$(scripts/control-plane.sh up)"
