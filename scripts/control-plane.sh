@@ -9,7 +9,8 @@
 #   scripts/control-plane.sh status   exit 0 when all three run, /readyz and the controller-manager's
 #                                     /healthz answer ok
 #   scripts/control-plane.sh build    build and cache kube-apiserver and kube-controller-manager 1.20.2
-#                                     from Debian's source package
+#                                     from Debian's source package (--with-node: also kubelet,
+#                                     kube-scheduler, kube-proxy and pause, for scripts/node.sh)
 #
 # `up` and `env` print only the export line on stdout (progress goes to stderr), so
 #   eval "$(scripts/control-plane.sh up)"
@@ -39,9 +40,22 @@ CM_KUBECONFIG_PATH=$STATE_DIR/controller-manager.kubeconfig
 
 # The Kubernetes components `build` makes (each becomes $CACHE_DIR/NAME-$KUBE_VERSION).
 readonly KUBE_COMPONENTS=(kube-apiserver kube-controller-manager)
+# What the opt-in node of scripts/node.sh adds (`build --with-node`): "pause" is the sandbox
+# container's program, compiled from the same source tree's build/pause with `gcc -static`.
+readonly NODE_COMPONENTS=(kubelet kube-scheduler kube-proxy pause)
 # Controllers the controller-manager runs: owner-reference garbage collection, namespace deletion,
 # the `default` ServiceAccount of every namespace and its token Secret.
 readonly CM_CONTROLLERS=garbagecollector,namespace,serviceaccount,serviceaccount-token
+# With the node of scripts/node.sh, also what running a Deployment (and its Service, its
+# PodDisruptionBudget, a Job) needs, the kube-root-ca.crt ConfigMap in every namespace, and
+# nodelifecycle, which lifts the not-ready taint a kubelet registers its node with.
+readonly CM_NODE_CONTROLLERS=nodelifecycle,deployment,replicaset,endpoint,endpointslice,endpointslicemirroring,disruption,podgc,job,daemonset,statefulset,root-ca-cert-publisher,ttl-after-finished
+
+# The bridge's host address when scripts/node.sh (which sources this script) runs a node on this
+# control plane, else empty. Kept in $NODE_ADDRESS_FILE for the life of the state dir.
+CP_NODE_ADDRESS=""
+CP_NODE_STOPPED=0 # scripts/node.sh sets it once the node is gone, before it calls cmd_down
+NODE_ADDRESS_FILE=$STATE_DIR/node-address
 
 # Debian packages the build needs (command each one provides, or "-" for a library package).
 readonly BUILD_PACKAGES=(
@@ -208,6 +222,7 @@ cmd_build() {
 
   local pkgs=() entry
   for entry in "${BUILD_PACKAGES[@]}"; do pkgs+=("${entry%%:*}"); done
+  [[ " ${missing[*]} " == *" pause "* ]] && pkgs+=(gcc libc6-dev)
   install_packages "${pkgs[@]}"
   [[ -d $REFLECT2_SRC ]] || die "$REFLECT2_SRC is missing (package golang-github-modern-go-reflect2-dev)"
   ensure_deb_src
@@ -226,6 +241,7 @@ cmd_build() {
   [[ ${VPCEP_CP_KEEP_BUILD:-0} == 1 ]] || rm -rf "$work"
   log "built ${missing[*]} in $((SECONDS - started))s"
   for name in "${missing[@]}"; do
+    [[ $name == pause ]] && continue # it has -v, and no --version
     log "  $(cached_bin "$name"): $("$(cached_bin "$name")" --version)"
   done
 }
@@ -261,12 +277,21 @@ build_in() {
   go version
   # One make run for all targets: they share most compiled packages.
   local what=() name bin dest
-  for name in "$@"; do what+=("cmd/$name"); done
-  make WHAT="${what[*]}"
+  for name in "$@"; do [[ $name == pause ]] || what+=("cmd/$name"); done
+  ((${#what[@]} == 0)) || make WHAT="${what[*]}"
   for name in "$@"; do
-    bin=$(find "$src/_output" -type f -name "$name" -perm -u+x | head -n 1)
-    [[ -n $bin ]] || { echo "make did not produce $name"; return 1; }
-    "$bin" --version
+    if [[ $name == pause ]]; then
+      # As build/pause/Makefile does it, static so that the image needs nothing else.
+      bin="$work/pause"
+      gcc -Os -Wall -Werror -static -DVERSION="v$KUBE_VERSION-vpcep" -o "$bin" \
+        "$(find "$src/build/pause" -name pause.c | grep -v windows | head -n 1)"
+      strip "$bin"
+      "$bin" -v
+    else
+      bin=$(find "$src/_output" -type f -name "$name" -perm -u+x | head -n 1)
+      [[ -n $bin ]] || { echo "make did not produce $name"; return 1; }
+      "$bin" --version
+    fi
     dest=$(cached_bin "$name")
     cp "$bin" "$dest.tmp"
     mv -f "$dest.tmp" "$dest"
@@ -437,7 +462,7 @@ write_pki() {
       "basicConstraints=CA:FALSE" \
       "keyUsage=critical,digitalSignature,keyEncipherment" \
       "extendedKeyUsage=serverAuth" \
-      "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
+      "subjectAltName=IP:127.0.0.1,IP:10.0.0.1${CP_NODE_ADDRESS:+,IP:$CP_NODE_ADDRESS},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
       >apiserver.ext
     openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
       -out apiserver.crt -days 3650 -extfile apiserver.ext 2>/dev/null
@@ -456,11 +481,43 @@ write_pki() {
   {
     printf '%s,admin,admin,"system:masters"\n' "$token"
     printf '%s,system:kube-controller-manager,kube-controller-manager,"system:masters"\n' "$cm_token"
+    [[ -z $CP_NODE_ADDRESS ]] || node_tokens
   } >"$STATE_DIR/tokens.csv"
   chmod 600 "$STATE_DIR/tokens.csv"
   printf '%s' "$token" >"$STATE_DIR/admin.token"
   printf '%s' "$cm_token" >"$STATE_DIR/controller-manager.token"
   chmod 600 "$STATE_DIR/admin.token" "$STATE_DIR/controller-manager.token"
+  [[ -z $CP_NODE_ADDRESS ]] || write_kubelet_client_cert
+}
+
+# The node's components get the users the default RBAC policy (and the Node authorizer) grant
+# exactly what each needs: system:node:NAME in system:nodes, system:kube-scheduler,
+# system:kube-proxy. Prints their tokens.csv lines and writes NAME.token for each.
+node_tokens() {
+  local entry user group file token
+  for entry in "kubelet|system:node:${VPCEP_NODE_NAME:-vpcep-node}|system:nodes" \
+    "kube-scheduler|system:kube-scheduler|" "kube-proxy|system:kube-proxy|"; do
+    IFS='|' read -r file user group <<<"$entry"
+    token=$(openssl rand -hex 24)
+    printf '%s,%s,%s%s\n' "$token" "$user" "$user" "${group:+,\"$group\"}"
+    printf '%s' "$token" >"$STATE_DIR/$file.token"
+    chmod 600 "$STATE_DIR/$file.token"
+  done
+}
+
+# The apiserver's client certificate for kubelet's API (logs, exec): a system:masters user, which
+# the kubelet authorizes with a SubjectAccessReview.
+write_kubelet_client_cert() {
+  (
+    cd "$STATE_DIR/pki"
+    openssl req -newkey rsa:2048 -nodes -keyout kubelet-client.key -out kubelet-client.csr \
+      -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" 2>/dev/null
+    printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+      "extendedKeyUsage=clientAuth" >kubelet-client.ext
+    openssl x509 -req -in kubelet-client.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+      -out kubelet-client.crt -days 3650 -extfile kubelet-client.ext 2>/dev/null
+    chmod 600 kubelet-client.key
+  ) || die "generating the apiserver's kubelet client certificate with openssl failed"
 }
 
 # The controller-manager's HTTPS certificate (/healthz, /metrics), from the same CA, so that
@@ -515,7 +572,11 @@ print_env() {
   printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_PATH"
 }
 
+STATE_LOCKED=0
 lock_state() {
+  # scripts/node.sh takes the lock before it calls cmd_up/cmd_down.
+  ((STATE_LOCKED == 0)) || return 0
+  STATE_LOCKED=1
   mkdir -p "$(dirname "$STATE_DIR")"
   exec 9>"$STATE_DIR.lock"
   if ! flock -n 9; then
@@ -558,7 +619,7 @@ start_controller_manager() {
     --secure-port "$CM_PORT" \
     --tls-cert-file "$STATE_DIR/pki/controller-manager.crt" \
     --tls-private-key-file "$STATE_DIR/pki/controller-manager.key" \
-    --controllers "$CM_CONTROLLERS" \
+    --controllers "$CM_CONTROLLERS${CP_NODE_ADDRESS:+,$CM_NODE_CONTROLLERS}" \
     --use-service-account-credentials=false \
     --service-account-private-key-file "$STATE_DIR/pki/sa.key" \
     --root-ca-file "$STATE_DIR/pki/ca.crt" \
@@ -571,6 +632,15 @@ start_controller_manager() {
 
 cmd_up() {
   lock_state
+  local recorded=""
+  [[ -s $NODE_ADDRESS_FILE ]] && recorded=$(<"$NODE_ADDRESS_FILE")
+  if [[ $recorded != "$CP_NODE_ADDRESS" ]] && running_pid kube-apiserver "$MARK" >/dev/null; then
+    if [[ -n $recorded ]]; then
+      die "the control plane in $STATE_DIR runs for the node of scripts/node.sh: use scripts/node.sh up|down"
+    fi
+    die "the control plane in $STATE_DIR runs without a node; stop it first (scripts/control-plane.sh down)" \
+      "or give scripts/node.sh its own VPCEP_CP_DIR and ports (docs/control-plane.md, Node)"
+  fi
   if healthy; then
     log "already up"
     print_env
@@ -603,6 +673,7 @@ cmd_up() {
   mkdir -p "$STATE_DIR"
   chmod 700 "$STATE_DIR"
   write_pki
+  [[ -z $CP_NODE_ADDRESS ]] || printf '%s' "$CP_NODE_ADDRESS" >"$NODE_ADDRESS_FILE"
 
   log "starting etcd ($ETCD_BIN_FOUND) on 127.0.0.1:$ETCD_PORT"
   local etcd_env=()
@@ -624,21 +695,33 @@ cmd_up() {
   local extra=()
   # The insecure port exists (and defaults on in old releases) only before 1.24.
   (($(kube_minor "$APISERVER_BIN") < 24)) && extra+=(--insecure-port=0)
+  # Without a node: loopback only, no pods to give tokens to. With it, pods reach the apiserver
+  # through the `kubernetes` Service, whose endpoint is the advertised address (the bridge's host
+  # address); binding all addresses keeps 127.0.0.1 working, and scripts/node.sh drops this port
+  # on every interface but lo and the bridge.
+  local bind=127.0.0.1 advertise=127.0.0.1 authz=RBAC
+  if [[ -n $CP_NODE_ADDRESS ]]; then
+    bind=0.0.0.0 advertise=$CP_NODE_ADDRESS authz=Node,RBAC
+    extra+=(--kubelet-client-certificate "$STATE_DIR/pki/kubelet-client.crt"
+      --kubelet-client-key "$STATE_DIR/pki/kubelet-client.key"
+      --kubelet-preferred-address-types InternalIP) # the node's name is in no DNS
+  else
+    extra+=(--disable-admission-plugins ServiceAccount)
+  fi
   start kube-apiserver "$APISERVER_BIN" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address 127.0.0.1 \
-    --advertise-address 127.0.0.1 \
+    --bind-address "$bind" \
+    --advertise-address "$advertise" \
     --secure-port "$APISERVER_PORT" \
     --cert-dir "$STATE_DIR/pki" \
     --tls-cert-file "$STATE_DIR/pki/apiserver.crt" \
     --tls-private-key-file "$STATE_DIR/pki/apiserver.key" \
     --token-auth-file "$STATE_DIR/tokens.csv" \
-    --authorization-mode RBAC \
+    --authorization-mode "$authz" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$STATE_DIR/pki/sa.pub" \
     --service-account-signing-key-file "$STATE_DIR/pki/sa.key" \
     --service-cluster-ip-range 10.0.0.0/24 \
-    --disable-admission-plugins ServiceAccount \
     --allow-privileged=true \
     --profiling=false \
     "${extra[@]}"
@@ -653,6 +736,8 @@ cmd_up() {
 
 cmd_down() {
   lock_state
+  [[ -s $NODE_ADDRESS_FILE ]] && ((CP_NODE_STOPPED == 0)) &&
+    die "the node of scripts/node.sh runs on the control plane in $STATE_DIR: stop both with scripts/node.sh down"
   stop_all
   rm -rf "$STATE_DIR"
   log "down"
@@ -683,7 +768,13 @@ main() {
     down) cmd_down ;;
     env) print_env ;;
     status) cmd_status ;;
-    build) cmd_build ;;
+    build)
+      case ${2:-} in
+        "") cmd_build ;;
+        --with-node) cmd_build "${KUBE_COMPONENTS[@]}" "${NODE_COMPONENTS[@]}" ;;
+        *) die "usage: $0 build [--with-node]" ;;
+      esac
+      ;;
     *)
       echo "usage: $0 up|down|env|status|build" >&2
       exit 2
@@ -691,4 +782,5 @@ main() {
   esac
 }
 
-main "$@"
+# scripts/node.sh sources this file for its functions.
+[[ ${BASH_SOURCE[0]} != "$0" ]] || main "$@"
