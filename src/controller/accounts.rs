@@ -338,7 +338,8 @@ pub async fn reconcile(account: Arc<CloudAccount>, ctx: Arc<Context>) -> Result<
             .filter(|o| serves(&account, &***o))
             .count();
     status.objects = u32::try_from(users).unwrap_or(u32::MAX);
-    if status != written {
+    let changed = status != written;
+    if changed {
         let patch = serde_json::json!({
             "apiVersion": CloudAccount::api_version(&()),
             "kind": CloudAccount::kind(&()),
@@ -353,12 +354,20 @@ pub async fn reconcile(account: Arc<CloudAccount>, ctx: Arc<Context>) -> Result<
             .await?;
     }
     let verified = conditions::is_true(&status.conditions, conditions::READY);
-    Ok(Action::requeue(if verified {
-        ctx.resync_jittered()
-    } else {
+    Ok(Action::requeue(if !verified {
         UNVERIFIED_RETRY
+    } else if changed {
+        // The objects are counted from the controllers' caches, fed by other watches than the
+        // one that woke this reconcile: one more count soon (no cloud call while fresh) catches
+        // an object those caches did not have yet.
+        RECOUNT
+    } else {
+        ctx.resync_jittered()
     }))
 }
+
+/// How soon an account whose status changed is counted again.
+const RECOUNT: Duration = Duration::from_secs(5);
 
 /// How soon an account whose credentials failed is checked again (a fixed Secret wakes it at
 /// once).
