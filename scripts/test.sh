@@ -11,6 +11,18 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# What this run started is stopped when it ends, whatever the outcome.
+stop_control_plane=0
+stop_node=0
+# The node's control plane runs beside the one of the other tests, with its own state and ports.
+node_cp=(VPCEP_CP_DIR="${VPCEP_NODE_CP_DIR:-/tmp/vpcep-node-cp}" VPCEP_CP_APISERVER_PORT=16443
+  VPCEP_CP_ETCD_PORT=22379 VPCEP_CP_ETCD_PEER_PORT=22380 VPCEP_CP_CM_PORT=20257)
+cleanup() {
+  if [ "$stop_node" = 1 ]; then env "${node_cp[@]}" scripts/node.sh down >/dev/null 2>&1 || true; fi
+  if [ "$stop_control_plane" = 1 ]; then scripts/control-plane.sh down >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
 step "python test environment"
 scripts/python-env.sh
 
@@ -35,8 +47,10 @@ if [ -n "${VPCEP_E2E_KUBECONFIG:-}" ]; then
   export KUBECONFIG="$VPCEP_E2E_KUBECONFIG"
   echo "using the cluster of VPCEP_E2E_KUBECONFIG ($KUBECONFIG)"
 else
+  # One build of every Kubernetes binary the tests use, the node's included (cached after it).
+  scripts/control-plane.sh build --with-node
   if ! scripts/control-plane.sh status >/dev/null 2>&1; then
-    trap 'scripts/control-plane.sh down >/dev/null 2>&1 || true' EXIT
+    stop_control_plane=1
   fi
   # `eval "$(...)"` alone would hide a failed start (eval of nothing succeeds).
   cp_env=$(scripts/control-plane.sh up)
@@ -53,10 +67,11 @@ cargo build --quiet --bins
 # and of the scripts they start): OTC (the default of vpcep-sim and the operator), then Huawei
 # Cloud, whose update APIs OTC lacks. On OTC every simulator counts the calls to the operations
 # it lacks, and a test fails unless there were none.
-cargo test --workspace --lib --bins --tests -- --include-ignored
+# The install on a real node (tests/e2e_node.rs) runs in its own step below.
+cargo test --workspace --lib --bins --tests -- --include-ignored --skip on_a_real_node
 step "integration and end-to-end tests again, against Huawei Cloud"
 VPCEP_TEST_CLOUD=huawei VPCEP_SIM_CLOUD=huawei VPCEP_CLOUD=huawei \
-  cargo test --tests -- --include-ignored
+  cargo test --tests -- --include-ignored --skip on_a_real_node
 cargo test --workspace --doc
 # The benchmark's lower bound takes no test flags: without arguments it checks its manifest reader.
 cargo test --bench lower_bound
@@ -64,3 +79,17 @@ cargo test --bench lower_bound
 step "pytest (each cloud's own SDK against its flavour of vpcep-sim)"
 .venv/bin/python -m pytest tests/sim_sdk -q
 .venv/bin/python -m pytest tests/sim_otc -q
+
+step "deploy/ as pods on a real node (scripts/node.sh, tests/e2e_node.rs)"
+# containerd, kubelet, kube-scheduler and kube-proxy on this machine need root (docs/control-plane.md).
+if ! env "${node_cp[@]}" scripts/node.sh status >/dev/null 2>&1; then
+  stop_node=1
+fi
+node_env=$(env "${node_cp[@]}" scripts/node.sh up)
+(
+  eval "$node_env"
+  export "${node_cp[@]}"
+  export CONTAINERD_ADDRESS="$VPCEP_CP_DIR/node/containerd/containerd.sock"
+  export VPCEP_NODE_ADDRESS=10.88.77.1
+  cargo test --test e2e_node -- --include-ignored
+)

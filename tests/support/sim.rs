@@ -115,12 +115,17 @@ pub struct Sim {
 impl Sim {
     /// Starts the simulator with these extra command-line arguments (as `vpcep-sim` takes them).
     pub fn start(args: &[&str]) -> Sim {
+        Sim::start_on("127.0.0.1:0", args)
+    }
+
+    /// Starts the simulator on `listen` (e.g. the address pods of a node reach the host by).
+    pub fn start_on(listen: &str, args: &[&str]) -> Sim {
         let flavour = if args.contains(&"--cloud") {
             &[][..]
         } else {
             &["--cloud", cloud()][..]
         };
-        let argv = ["vpcep-sim", "--listen", "127.0.0.1:0"]
+        let argv = ["vpcep-sim", "--listen", listen]
             .into_iter()
             .chain(flavour.iter().copied())
             .chain(args.iter().copied());
