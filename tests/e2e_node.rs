@@ -117,13 +117,28 @@ fn assert_no_failures(logs: &str) {
 /// namespaces go, so that this run installs afresh.
 fn forget_earlier_runs() {
     // The operator first, so that it adds no finalizer back.
-    kubectl(&["delete", "namespace", NS, "--ignore-not-found", "--timeout=120s"]);
+    kubectl(&[
+        "delete",
+        "namespace",
+        NS,
+        "--ignore-not-found",
+        "--timeout=120s",
+    ]);
     let (_, names, _) = kubectl_raw(&["-n", DEMO, "get", "vpcep", "-o", "name"], None);
     for name in names.lines() {
         let clear = r#"{"metadata":{"finalizers":null}}"#;
-        kubectl_raw(&["-n", DEMO, "patch", name, "--type=merge", "-p", clear], None);
+        kubectl_raw(
+            &["-n", DEMO, "patch", name, "--type=merge", "-p", clear],
+            None,
+        );
     }
-    kubectl(&["delete", "namespace", DEMO, "--ignore-not-found", "--timeout=120s"]);
+    kubectl(&[
+        "delete",
+        "namespace",
+        DEMO,
+        "--ignore-not-found",
+        "--timeout=120s",
+    ]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -290,7 +305,10 @@ async fn deploy_runs_as_pods_on_a_real_node() {
     .await;
     assert!(empty.is_ok(), "left in the cloud: {empty:?}");
     let logs = operator_logs();
-    assert!(!logs.contains("forbidden") && !logs.contains("Forbidden"), "{logs}");
+    assert!(
+        !logs.contains("forbidden") && !logs.contains("Forbidden"),
+        "{logs}"
+    );
 
     kubectl(&["delete", "namespace", DEMO, "--wait=false"]);
     kubectl(&["delete", "-k", overlay.to_str().unwrap(), "--wait=false"]);
