@@ -445,6 +445,11 @@ class Run:
                    + ", ".join(f"start {s}{' (' + ns + ')' if ns else ''} with {c}"
                                for s, ns, c in self.operator.crashes))
 
+        unsupported = self.sim.control("GET", "/counters/unsupported")
+        self.check(not unsupported, "no-unsupported-calls",
+                   "no call to an operation the simulated cloud lacks" if not unsupported else
+                   f"calls to operations the simulated cloud lacks: {unsupported}")
+
         # --- summary
         counters = self.sim.counters(detail=True)
         with open(os.path.join(o.run_dir, "sim-counters.json"), "w") as f:

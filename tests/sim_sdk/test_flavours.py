@@ -71,6 +71,18 @@ def test_otc_answers_huawei_only_operations_as_unknown_paths(otc, otc_sim):
     counters = otc_sim.counters()
     assert counters["update_endpoint_whitelist"] == 1
     assert counters["update_service_name"] == 1
+    # Exactly these, and not the served calls, are what the flavour lacks.
+    unsupported = otc_sim.control("GET", "/counters/unsupported")
+    assert unsupported == {"update_endpoint_whitelist": 1, "update_service_name": 1}
+
+
+def test_huawei_lacks_nothing(alice, sim):
+    service = available_service(alice)
+    endpoint = create_endpoint(alice, service.id)
+    alice.update_endpoint_white(
+        UpdateEndpointWhiteRequest(vpc_endpoint_id=endpoint.id, body=UpdateEndpointWhiteRequestBody(whitelist=[]))
+    )
+    assert sim.control("GET", "/counters/unsupported") == {}
 
 
 def test_tags_per_resource(flavour_client):

@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::counters::Counters;
 use crate::error::ApiError;
 use crate::faults::FaultBook;
+use crate::ops::Operation;
 use crate::persist;
 use crate::state::Store;
 
@@ -123,6 +124,19 @@ impl App {
 
     pub fn counters(&self) -> MutexGuard<'_, Counters> {
         lock(&self.counters)
+    }
+
+    /// The requests so far for operations that this flavour does not have (answered as unknown
+    /// paths), by operation name; operations never called are left out.
+    pub fn unsupported_calls(&self) -> BTreeMap<&'static str, u64> {
+        let flavour = self.settings.flavour;
+        let totals = self.counters().totals();
+        Operation::ALL
+            .iter()
+            .filter(|op| !flavour.serves(**op))
+            .filter_map(|op| Some((op.as_str(), *totals.get(op.as_str())?)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 
     /// Wipes objects, tokens, faults and counters; accounts and public services stay.

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/counters", get(counters).delete(reset_counters))
         .route("/counters/detail", get(counter_detail))
         .route("/counters/clients", get(counter_clients))
+        .route("/counters/unsupported", get(counter_unsupported))
         .route(
             "/faults",
             get(faults)
@@ -117,6 +118,10 @@ async fn counters(State(app): State<AppState>) -> Json<Value> {
 
 async fn counter_detail(State(app): State<AppState>) -> Json<Value> {
     Json(json!(app.counters().detail()))
+}
+
+async fn counter_unsupported(State(app): State<AppState>) -> Json<Value> {
+    Json(json!(app.unsupported_calls()))
 }
 
 async fn counter_clients(State(app): State<AppState>) -> Json<Value> {

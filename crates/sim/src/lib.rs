@@ -72,14 +72,7 @@ impl Probe {
     /// The requests so far for operations that the simulated cloud does not have (answered as
     /// unknown paths), by operation name.
     pub fn unsupported_calls(&self) -> Vec<(&'static str, u64)> {
-        let flavour = self.app.settings.flavour;
-        let totals = self.app.counters().totals();
-        ops::Operation::ALL
-            .iter()
-            .filter(|op| !flavour.serves(**op))
-            .filter_map(|op| Some((op.as_str(), *totals.get(op.as_str())?)))
-            .filter(|(_, n)| *n > 0)
-            .collect()
+        self.app.unsupported_calls().into_iter().collect()
     }
 }
 
