@@ -81,7 +81,9 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
             addr: opts.metrics_addr,
             source,
         })?;
-    let (svc_reader, svc_writer) = reflector::store();
+    // Shared: the endpoints' wake on a service change comes from this cache's own stream, after
+    // the cache holds the change (endpoint.rs reads the referenced service from it).
+    let (svc_reader, svc_writer) = reflector::store_shared(watches::SHARED_BUFFER);
     let (ep_reader, ep_writer) = reflector::store();
     let (account_reader, account_writer) = reflector::store();
     let metrics = Arc::new(Metrics::new(Box::new(inventory::Inventory {

@@ -33,6 +33,22 @@ fn relevant_change<K: ResourceExt>(obj: &K) -> Option<u64> {
     Some(h.finish())
 }
 
+/// The buffer of the shared service cache's stream, in changes not yet seen by every subscriber
+/// (the endpoint controller): its watch waits while it is full.
+pub const SHARED_BUFFER: usize = 1024;
+
+/// The annotation `kubectl apply` keeps a whole copy of the object in.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops what the controllers never read from an object before a watch cache keeps it: the
+/// field managers and the last-applied copy (together often larger than the spec). Status
+/// writes are server-side applies that name their own manager, and the finalizer helper patches
+/// only the finalizers: neither needs them.
+fn slim<K: ResourceExt>(obj: &mut K) {
+    obj.managed_fields_mut().clear();
+    obj.annotations_mut().remove(LAST_APPLIED);
+}
+
 /// Objects of a kind that use a Secret as their credentials (their own, or their CloudAccount's),
 /// for waking them when it changes. Their last match with the cloud no longer counts: the new
 /// credentials may reach another account, which only a reconcile that reaches the cloud finds
@@ -176,9 +192,13 @@ pub async fn controllers(
         Some(labels) => watcher::Config::default().labels(labels),
         None => watcher::Config::default(),
     };
-    let svc_stream = watcher(services.clone(), selected.clone())
+    let svc_changes = svc_writer
+        .subscribe()
+        .expect("the service cache is created shared (mod.rs: store_shared)");
+    let svc_stream = watcher(services, selected.clone())
         .default_backoff()
-        .reflect(svc_writer)
+        .modify(slim)
+        .reflect_shared(svc_writer)
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
     let svc_secrets = using_secret(svc_reader.clone(), ctx.clone());
@@ -219,6 +239,7 @@ pub async fn controllers(
 
     let ep_stream = watcher(endpoints, selected.clone())
         .default_backoff()
+        .modify(slim)
         .reflect(ep_writer)
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
@@ -226,21 +247,18 @@ pub async fn controllers(
     let ep_secrets = using_secret(ep_reader.clone(), ctx.clone());
     let ep_reader_for_accounts = ep_reader.clone();
     // An endpoint wakes when its service changes: it waits for the service's id, and flips to
-    // Ready as soon as the service accepts it.
+    // Ready as soon as the service accepts it. The wake comes from the service cache's own
+    // stream, once the cache holds the change: the endpoint reads its service from there.
     let ep_controller = Controller::for_stream(ep_stream, ep_reader)
         .with_config(config)
-        .watches(
-            services,
-            selected.clone(),
-            move |svc: VpcEndpointService| {
-                connected_endpoints
-                    .state()
-                    .into_iter()
-                    .filter(|ep| connects(ep, &svc))
-                    .map(|ep| ObjectRef::from_obj(&*ep))
-                    .collect::<Vec<_>>()
-            },
-        )
+        .watches_shared_stream(svc_changes, move |svc: Arc<VpcEndpointService>| {
+            connected_endpoints
+                .state()
+                .into_iter()
+                .filter(|ep| connects(ep, &svc))
+                .map(|ep| ObjectRef::from_obj(&*ep))
+                .collect::<Vec<_>>()
+        })
         .watches_stream(secret_changes(kube, secrets_ns), ep_secrets)
         .watches_stream(
             account_changes(kube),
@@ -263,6 +281,7 @@ pub async fn controllers(
         watcher::Config::default(),
     )
     .default_backoff()
+    .modify(slim)
     .reflect(account_writer)
     .applied_objects()
     .predicate_filter(predicates::generation, PredicateConfig::default());
