@@ -253,7 +253,7 @@ impl<K: Recorded> Session<K> {
         )?;
         let client = match chosen {
             Credentials::Account(account) => {
-                if !accounts::allows(&self.ctx.kube, &account, &ns).await? {
+                if !accounts::allows(&self.ctx, &account, &ns).await? {
                     return Err(Error::AccountNotAllowed(format!(
                         "the CloudAccount {} does not allow the namespace {ns}: ask the cluster admin to add it to the account's allowedNamespaces",
                         account.name_any()
@@ -276,7 +276,7 @@ impl<K: Recorded> Session<K> {
             Credentials::DefaultAccounts(defaults) => {
                 let mut serving = Vec::new();
                 for account in defaults {
-                    if accounts::allows(&self.ctx.kube, &account, &ns).await? {
+                    if accounts::allows(&self.ctx, &account, &ns).await? {
                         serving.push(account);
                     }
                 }

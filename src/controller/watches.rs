@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service as KubeService};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service as KubeService};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Config as ControllerConfig;
 use kube::runtime::reflector::{self, ObjectRef};
@@ -163,6 +163,8 @@ pub struct Watched {
         reflector::Store<CloudAccount>,
         reflector::store::Writer<CloudAccount>,
     ),
+    /// The namespaces' metadata (see `Caches::namespaces`).
+    pub namespaces: reflector::store::Writer<PartialObjectMeta<Namespace>>,
 }
 
 /// Runs both controllers until `stop` resolves, then lets the reconciles under way finish.
@@ -312,12 +314,23 @@ pub async fn controllers(
         .run(accounts::reconcile, accounts::error_policy, ctx)
         .for_each(|_| futures::future::ready(()));
 
-    // The sweeper runs as long as the controllers do (never ending before them).
+    // The sweeper and the namespace cache run as long as the controllers do (never ending
+    // before them).
     let sweeper = secret_hold::sweep(sweep_ctx, secret_changes(kube, secrets_ns))
         .then(|()| futures::future::pending::<()>());
+    let namespaces = watcher(
+        Api::<PartialObjectMeta<Namespace>>::all(kube.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .modify(slim)
+    .reflect(watched.namespaces)
+    .for_each(|_| futures::future::ready(()))
+    .then(|()| futures::future::pending::<()>());
     tokio::select! {
         _ = async { tokio::join!(svc_controller, ep_controller, account_controller) } => {}
         () = sweeper => {}
+        () = namespaces => {}
     }
 }
 
