@@ -10,13 +10,24 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::cluster::{Env, OperatorArgs, kubeconfig, kubectl, metric};
+use support::cluster::{Env, OperatorArgs, kubeconfig, kubectl, kubectl_raw, metric};
 use support::fixtures::{PORT, endpoint_yaml, service_yaml};
+use support::sim::{BOB_AK, BOB_PROJECT, BOB_SK, TWO_ACCOUNTS};
 
 const FAST: &[&str] = &["--provision-delay", "500ms", "--delete-delay", "500ms"];
 
 /// How many endpoints reference the service.
 const ENDPOINTS: usize = 12;
+
+/// The API server's count of reads of one namespace.
+fn namespace_reads() -> f64 {
+    let text = kubectl(&["get", "--raw", "/metrics"]);
+    metric(
+        &text,
+        "apiserver_request_total",
+        &[r#"resource="namespaces""#, r#"verb="GET""#],
+    )
+}
 
 /// The API server's count of reads of VpcEndpointServices in a namespace (the 1.20 server counts
 /// a GET of one object as a LIST too).
@@ -143,6 +154,75 @@ fn endpoints_read_their_service_from_the_cache_and_write_status_only_when_it_cha
         assert!(
             (1..=3).contains(&n),
             "{name}: {n} status writes on its way to Ready (at most 3: Creating, the create's answer, accepted): {writes:?}"
+        );
+    }
+}
+
+/// A CloudAccount that allows namespaces by a label selector reads their labels from the
+/// operator's namespace cache: a label added to the namespace lets its objects in, and their
+/// reconciles do not read the namespace from the API server.
+#[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+fn account_selectors_read_namespace_labels_from_the_cache() {
+    const SERVICES: usize = 8;
+    let mut env = Env::without_operator("nslabels", TWO_ACCOUNTS);
+    env.apply_ok(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: bob-keys\nstringData:\n  accessKey: {BOB_AK}\n  secretKey: {BOB_SK}\n"
+    ));
+    let ns = env.ns.clone();
+    let _operator = env.spawn_operator(&["--lease-namespace", &ns], &[]);
+    // The label's value is the namespace's own name: no other test's namespace carries it.
+    let account = format!("{ns}-bob");
+    let url = &env.sim.url;
+    let cloud = support::sim::cloud();
+    let yaml = format!(
+        "apiVersion: vpcep.io/v1alpha1\nkind: CloudAccount\nmetadata:\n  name: {account}\nspec:\n  cloud: {cloud}\n  region: eu-de\n  projectId: {BOB_PROJECT}\n  endpoint: {url}\n  iamEndpoint: {url}\n  secretRef: {{name: bob-keys}}\n  allowedNamespaces: {{selector: {{matchLabels: {{vpcep-test-team: {ns}}}}}}}\n"
+    );
+    let (ok, _, err) = kubectl_raw(&["apply", "-f", "-"], Some(&yaml));
+    assert!(ok, "kubectl apply of the CloudAccount failed: {err}");
+    let _account = Deleted(format!("cloudaccount/{account}"));
+
+    // Each service on a server port of its own (the cloud refuses two on one).
+    let db = |i: u16, description: &str| {
+        service_yaml(
+            &format!("db-{i}"),
+            PORT,
+            (8080, 8000 + i),
+            &format!("  accountRef: {{name: {account}}}\n  description: {description}\n"),
+        )
+    };
+    env.apply_ok(&db(0, "before"));
+    env.wait_not_synced("vpcesvc/db-0", "AccountNotAllowed", Duration::from_secs(60));
+
+    // Labelled, the namespace is allowed; a change of the spec makes the refused object try again
+    // at once (a refusal waits 30 s).
+    kubectl(&["label", "namespace", &ns, &format!("vpcep-test-team={ns}")]);
+    let reads_before = namespace_reads();
+    let manifests: Vec<String> = (0..SERVICES as u16).map(|i| db(i, "after")).collect();
+    env.apply_ok(&manifests.join("---\n"));
+    let objects: Vec<String> = (0..SERVICES).map(|i| format!("vpcesvc/db-{i}")).collect();
+    let objects: Vec<&str> = objects.iter().map(String::as_str).collect();
+    env.wait_ready(&objects, "120s");
+    let reads = namespace_reads() - reads_before;
+    eprintln!(
+        "namespace reads while {SERVICES} services of a selected namespace went Ready: {reads}"
+    );
+    // Each reconcile read the namespace before (two or more per service); other tests' operators
+    // read kube-system at their start, a fraction of that.
+    assert!(
+        reads < (SERVICES / 2) as f64,
+        "{reads} namespace reads while {SERVICES} services went Ready: the account's selector does not read the namespace cache"
+    );
+}
+
+/// Deletes a cluster-scoped object of a test when dropped.
+struct Deleted(String);
+
+impl Drop for Deleted {
+    fn drop(&mut self) {
+        kubectl_raw(
+            &["delete", &self.0, "--ignore-not-found", "--wait=false"],
+            None,
         );
     }
 }
