@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::Store;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Resource, ResourceExt};
 
 use super::conditions::{self, Reason, Verdict};
@@ -87,12 +87,9 @@ pub fn choose<'a>(
 }
 
 /// Whether objects of `namespace` may use the account: listed by name, or matched by the
-/// selector (the namespace's labels are read only then).
-pub async fn allows(
-    kube: &kube::Client,
-    account: &CloudAccount,
-    namespace: &str,
-) -> Result<bool, Error> {
+/// selector (the namespace's labels are read only then: from the namespace cache, from the API
+/// server only for a namespace the cache does not hold yet).
+pub async fn allows(ctx: &Context, account: &CloudAccount, namespace: &str) -> Result<bool, Error> {
     let allowed = &account.spec.allowed_namespaces;
     if allowed.names.iter().any(|n| n == namespace) {
         return Ok(true);
@@ -100,7 +97,12 @@ pub async fn allows(
     let Some(selector) = &allowed.selector else {
         return Ok(false);
     };
-    let ns = Api::<Namespace>::all(kube.clone()).get(namespace).await?;
+    if let Some(ns) = ctx.caches().namespaces.get(&ObjectRef::new(namespace)) {
+        return Ok(matches(selector, ns.labels()));
+    }
+    let ns = Api::<Namespace>::all(ctx.kube.clone())
+        .get(namespace)
+        .await?;
     Ok(matches(selector, ns.labels()))
 }
 

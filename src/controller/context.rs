@@ -8,7 +8,8 @@ use kube::api::ListParams;
 use kube::runtime::reflector::Store;
 use kube::{Api, ResourceExt};
 
-use kube::core::ApiResource;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::core::{ApiResource, PartialObjectMeta};
 
 use super::backoff::Failures;
 use super::clients::CloudClients;
@@ -34,6 +35,9 @@ pub struct Caches {
     pub services: Store<VpcEndpointService>,
     pub endpoints: Store<VpcEndpoint>,
     pub accounts: Store<CloudAccount>,
+    /// The namespaces' metadata, for the labels that CloudAccounts' `allowedNamespaces.selector`
+    /// matches.
+    pub namespaces: Store<PartialObjectMeta<Namespace>>,
     /// Whether they hold every object of the cluster (no `--namespace`, no `--selector`): only
     /// then does an absent uid prove that an object no longer exists.
     pub whole_cluster: bool,

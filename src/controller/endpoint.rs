@@ -3,6 +3,7 @@
 //! status and publish it to the namespace; `cleanup` deletes the cloud endpoint.
 
 use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 
 use super::act;
@@ -75,14 +76,29 @@ pub async fn apply(s: &mut Session<VpcEndpoint>) -> Result<Action, Error> {
     Ok(s.requeue(requeue::after_endpoint(&cloud.status)))
 }
 
-/// The VpcEndpointService of `serviceRef`, once it is available in the cloud.
+/// The VpcEndpointService of `serviceRef`, once it is available in the cloud. The service cache
+/// answers (the endpoint wakes on a service change only once the cache holds it, see
+/// watches.rs); the API server only when the cache holds just the objects of a `--selector`,
+/// which the service may lack.
 async fn referenced_service(s: &Session<VpcEndpoint>) -> Result<Option<VpcEndpointService>, Error> {
     let Some(r) = &s.obj().spec.service_ref else {
         return Ok(None);
     };
     let ns = s.obj().namespace().unwrap_or_default();
-    let api: Api<VpcEndpointService> = Api::namespaced(s.ctx().kube.clone(), &ns);
-    let target = api.get_opt(&r.name).await?.ok_or_else(|| {
+    let caches = s.ctx().caches();
+    let cached = caches
+        .services
+        .get(&ObjectRef::new(&r.name).within(&ns))
+        .map(|svc| (*svc).clone());
+    let found = match cached {
+        Some(svc) => Some(svc),
+        None if caches.selected => {
+            let api: Api<VpcEndpointService> = Api::namespaced(s.ctx().kube.clone(), &ns);
+            api.get_opt(&r.name).await?
+        }
+        None => None,
+    };
+    let target = found.ok_or_else(|| {
         Error::DependencyNotReady(format!(
             "the VpcEndpointService {ns}/{} does not exist",
             r.name

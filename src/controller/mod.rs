@@ -81,9 +81,12 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
             addr: opts.metrics_addr,
             source,
         })?;
-    let (svc_reader, svc_writer) = reflector::store();
+    // Shared: the endpoints' wake on a service change comes from this cache's own stream, after
+    // the cache holds the change (endpoint.rs reads the referenced service from it).
+    let (svc_reader, svc_writer) = reflector::store_shared(watches::SHARED_BUFFER);
     let (ep_reader, ep_writer) = reflector::store();
     let (account_reader, account_writer) = reflector::store();
+    let (ns_reader, ns_writer) = reflector::store();
     let metrics = Arc::new(Metrics::new(Box::new(inventory::Inventory {
         services: svc_reader.clone(),
         endpoints: ep_reader.clone(),
@@ -108,6 +111,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         services: svc_reader.clone(),
         endpoints: ep_reader.clone(),
         accounts: account_reader.clone(),
+        namespaces: ns_reader,
         whole_cluster: opts.namespace.is_none() && opts.selector.is_none(),
         selected: opts.selector.is_some(),
     };
@@ -139,6 +143,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         services: (svc_reader, svc_writer),
         endpoints: (ep_reader, ep_writer),
         accounts: (account_reader, account_writer),
+        namespaces: ns_writer,
     };
     // SIGTERM lets the reconciles under way finish; a lost lease must not: another replica acts
     // now. Dropping the controllers aborts their reconciles (kube-runtime runs each as a task

@@ -13,7 +13,7 @@ use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::{Value, json};
 
-use super::conditions::{Reason, Verdict};
+use super::conditions::{self, PUBLISHED, Reason, SYNCED, Verdict};
 use super::error::Error;
 use super::session::MANAGER;
 use vpcep_api::{
@@ -168,6 +168,21 @@ pub fn config_map_manifest(ep: &VpcEndpoint, name: &str, status: &VpcEndpointSta
     })
 }
 
+/// Whether objects this endpoint published may exist under names `spec.publish` no longer
+/// wants, judged by the stored status (what the last reconcile wrote), so that a reconcile lists
+/// the published kinds only then and not every time. Objects are published only after the first
+/// status write (`Creating`, before the create), and names change only with the spec; what one
+/// reconcile left to remove, it leaves `Synced` not True, or the `Published` condition behind
+/// when `spec.publish` is gone.
+fn may_have_leftovers(ep: &VpcEndpoint) -> bool {
+    let Some(status) = &ep.status else {
+        return false;
+    };
+    status.observed_generation != ep.metadata.generation
+        || !conditions::is_true(&status.conditions, SYNCED)
+        || (ep.spec.publish.is_none() && conditions::get(&status.conditions, PUBLISHED).is_some())
+}
+
 /// Whether an existing object is this endpoint's to change.
 fn owned_by(meta: &kube::core::ObjectMeta, ep: &VpcEndpoint) -> bool {
     meta.owner_references
@@ -245,9 +260,11 @@ pub async fn publish(
     let config_maps: Api<ConfigMap> = Api::namespaced(kube.clone(), &ns);
     let publish = ep.spec.publish.clone().unwrap_or_default();
     let (svc_name, cm_name) = (publish.service.as_deref(), publish.config_map.as_deref());
-    remove_others(&services, ep, svc_name).await?;
-    remove_others(&slice_api, ep, svc_name).await?;
-    remove_others(&config_maps, ep, cm_name).await?;
+    if may_have_leftovers(ep) {
+        remove_others(&services, ep, svc_name).await?;
+        remove_others(&slice_api, ep, svc_name).await?;
+        remove_others(&config_maps, ep, cm_name).await?;
+    }
     if ep.spec.publish.is_none() {
         return Ok(None);
     }
@@ -483,5 +500,46 @@ mod tests {
         meta.owner_references.as_mut().unwrap()[0].controller = Some(false);
         assert!(!owned_by(&meta, &ep));
         assert!(!owned_by(&kube::core::ObjectMeta::default(), &ep));
+    }
+
+    /// `ep` as the last reconcile stored it: at `observed` generation, with `Synced` and
+    /// `Published` as given.
+    fn stored(mut ep: VpcEndpoint, observed: i64, synced: bool, published: bool) -> VpcEndpoint {
+        ep.metadata.generation = Some(2);
+        let status = ep.status.as_mut().unwrap();
+        status.observed_generation = Some(observed);
+        let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now());
+        let synced = match synced {
+            true => Verdict::yes(Reason::ReconcileSuccess, "ok"),
+            false => Verdict::no(Reason::CloudError, "failed"),
+        };
+        conditions::set(&mut status.conditions, SYNCED, synced, Some(2), now.clone());
+        if published {
+            let verdict = Verdict::yes(Reason::Published, "published");
+            conditions::set(&mut status.conditions, PUBLISHED, verdict, Some(2), now);
+        }
+        ep
+    }
+
+    #[test]
+    fn published_kinds_are_listed_only_when_something_may_be_left_to_remove() {
+        let unpublished = || {
+            let mut ep = endpoint();
+            ep.spec.publish = None;
+            ep
+        };
+        // Never written: nothing was ever published (publishing follows the first write).
+        let mut new = unpublished();
+        new.status = None;
+        assert!(!may_have_leftovers(&new));
+        // Settled, at the stored generation: the names it published are still the wanted ones.
+        assert!(!may_have_leftovers(&stored(endpoint(), 2, true, true)));
+        assert!(!may_have_leftovers(&stored(unpublished(), 2, true, false)));
+        // The spec changed since: the wanted names may have.
+        assert!(may_have_leftovers(&stored(endpoint(), 1, true, true)));
+        // The last reconcile failed, maybe halfway through a removal.
+        assert!(may_have_leftovers(&stored(endpoint(), 2, false, true)));
+        // `publish` removed, and the condition of what was published is still there.
+        assert!(may_have_leftovers(&stored(unpublished(), 2, true, true)));
     }
 }

@@ -253,7 +253,7 @@ impl<K: Recorded> Session<K> {
         )?;
         let client = match chosen {
             Credentials::Account(account) => {
-                if !accounts::allows(&self.ctx.kube, &account, &ns).await? {
+                if !accounts::allows(&self.ctx, &account, &ns).await? {
                     return Err(Error::AccountNotAllowed(format!(
                         "the CloudAccount {} does not allow the namespace {ns}: ask the cluster admin to add it to the account's allowedNamespaces",
                         account.name_any()
@@ -276,7 +276,7 @@ impl<K: Recorded> Session<K> {
             Credentials::DefaultAccounts(defaults) => {
                 let mut serving = Vec::new();
                 for account in defaults {
-                    if accounts::allows(&self.ctx.kube, &account, &ns).await? {
+                    if accounts::allows(&self.ctx, &account, &ns).await? {
                         serving.push(account);
                     }
                 }
@@ -545,13 +545,16 @@ impl<K: Recorded> Session<K> {
         self.created(client, cloud).await
     }
 
-    /// Records a just-created object, and the account it lives in, at once, so that the next
-    /// reconcile finds it by its id whatever fails next, and announces it.
+    /// Records a just-created object, and the account it lives in, and announces it. The status
+    /// is written once, at the end of the reconcile ([`Self::finish`] writes it whatever fails
+    /// in between), together with what the rest of the reconcile finds: the create's answer
+    /// carries nothing a write of its own would need. Should that write never happen (a crash),
+    /// the `Creating` written before the create makes the next reconcile find the object by its
+    /// owner tags.
     async fn created(&mut self, client: &VpcepClient, cloud: K::Cloud) -> Result<K::Cloud, Error> {
         self.status
             .set_account(client.project_id(), client.region());
         self.record(&cloud);
-        self.save().await?;
         let note = format!("created the {} {}", K::Cloud::NOUN, cloud.id());
         self.event(EventType::Normal, "Created", "Create", note)
             .await;

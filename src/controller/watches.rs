@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service as KubeService};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service as KubeService};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Config as ControllerConfig;
 use kube::runtime::reflector::{self, ObjectRef};
@@ -31,6 +31,22 @@ fn relevant_change<K: ResourceExt>(obj: &K) -> Option<u64> {
     external_id(obj).hash(&mut h);
     obj.meta().deletion_timestamp.is_some().hash(&mut h);
     Some(h.finish())
+}
+
+/// The buffer of the shared service cache's stream, in changes not yet seen by every subscriber
+/// (the endpoint controller): its watch waits while it is full.
+pub const SHARED_BUFFER: usize = 1024;
+
+/// The annotation `kubectl apply` keeps a whole copy of the object in.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops what the controllers never read from an object before a watch cache keeps it: the
+/// field managers and the last-applied copy (together often larger than the spec). Status
+/// writes are server-side applies that name their own manager, and the finalizer helper patches
+/// only the finalizers: neither needs them.
+fn slim<K: ResourceExt>(obj: &mut K) {
+    obj.managed_fields_mut().clear();
+    obj.annotations_mut().remove(LAST_APPLIED);
 }
 
 /// Objects of a kind that use a Secret as their credentials (their own, or their CloudAccount's),
@@ -147,6 +163,8 @@ pub struct Watched {
         reflector::Store<CloudAccount>,
         reflector::store::Writer<CloudAccount>,
     ),
+    /// The namespaces' metadata (see `Caches::namespaces`).
+    pub namespaces: reflector::store::Writer<PartialObjectMeta<Namespace>>,
 }
 
 /// Runs both controllers until `stop` resolves, then lets the reconciles under way finish.
@@ -176,9 +194,13 @@ pub async fn controllers(
         Some(labels) => watcher::Config::default().labels(labels),
         None => watcher::Config::default(),
     };
-    let svc_stream = watcher(services.clone(), selected.clone())
+    let svc_changes = svc_writer
+        .subscribe()
+        .expect("the service cache is created shared (mod.rs: store_shared)");
+    let svc_stream = watcher(services, selected.clone())
         .default_backoff()
-        .reflect(svc_writer)
+        .modify(slim)
+        .reflect_shared(svc_writer)
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
     let svc_secrets = using_secret(svc_reader.clone(), ctx.clone());
@@ -219,6 +241,7 @@ pub async fn controllers(
 
     let ep_stream = watcher(endpoints, selected.clone())
         .default_backoff()
+        .modify(slim)
         .reflect(ep_writer)
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
@@ -226,21 +249,18 @@ pub async fn controllers(
     let ep_secrets = using_secret(ep_reader.clone(), ctx.clone());
     let ep_reader_for_accounts = ep_reader.clone();
     // An endpoint wakes when its service changes: it waits for the service's id, and flips to
-    // Ready as soon as the service accepts it.
+    // Ready as soon as the service accepts it. The wake comes from the service cache's own
+    // stream, once the cache holds the change: the endpoint reads its service from there.
     let ep_controller = Controller::for_stream(ep_stream, ep_reader)
         .with_config(config)
-        .watches(
-            services,
-            selected.clone(),
-            move |svc: VpcEndpointService| {
-                connected_endpoints
-                    .state()
-                    .into_iter()
-                    .filter(|ep| connects(ep, &svc))
-                    .map(|ep| ObjectRef::from_obj(&*ep))
-                    .collect::<Vec<_>>()
-            },
-        )
+        .watches_shared_stream(svc_changes, move |svc: Arc<VpcEndpointService>| {
+            connected_endpoints
+                .state()
+                .into_iter()
+                .filter(|ep| connects(ep, &svc))
+                .map(|ep| ObjectRef::from_obj(&*ep))
+                .collect::<Vec<_>>()
+        })
         .watches_stream(secret_changes(kube, secrets_ns), ep_secrets)
         .watches_stream(
             account_changes(kube),
@@ -263,6 +283,7 @@ pub async fn controllers(
         watcher::Config::default(),
     )
     .default_backoff()
+    .modify(slim)
     .reflect(account_writer)
     .applied_objects()
     .predicate_filter(predicates::generation, PredicateConfig::default());
@@ -293,12 +314,23 @@ pub async fn controllers(
         .run(accounts::reconcile, accounts::error_policy, ctx)
         .for_each(|_| futures::future::ready(()));
 
-    // The sweeper runs as long as the controllers do (never ending before them).
+    // The sweeper and the namespace cache run as long as the controllers do (never ending
+    // before them).
     let sweeper = secret_hold::sweep(sweep_ctx, secret_changes(kube, secrets_ns))
         .then(|()| futures::future::pending::<()>());
+    let namespaces = watcher(
+        Api::<PartialObjectMeta<Namespace>>::all(kube.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .modify(slim)
+    .reflect(watched.namespaces)
+    .for_each(|_| futures::future::ready(()))
+    .then(|()| futures::future::pending::<()>());
     tokio::select! {
         _ = async { tokio::join!(svc_controller, ep_controller, account_controller) } => {}
         () = sweeper => {}
+        () = namespaces => {}
     }
 }
 
