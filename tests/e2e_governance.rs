@@ -330,6 +330,28 @@ async fn acceptance_policies_do_what_they_say() {
     let from_eve = foreign_endpoint(&env, &EVE, &listed_id).await;
     wait_endpoint(&env, &BOB, &from_bob.id, "accepted").await;
     wait_endpoint(&env, &EVE, &from_eve.id, "rejected").await;
+    // A new endpoint of Eve's, to be listed by its id: created while unlisted endpoints are left
+    // pending (once the operator has seen that spec), so that it is not rejected before the
+    // spec can name it.
+    env.apply_ok(
+        &service_yaml(
+            "listed",
+            &format!(
+                "{open}  acceptance:\n    policy: AcceptListed\n    domainIds: [{}]\n",
+                BOB.domain_id
+            ),
+        )
+        .replace(PORT, "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a04"),
+    );
+    env.wait_for(
+        "vpcesvc/listed",
+        Duration::from_secs(30),
+        "rejectUnlisted off observed",
+        |o| {
+            o["status"]["observedGeneration"] == o["metadata"]["generation"]
+                && Env::condition(o, "Synced").is_some_and(|(status, _, _)| status == "True")
+        },
+    );
     let eve_listed = foreign_endpoint(&env, &EVE, &listed_id).await;
     env.apply_ok(&service_yaml("listed", &format!("{open}  acceptance:\n    policy: AcceptListed\n    domainIds: [{}]\n    endpointIds: [{}]\n    rejectUnlisted: true\n", BOB.domain_id, eve_listed.id)).replace(PORT, "7f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a04"));
     wait_endpoint(&env, &EVE, &eve_listed.id, "accepted").await;
