@@ -187,6 +187,8 @@ class Bench:
         self.poll = max(0.25, self.objects / 5000)
         self.children = []
         self.operator = None
+        # Whether the operator has the list inventory; main() asks the binary.
+        self.inventory = False
         # The bench's own Kubernetes API requests, by (verb, resource), to take out of the API
         # server's counters.
         self.own_requests = collections.Counter()
