@@ -462,8 +462,10 @@ def kube_requests(requests, services, endpoints):
     """The operator's Kubernetes API requests of a create phase, per object of the kind they
     concern (per endpoint, per service, or per object for other resources): status writes,
     other writes, reads (the 1.20 API server counts a read of one object as GET, a list as
-    LIST) and the rest."""
+    LIST) and the rest. Requests on other resources include the control plane's own controllers
+    (leases, events); those under one per 100 objects are left out as their noise."""
     objects = services + endpoints
+    requests = collections.Counter({k: n for k, n in requests.items() if n >= objects / 100})
 
     def share(verb, resource):
         n = requests[(verb, resource)]
