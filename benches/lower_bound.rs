@@ -6,7 +6,10 @@
 //!
 //!   cargo bench --bench lower_bound -- MANIFESTS.yaml [--concurrency N] [--rate-limit R] ...
 //!
-//! Prints one JSON line: `{"seconds": ..., "services": S, "endpoints": E}`.
+//! Prints one JSON line: `{"seconds": ..., "services": S, "endpoints": E, "list_pages": [...]}`;
+//! `list_pages` are the seconds of each page of `list endpoints` (the client's page size, 1,000, the
+//! API's maximum) read once everything exists, so that the bench can show whether the simulator
+//! serves lists at the size of the run quickly.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -20,8 +23,9 @@ use serde::Deserialize;
 use tokio::sync::Semaphore;
 
 use vpcep_api::{VpcEndpoint, VpcEndpointService};
+use vpcep_cloud::api::PageParams;
 use vpcep_cloud::config::{CloudKind, CloudSettings};
-use vpcep_cloud::model::{EndpointStatus, ServiceStatus};
+use vpcep_cloud::model::{EndpointQuery, EndpointStatus, ServiceStatus};
 use vpcep_cloud::{ClientSettings, VpcepClient, api};
 use vpcep_operator::controller::plan::requeue::SHORT_REQUEUE;
 use vpcep_operator::controller::plan::{Owner, create_endpoint_request, create_service_request};
@@ -204,9 +208,40 @@ async fn main() -> Result<(), Failure> {
     .await?;
     let seconds = started.elapsed().as_secs_f64();
     let endpoints: usize = work.endpoints.values().map(Vec::len).sum();
+    let list_pages = time_endpoint_pages(&client, endpoints).await?;
     println!(
         "{}",
-        serde_json::json!({"seconds": seconds, "services": work.services.len(), "endpoints": endpoints})
+        serde_json::json!({
+            "seconds": seconds, "services": work.services.len(), "endpoints": endpoints,
+            "list_pages": list_pages,
+        })
     );
     Ok(())
+}
+
+/// Reads every endpoint page by page and returns the seconds each page took; fails unless the
+/// pages hold the `expected` endpoints.
+async fn time_endpoint_pages(client: &VpcepClient, expected: usize) -> Result<Vec<f64>, Failure> {
+    let mut seconds = Vec::new();
+    let mut listed = 0;
+    loop {
+        let page = PageParams {
+            // The client's own page size: 1,000, the most the API allows.
+            limit: ClientSettings::default().page_size,
+            offset: listed as u64,
+        };
+        let started = Instant::now();
+        let answer = client
+            .execute(api::list_endpoints(&EndpointQuery::default(), page))
+            .await?;
+        seconds.push(started.elapsed().as_secs_f64());
+        listed += answer.endpoints.len();
+        if answer.endpoints.is_empty() || listed as u64 >= answer.total_count {
+            break;
+        }
+    }
+    if listed != expected {
+        return Err(format!("list endpoints read {listed} endpoints, {expected} exist").into());
+    }
+    Ok(seconds)
 }

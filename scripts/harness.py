@@ -157,6 +157,11 @@ class Process:
         ticks = os.sysconf("SC_CLK_TCK")
         return hwm / 1024, (int(fields[11]) + int(fields[12])) / ticks
 
+    def rss(self):
+        """The resident memory of the process now, in MiB, from /proc."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
     def signal(self, sig):
         """Sends `sig` unless the process has exited."""
         if self.alive():
