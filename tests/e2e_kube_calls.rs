@@ -1,4 +1,4 @@
-//! End to end, the operator's Kubernetes calls per object (issue 16, build point 3): objects read
+//! End to end, the operator's Kubernetes calls per object: objects read
 //! what they reference from the watch caches, and write their status only when it carries
 //! something new. Real kube-apiserver, operator binary, vpcep-sim. The operator logs each of its
 //! Kubernetes requests (kube-client's `requesting`, at debug), so that the counts are its own
