@@ -165,20 +165,7 @@ async fn deploy_runs_as_pods_on_a_real_node() {
     );
 
     // The CRDs, the namespace and the credentials Secret, as the README says.
-    kubectl(&[
-        "apply",
-        "--server-side",
-        "--force-conflicts",
-        "-f",
-        "crds/no-cel/",
-    ]);
-    kubectl(&[
-        "wait",
-        "--for=condition=Established",
-        "crd/vpcendpoints.vpcep.io",
-        "crd/vpcendpointservices.vpcep.io",
-        "--timeout=60s",
-    ]);
+    support::cluster::install_crds();
     let secret = format!(
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NS}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: vpcep-credentials\n  namespace: {NS}\nstringData:\n  VPCEP_CLOUD: {}\n  VPCEP_REGION: eu-de\n  VPCEP_PROJECT_ID: {}\n  VPCEP_ACCESS_KEY: {}\n  VPCEP_SECRET_KEY: {}\n  VPCEP_ENDPOINT: {}\n",
         sim::cloud(),

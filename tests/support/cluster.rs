@@ -76,7 +76,7 @@ pub fn kubectl(args: &[&str]) -> String {
 static CRDS: Once = Once::new();
 
 /// Installs the CRDs once per test process (the `--no-cel` variant: the test server is 1.20).
-fn install_crds() {
+pub fn install_crds() {
     CRDS.call_once(|| {
         let (ok, _, err) = kubectl_raw(&["version", "--request-timeout=5s"], None);
         assert!(ok, "the API server in KUBECONFIG does not answer: {err}");
