@@ -337,11 +337,10 @@ async fn recorded_id_present_is_recorded_with_one_get<K: Kind>() {
     assert_eq!(cloud.calls().await, calls(&[(K::GET, 1)]));
 }
 
-/// The recorded object was deleted by someone else: Vanished, after one GET (404) and one tag
-/// query that finds no successor.
-async fn recorded_id_deleted_behind_the_operators_back_is_vanished<K: Kind>() {
+/// An object of owner `n` created, then deleted directly (as someone else would) until gone.
+async fn created_then_deleted_directly<K: Kind>(n: u32) -> (Cloud, Owner, K) {
     let cloud = Cloud::start("0s").await;
-    let owner = owner(6);
+    let owner = owner(n);
     let recorded = K::create(&cloud, &owner).await.expect("created");
     cloud
         .client
@@ -349,6 +348,13 @@ async fn recorded_id_deleted_behind_the_operators_back_is_vanished<K: Kind>() {
         .await
         .expect("deleted directly");
     cloud.wait_until_gone::<K>(recorded.id()).await;
+    (cloud, owner, recorded)
+}
+
+/// The recorded object was deleted by someone else: Vanished, after one GET (404) and one tag
+/// query that finds no successor.
+async fn recorded_id_deleted_behind_the_operators_back_is_vanished<K: Kind>() {
+    let (cloud, owner, recorded) = created_then_deleted_directly::<K>(6).await;
     cloud.calls().await;
 
     let (located, duplicates) = locate::<K>(&cloud.client, Some(recorded.id()), None, &owner, true)
@@ -366,15 +372,7 @@ async fn recorded_id_deleted_behind_the_operators_back_is_vanished<K: Kind>() {
 /// The recorded object is gone, but another one carries the owner tags (an endpoint replaced
 /// with its old one deleted first, see src/controller/replace.rs): that one is taken over.
 async fn a_successor_with_the_owner_tags_is_recovered_when_the_recorded_one_is_gone<K: Kind>() {
-    let cloud = Cloud::start("0s").await;
-    let owner = owner(16);
-    let recorded = K::create(&cloud, &owner).await.expect("created");
-    cloud
-        .client
-        .execute(K::delete(recorded.id()))
-        .await
-        .expect("deleted directly");
-    cloud.wait_until_gone::<K>(recorded.id()).await;
+    let (cloud, owner, recorded) = created_then_deleted_directly::<K>(16).await;
     let successor = K::create(&cloud, &owner).await.expect("created");
 
     let (located, duplicates) = locate::<K>(&cloud.client, Some(recorded.id()), None, &owner, true)
