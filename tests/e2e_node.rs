@@ -112,6 +112,13 @@ fn assert_no_failures(logs: &str) {
     );
 }
 
+/// Waits until both objects of the cross-VPC example are Ready.
+fn example_ready(timeout: &str) {
+    let timeout = format!("--timeout={timeout}");
+    let args = ["wait", "--for=condition=Ready", "vpcesvc/web", "vpce/web"];
+    kubectl(&[&["-n", DEMO][..], &args, &[&timeout]].concat());
+}
+
 /// A node kept between runs (while developing) may hold the install and the example of an
 /// earlier run, whose simulator is gone: the example's objects lose their finalizers, and both
 /// namespaces go, so that this run installs afresh.
@@ -205,15 +212,7 @@ async fn deploy_runs_as_pods_on_a_real_node() {
     // The cross-VPC example reaches Ready through the operator in the cluster.
     kubectl(&["create", "namespace", DEMO]);
     kubectl(&["-n", DEMO, "apply", "-f", "examples/cross-vpc.yaml"]);
-    kubectl(&[
-        "-n",
-        DEMO,
-        "wait",
-        "--for=condition=Ready",
-        "vpcesvc/web",
-        "vpce/web",
-        "--timeout=120s",
-    ]);
+    example_ready("120s");
     let c = sim.owner_client();
     let one_each =
         |(services, endpoints): &(Vec<_>, Vec<_>)| services.len() == 1 && endpoints.len() == 1;
@@ -261,15 +260,7 @@ async fn deploy_runs_as_pods_on_a_real_node() {
         "e2e/nudge=2",
         "--overwrite",
     ]);
-    kubectl(&[
-        "-n",
-        DEMO,
-        "wait",
-        "--for=condition=Ready",
-        "vpcesvc/web",
-        "vpce/web",
-        "--timeout=60s",
-    ]);
+    example_ready("60s");
 
     // The new pods reconciled without a failure, and every grant the operator used was there.
     assert_no_failures(&operator_logs());
