@@ -271,7 +271,7 @@ async fn acceptance_policies_do_what_they_say() {
         "acceptance",
         OperatorArgs {
             resync: "2s",
-            extra: vec!["--acceptance-poll-period".into(), "1s".into()],
+            extra: vec!["--inventory-period".into(), "1s".into()],
             ..Default::default()
         },
     );
@@ -379,7 +379,7 @@ async fn revoke_unlisted_rejects_accepted_endpoints_the_rules_no_longer_list() {
         "revoke",
         OperatorArgs {
             resync: "2s",
-            extra: vec!["--acceptance-poll-period".into(), "1s".into()],
+            extra: vec!["--inventory-period".into(), "1s".into()],
             ..Default::default()
         },
     );

@@ -84,9 +84,17 @@ fn endpoints_read_nothing_else_and_write_their_status_at_most_three_times() {
     let all = requests(&env.operator().log_text());
     // Of this namespace: the CloudAccounts of other tests are the cluster's, and the operator
     // verifies them (reading their Secrets).
+    // A reconcile woken right after its own status write reads its own object when the watch
+    // cache does not show that write yet (lifecycle.rs): that is not a read of another object.
+    let own = |r: &Request| {
+        names
+            .iter()
+            .any(|n| r.url.ends_with(&format!("/vpcendpoints/{n}")))
+    };
     let reads: Vec<&Request> = all
         .iter()
         .filter(|r| r.is_reconcile_read() && r.url.contains(&format!("/namespaces/{}", env.ns)))
+        .filter(|r| !own(r))
         .collect();
     assert!(
         reads.is_empty(),

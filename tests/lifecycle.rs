@@ -11,14 +11,16 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::fixtures::{CONSUMER_VPC, PORT as TARGET_PORT, SUBNET, VPC, wait_for_async};
 use support::sim::{self, Sim};
 use vpcep_api::{EXTERNAL_ID_ANNOTATION, OWNER_UID_TAG, VpcEndpointServiceSpec, VpcEndpointSpec};
 use vpcep_cloud::config::CloudKind;
+use vpcep_cloud::inventory::Seen;
 use vpcep_cloud::model::CreateServiceRequest;
 use vpcep_cloud::model::{Endpoint, EndpointStatus, Service, ServiceStatus};
 use vpcep_cloud::{ClientSettings, CloudError, ErrorKind, VpcepClient, api};
@@ -285,7 +287,7 @@ async fn nothing_recorded_and_no_create_sent_is_absent_without_a_cloud_call<K: K
     K::create(&cloud, &owner).await.expect("created");
     cloud.calls().await;
 
-    let (located, duplicates) = locate::<K>(&cloud.client, None, None, &owner, false)
+    let (located, duplicates) = locate::<K>(&cloud.client, None, None, None, &owner, false)
         .await
         .expect("located");
 
@@ -303,7 +305,7 @@ async fn nothing_recorded_after_a_create_was_sent_asks_the_tags_once<K: Kind>() 
     K::create(&cloud, &self::owner(3)).await.expect("created");
     cloud.calls().await;
 
-    let (located, duplicates) = locate::<K>(&cloud.client, None, None, &owner, true)
+    let (located, duplicates) = locate::<K>(&cloud.client, None, None, None, &owner, true)
         .await
         .expect("located");
 
@@ -324,6 +326,7 @@ async fn recorded_id_present_is_recorded_with_one_get<K: Kind>() {
 
     let (located, duplicates) = locate::<K>(
         &cloud.client,
+        None,
         Some(recorded.id()),
         Some(other.id()),
         &owner,
@@ -357,9 +360,10 @@ async fn recorded_id_deleted_behind_the_operators_back_is_vanished<K: Kind>() {
     let (cloud, owner, recorded) = created_then_deleted_directly::<K>(6).await;
     cloud.calls().await;
 
-    let (located, duplicates) = locate::<K>(&cloud.client, Some(recorded.id()), None, &owner, true)
-        .await
-        .expect("located");
+    let (located, duplicates) =
+        locate::<K>(&cloud.client, None, Some(recorded.id()), None, &owner, true)
+            .await
+            .expect("located");
 
     assert_eq!(found(&located), Found::Vanished(recorded.id().into()));
     assert!(duplicates.is_empty());
@@ -375,9 +379,10 @@ async fn a_successor_with_the_owner_tags_is_recovered_when_the_recorded_one_is_g
     let (cloud, owner, recorded) = created_then_deleted_directly::<K>(16).await;
     let successor = K::create(&cloud, &owner).await.expect("created");
 
-    let (located, duplicates) = locate::<K>(&cloud.client, Some(recorded.id()), None, &owner, true)
-        .await
-        .expect("located");
+    let (located, duplicates) =
+        locate::<K>(&cloud.client, None, Some(recorded.id()), None, &owner, true)
+            .await
+            .expect("located");
 
     assert_eq!(found(&located), Found::Recovered(successor.id().into()));
     assert!(duplicates.is_empty());
@@ -392,9 +397,10 @@ async fn external_id_annotation_adopts_the_named_object<K: Kind>() {
     K::create(&cloud, &owner).await.expect("created");
     cloud.calls().await;
 
-    let (located, duplicates) = locate::<K>(&cloud.client, None, Some(foreign.id()), &owner, true)
-        .await
-        .expect("located");
+    let (located, duplicates) =
+        locate::<K>(&cloud.client, None, None, Some(foreign.id()), &owner, true)
+            .await
+            .expect("located");
 
     assert_eq!(found(&located), Found::Adopted(foreign.id().into()));
     assert!(duplicates.is_empty());
@@ -409,7 +415,7 @@ async fn external_id_annotation_naming_nothing_is_an_invalid_spec<K: Kind>() {
     K::create(&cloud, &owner).await.expect("created");
     cloud.calls().await;
 
-    let result = locate::<K>(&cloud.client, None, Some(NEVER_CREATED), &owner, true).await;
+    let result = locate::<K>(&cloud.client, None, None, Some(NEVER_CREATED), &owner, true).await;
 
     let Err(e @ Error::InvalidSpec(_)) = result else {
         panic!(
@@ -448,7 +454,7 @@ async fn lost_create_answer_is_recovered_by_the_owner_tags<K: Kind>() {
     let id = committed[0].0.clone();
     cloud.calls().await;
 
-    let (located, duplicates) = locate::<K>(&cloud.client, None, None, &owner, true)
+    let (located, duplicates) = locate::<K>(&cloud.client, None, None, None, &owner, true)
         .await
         .expect("located");
 
@@ -506,7 +512,7 @@ async fn duplicates_from_lost_answers_keep_the_oldest_and_delete_the_rest<K: Kin
     }
     cloud.calls().await;
 
-    let (located, duplicates) = locate::<K>(&cloud.client, None, None, &owner, true)
+    let (located, duplicates) = locate::<K>(&cloud.client, None, None, None, &owner, true)
         .await
         .expect("located");
 
@@ -528,7 +534,7 @@ async fn duplicates_from_lost_answers_keep_the_oldest_and_delete_the_rest<K: Kin
     assert_eq!(cloud.calls().await, calls(&[(K::DELETE, 2)]));
 
     // With no delete delay they are gone at once; the next pass finds only the oldest.
-    let (located, duplicates) = locate::<K>(&cloud.client, None, None, &owner, true)
+    let (located, duplicates) = locate::<K>(&cloud.client, None, None, None, &owner, true)
         .await
         .expect("located");
     assert_eq!(found(&located), Found::Recovered(oldest.clone()));
@@ -558,7 +564,7 @@ async fn a_duplicate_still_deleting_comes_back_but_is_not_deleted_again<K: Kind>
             .await
             .expect_err("the answer is lost");
     }
-    let (located, duplicates) = locate::<K>(&cloud.client, None, None, &owner, true)
+    let (located, duplicates) = locate::<K>(&cloud.client, None, None, None, &owner, true)
         .await
         .expect("located");
     let Found::Recovered(kept) = found(&located) else {
@@ -574,7 +580,7 @@ async fn a_duplicate_still_deleting_comes_back_but_is_not_deleted_again<K: Kind>
     );
     cloud.calls().await;
 
-    let (located, duplicates) = locate::<K>(&cloud.client, None, None, &owner, true)
+    let (located, duplicates) = locate::<K>(&cloud.client, None, None, None, &owner, true)
         .await
         .expect("located");
 
@@ -594,7 +600,7 @@ async fn a_duplicate_still_deleting_comes_back_but_is_not_deleted_again<K: Kind>
     );
 
     cloud.wait_until_gone::<K>(&duplicate).await;
-    let (located, duplicates) = locate::<K>(&cloud.client, None, None, &owner, true)
+    let (located, duplicates) = locate::<K>(&cloud.client, None, None, None, &owner, true)
         .await
         .expect("located");
     assert_eq!(found(&located), Found::Recovered(kept));
@@ -612,7 +618,7 @@ async fn deletion_is_requested_once_then_waited_for_until_gone<K: Kind>() {
     let id = obj.id().to_string();
     cloud.calls().await;
 
-    let left = remaining::<K>(&cloud.client, Some(&id), &owner)
+    let left = remaining::<K>(&cloud.client, None, Some(&id), &owner)
         .await
         .expect("remaining");
     assert_eq!(ids(&left), vec![id.clone()]);
@@ -626,7 +632,7 @@ async fn deletion_is_requested_once_then_waited_for_until_gone<K: Kind>() {
     );
     assert_eq!(cloud.calls().await, calls(&[(K::DELETE, 1)]));
 
-    let left = remaining::<K>(&cloud.client, Some(&id), &owner)
+    let left = remaining::<K>(&cloud.client, None, Some(&id), &owner)
         .await
         .expect("remaining");
     assert_eq!(ids(&left), vec![id.clone()]);
@@ -642,7 +648,7 @@ async fn deletion_is_requested_once_then_waited_for_until_gone<K: Kind>() {
     assert_eq!(cloud.calls().await, calls(&[]), "no second DELETE");
 
     cloud.wait_until_gone::<K>(&id).await;
-    let left = remaining::<K>(&cloud.client, Some(&id), &owner)
+    let left = remaining::<K>(&cloud.client, None, Some(&id), &owner)
         .await
         .expect("remaining");
     assert!(left.is_empty(), "{:?}", ids(&left));
@@ -679,14 +685,14 @@ async fn leftovers_are_looked_for_only_once_the_recorded_object_is_gone<K: Kind>
         .expect("the leftover");
     cloud.calls().await;
 
-    let left = remaining::<K>(&cloud.client, Some(&recorded_id), &owner)
+    let left = remaining::<K>(&cloud.client, None, Some(&recorded_id), &owner)
         .await
         .expect("remaining");
     assert_eq!(ids(&left), vec![recorded_id.clone()]);
     assert_eq!(cloud.calls().await, calls(&[(K::GET, 1)]), "no tag query");
 
     // The known object is left out of the tag query's result without being fetched.
-    let others = find_by_owner::<K>(&cloud.client, &owner, Some(&recorded_id))
+    let others = find_by_owner::<K>(&cloud.client, None, &owner, Some(&recorded_id))
         .await
         .expect("found");
     assert_eq!(ids(&others), vec![leftover.clone()]);
@@ -696,7 +702,7 @@ async fn leftovers_are_looked_for_only_once_the_recorded_object_is_gone<K: Kind>
     );
 
     // Nothing recorded: everything with the owner tags.
-    let mut all = ids(&remaining::<K>(&cloud.client, None, &owner)
+    let mut all = ids(&remaining::<K>(&cloud.client, None, None, &owner)
         .await
         .expect("remaining"));
     all.sort();
@@ -713,7 +719,7 @@ async fn leftovers_are_looked_for_only_once_the_recorded_object_is_gone<K: Kind>
         .sim
         .delete(&format!("{}/{recorded_id}", K::RECORDS))
         .await;
-    let left = remaining::<K>(&cloud.client, Some(&recorded_id), &owner)
+    let left = remaining::<K>(&cloud.client, None, Some(&recorded_id), &owner)
         .await
         .expect("remaining");
     assert_eq!(ids(&left), vec![leftover.clone()]);
@@ -728,7 +734,7 @@ async fn leftovers_are_looked_for_only_once_the_recorded_object_is_gone<K: Kind>
             .expect("requested"),
         Deletion::InProgress
     );
-    let left = remaining::<K>(&cloud.client, Some(&recorded_id), &owner)
+    let left = remaining::<K>(&cloud.client, None, Some(&recorded_id), &owner)
         .await
         .expect("remaining");
     assert!(left.is_empty(), "{:?}", ids(&left));
@@ -746,7 +752,8 @@ async fn leftovers_are_looked_for_only_once_the_recorded_object_is_gone<K: Kind>
 #[tokio::test]
 async fn external_id_annotation_naming_a_route_is_an_invalid_spec() {
     let cloud = Cloud::start("0s").await;
-    let result = locate::<Service>(&cloud.client, None, Some("public"), &owner(15), true).await;
+    let result =
+        locate::<Service>(&cloud.client, None, None, Some("public"), &owner(15), true).await;
     let Err(e @ Error::InvalidSpec(_)) = result else {
         panic!(
             "expected an invalid spec, got {:?}",
@@ -809,4 +816,143 @@ async fn deleting_a_service_in_use_by_a_connected_endpoint_is_blocked() {
             ("delete_service", 1)
         ])
     );
+}
+
+for_both_kinds!(the_inventory_answers_for_recorded_objects_and_proves_them_gone);
+
+/// A listing of the account (crates/cloud/src/inventory.rs) answers for the recorded object
+/// without a GET; once the object is deleted, a newer listing reports the change and proves the
+/// object gone, so that neither `remaining` nor `locate` asks the cloud again (the listing is
+/// complete, so the owner tags are looked for in it, not by a query). An object created after
+/// the listing began is read with a GET.
+async fn the_inventory_answers_for_recorded_objects_and_proves_them_gone<K: Kind>() {
+    let cloud = Cloud::start("0s").await;
+    let owner = owner(20);
+    let recorded = K::create(&cloud, &owner).await.expect("created");
+    let id = recorded.id().to_string();
+    cloud.calls().await;
+    let listed = |since| cloud.client.inventory().since(&cloud.client, since);
+
+    let first = listed(Instant::now())
+        .await
+        .expect("listed")
+        .expect("a snapshot");
+    assert!(first.changes.is_none(), "nothing to compare the first with");
+    assert_eq!(
+        cloud.calls().await,
+        calls(&[("list_endpoints", 1), ("list_services", 1)])
+    );
+    let (located, _) = locate::<K>(
+        &cloud.client,
+        Some(&first.snapshot),
+        Some(&id),
+        None,
+        &owner,
+        true,
+    )
+    .await
+    .expect("located");
+    assert_eq!(found(&located), Found::Recorded(id.clone()));
+    // A listing begun earlier than asked for is not shared.
+    let shared = listed(first.snapshot.started)
+        .await
+        .expect("listed")
+        .expect("a snapshot");
+    assert!(Arc::ptr_eq(&shared.snapshot, &first.snapshot));
+    assert_eq!(cloud.calls().await, calls(&[]), "no GET, no second listing");
+
+    // Created after the listing began: not in it, so read with one GET.
+    let later = K::create(&cloud, &self::owner(21)).await.expect("created");
+    cloud.calls().await;
+    let (located, _) = locate::<K>(
+        &cloud.client,
+        Some(&first.snapshot),
+        Some(later.id()),
+        None,
+        &self::owner(21),
+        true,
+    )
+    .await
+    .expect("located");
+    assert_eq!(found(&located), Found::Recorded(later.id().into()));
+    assert_eq!(cloud.calls().await, calls(&[(K::GET, 1)]));
+
+    cloud
+        .client
+        .execute(K::delete(&id))
+        .await
+        .expect("deleted directly");
+    cloud.wait_until_gone::<K>(&id).await;
+    cloud.calls().await;
+    let second = listed(Instant::now())
+        .await
+        .expect("listed")
+        .expect("a snapshot");
+    let changes = second.changes.expect("compared with the first");
+    assert!(
+        changes.services.contains(&id) || changes.endpoints.contains(&id),
+        "{changes:?}"
+    );
+    let left = remaining::<K>(&cloud.client, Some(&second.snapshot), Some(&id), &owner)
+        .await
+        .expect("remaining");
+    assert!(left.is_empty(), "{:?}", ids(&left));
+    let (located, _) = locate::<K>(
+        &cloud.client,
+        Some(&second.snapshot),
+        Some(&id),
+        None,
+        &owner,
+        true,
+    )
+    .await
+    .expect("located");
+    assert_eq!(found(&located), Found::Vanished(id.clone()));
+    assert_eq!(
+        cloud.calls().await,
+        calls(&[("list_endpoints", 1), ("list_services", 1)]),
+        "the listing only: no GET, no tag query"
+    );
+}
+
+/// A listing of many pages, each repeating the end of the one before, finds every object once
+/// and leaves no seam open when nothing is deleted meanwhile.
+#[tokio::test]
+async fn the_inventory_reads_many_pages_without_a_seam() {
+    let sim = Sim::start(&["--provision-delay", "0s"]);
+    let settings = ClientSettings {
+        rate_per_second: NonZeroU32::new(1000).expect("non-zero"),
+        burst: NonZeroU32::new(1000).expect("non-zero"),
+        page_size: 4,
+        ..ClientSettings::default()
+    };
+    let client = sim.client_as(
+        sim::aksk(sim::ACCESS_KEY, sim::SECRET_KEY),
+        sim::PROJECT_ID,
+        settings,
+    );
+    let mut created = Vec::new();
+    for n in 0..11 {
+        let request = plain_service_request(&service_spec(&fresh_port_id()), &owner(30 + n));
+        let svc = client
+            .execute(api::create_service(&request))
+            .await
+            .expect("created");
+        created.push(svc.id);
+    }
+    let taken = client
+        .inventory()
+        .since(&client, Instant::now())
+        .await
+        .expect("listed")
+        .expect("a snapshot");
+    let services = &taken.snapshot.services;
+    assert_eq!(services.len(), created.len());
+    assert!(services.is_complete());
+    for id in &created {
+        assert!(
+            matches!(taken.snapshot.seen::<Service>(id), Seen::Present(s) if s.id == *id),
+            "{id}"
+        );
+    }
 }

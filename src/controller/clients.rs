@@ -289,6 +289,14 @@ impl CloudClients {
             })
     }
 
+    /// The clients used within [`IDLE`], one per source: the accounts the inventory lists
+    /// (`inventory.rs`).
+    pub fn in_use(&self) -> Vec<VpcepClient> {
+        let mut cache = self.cache();
+        cache.prune(Instant::now());
+        cache.clients.values().map(|c| c.client.clone()).collect()
+    }
+
     async fn secret_config(&self, namespace: &str, name: &str) -> Result<CloudConfig, Error> {
         let api: Api<Secret> = Api::namespaced(self.kube.clone(), namespace);
         let secret = api.get_opt(name).await?.ok_or_else(|| {

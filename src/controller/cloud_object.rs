@@ -7,21 +7,20 @@ use super::error::Error;
 use super::plan::Owner;
 use vpcep_api::validate::InvalidSpec;
 use vpcep_cloud::api::{self, ApiRequest};
+use vpcep_cloud::inventory::{Listed, Seen, Snapshot};
 use vpcep_cloud::model::{
     Endpoint, EndpointStatus, ResourceQueryRequest, ResourceType, Service, ServiceStatus, Tag,
 };
 use vpcep_cloud::{CloudError, ErrorKind, VpcepClient};
 
-pub trait CloudObject: DeserializeOwned + Send + 'static {
+pub trait CloudObject: DeserializeOwned + Listed {
     const RESOURCE: ResourceType;
     /// What a person calls it, for messages.
     const NOUN: &'static str;
     fn get(id: &str) -> ApiRequest<Self>;
     fn delete(id: &str) -> ApiRequest<IgnoredAny>;
-    fn id(&self) -> &str;
     /// Whether the cloud is deleting it already (a second DELETE would be refused).
     fn is_deleting(&self) -> bool;
-    fn created_at(&self) -> &str;
     fn tags(&self) -> &[Tag];
 }
 
@@ -34,14 +33,8 @@ impl CloudObject for Service {
     fn delete(id: &str) -> ApiRequest<IgnoredAny> {
         api::delete_service(id)
     }
-    fn id(&self) -> &str {
-        &self.id
-    }
     fn is_deleting(&self) -> bool {
         self.status == ServiceStatus::Deleting
-    }
-    fn created_at(&self) -> &str {
-        &self.created_at
     }
     fn tags(&self) -> &[Tag] {
         &self.tags
@@ -57,14 +50,8 @@ impl CloudObject for Endpoint {
     fn delete(id: &str) -> ApiRequest<IgnoredAny> {
         api::delete_endpoint(id)
     }
-    fn id(&self) -> &str {
-        &self.id
-    }
     fn is_deleting(&self) -> bool {
         self.status == EndpointStatus::Deleting
-    }
-    fn created_at(&self) -> &str {
-        &self.created_at
     }
     fn tags(&self) -> &[Tag] {
         &self.tags
@@ -99,13 +86,40 @@ pub async fn get_opt<T: CloudObject>(
     }
 }
 
-/// The objects carrying this owner's tags, oldest first, except the `known` one (not fetched).
+/// The object at `id`, as the inventory snapshot `view` shows it when it proves something (see
+/// inventory.rs), else as [`get_opt`] reads it.
+pub async fn read<T: CloudObject>(
+    client: &VpcepClient,
+    view: Option<&Snapshot>,
+    id: &str,
+) -> Result<Option<T>, CloudError> {
+    match view.map(|v| v.seen::<T>(id)) {
+        Some(Seen::Present(obj)) => Ok(Some(obj.clone())),
+        Some(Seen::Gone) => Ok(None),
+        Some(Seen::Unlisted) | None => get_opt(client, id).await,
+    }
+}
+
+/// The objects carrying this owner's tags, oldest first, except the `known` one (not fetched):
+/// from the inventory snapshot `view` when it holds every object of the kind, else by a query
+/// of the tags.
 pub async fn find_by_owner<T: CloudObject>(
     client: &VpcepClient,
+    view: Option<&Snapshot>,
     owner: &Owner,
     known: Option<&str>,
 ) -> Result<Vec<T>, CloudError> {
-    let query = ResourceQueryRequest::filter_by_tags(&owner.tags());
+    let tags = owner.tags();
+    if let Some(listing) = view.map(T::listing).filter(|l| l.is_complete()) {
+        let mut objects: Vec<T> = listing
+            .iter()
+            .filter(|o| Some(o.id()) != known && tags.iter().all(|t| o.tags().contains(t)))
+            .cloned()
+            .collect();
+        sort_oldest_first(&mut objects);
+        return Ok(objects);
+    }
+    let query = ResourceQueryRequest::filter_by_tags(&tags);
     let found = client
         .list_all(|page| api::query_resources(T::RESOURCE, &query, Some(page)))
         .await?;
@@ -118,12 +132,16 @@ pub async fn find_by_owner<T: CloudObject>(
             objects.push(obj);
         }
     }
-    objects.sort_by(|a: &T, b: &T| {
+    sort_oldest_first(&mut objects);
+    Ok(objects)
+}
+
+fn sort_oldest_first<T: CloudObject>(objects: &mut [T]) {
+    objects.sort_by(|a, b| {
         a.created_at()
             .cmp(b.created_at())
             .then_with(|| a.id().cmp(b.id()))
     });
-    Ok(objects)
 }
 
 /// Finds the cloud object: by the recorded id, else the adoption annotation, else — when a create
@@ -131,18 +149,19 @@ pub async fn find_by_owner<T: CloudObject>(
 /// (duplicates from an earlier lost answer) come back too, so that the caller can remove them.
 pub async fn locate<T: CloudObject>(
     client: &VpcepClient,
+    view: Option<&Snapshot>,
     recorded_id: Option<&str>,
     external_id: Option<&str>,
     owner: &Owner,
     create_sent: bool,
 ) -> Result<(Located<T>, Vec<T>), Error> {
     if let Some(id) = recorded_id {
-        if let Some(obj) = get_opt(client, id).await? {
+        if let Some(obj) = read(client, view, id).await? {
             return Ok((Located::Recorded(obj), vec![]));
         }
         // Gone; but an object with the owner tags may have followed it (a replacement whose
         // old endpoint was deleted first, see replace.rs): take that one over.
-        let mut found = find_by_owner::<T>(client, owner, Some(id))
+        let mut found = find_by_owner::<T>(client, view, owner, Some(id))
             .await?
             .into_iter();
         return Ok(match found.next() {
@@ -167,7 +186,9 @@ pub async fn locate<T: CloudObject>(
     if !create_sent {
         return Ok((Located::Absent, vec![]));
     }
-    let mut found = find_by_owner::<T>(client, owner, None).await?.into_iter();
+    let mut found = find_by_owner::<T>(client, None, owner, None)
+        .await?
+        .into_iter();
     Ok(match found.next() {
         Some(first) => (Located::Recovered(first), found.collect()),
         None => (Located::Absent, vec![]),
@@ -209,6 +230,7 @@ pub async fn request_delete<T: CloudObject>(
 /// The cloud object to delete for a Kubernetes object being deleted, if any is left.
 pub async fn remaining<T: CloudObject>(
     client: &VpcepClient,
+    view: Option<&Snapshot>,
     recorded_id: Option<&str>,
     owner: &Owner,
 ) -> Result<Vec<T>, Error> {
@@ -216,10 +238,10 @@ pub async fn remaining<T: CloudObject>(
         // A create whose answer was lost before the id was recorded may have left an object with
         // the owner tags: they are looked for once the recorded object is gone, so that a
         // deletion that takes several passes asks only for the recorded one until then.
-        Some(id) => match get_opt(client, id).await? {
+        Some(id) => match read(client, view, id).await? {
             Some(recorded) => Ok(vec![recorded]),
-            None => Ok(find_by_owner(client, owner, Some(id)).await?),
+            None => Ok(find_by_owner(client, view, owner, Some(id)).await?),
         },
-        None => Ok(find_by_owner(client, owner, None).await?),
+        None => Ok(find_by_owner(client, None, owner, None).await?),
     }
 }

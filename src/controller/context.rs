@@ -16,6 +16,7 @@ use super::clients::CloudClients;
 use super::conditions::{self, Reason};
 use super::error::Error;
 use super::events::Events;
+use super::inventory::Wakes;
 use super::plan::ownership::Lookup;
 use super::plan::requeue::LastMatch;
 use super::public_services::PublicServices;
@@ -63,14 +64,24 @@ pub struct Context {
     pub failures: Failures,
     /// Tags put on every cloud object, under the object's own tags.
     pub default_tags: BTreeMap<String, String>,
-    /// How often a service with an acceptance policy looks for new pending endpoints.
-    pub acceptance_poll: Duration,
+    /// How often every account in use is listed (`inventory.rs`); also how old a listing may be
+    /// to answer a reconcile.
+    pub inventory_period: Duration,
+    /// Where the inventory's wakes go.
+    pub wakes: Wakes,
     /// The objects of this cluster (for `acceptClusterEndpoints` and ownership).
     caches: Caches,
     /// When each object (by uid) last matched the cloud, at which generation.
     synced: Mutex<HashMap<String, (Instant, Option<i64>)>>,
     /// The objects (by uid) this process has sent a create for.
     create_sent: Mutex<HashSet<String>>,
+    /// When a reconcile of each object (by uid) that reached the cloud ended: the next one reads
+    /// from a listing begun later.
+    seen: Mutex<HashMap<String, Instant>>,
+    /// The resource version of each object's (by uid) last status write, until the watch cache
+    /// shows it: a reconcile woken sooner (by the inventory) reads the object from the API
+    /// server instead of rebuilding the status from the older copy.
+    written: Mutex<HashMap<String, (u64, Instant)>>,
     /// The EndpointSlice API of the server, asked once.
     endpoint_slices: tokio::sync::OnceCell<ApiResource>,
     /// The credentials Secrets this process put its finalizer on.
@@ -90,7 +101,7 @@ pub struct Settings {
     pub service_account: Option<String>,
     pub resync: Duration,
     pub default_tags: BTreeMap<String, String>,
-    pub acceptance_poll: Duration,
+    pub inventory_period: Duration,
 }
 
 impl Context {
@@ -101,6 +112,7 @@ impl Context {
         caches: Caches,
         metrics: Arc<Metrics>,
         settings: Settings,
+        wakes: Wakes,
     ) -> Self {
         Context {
             kube,
@@ -114,10 +126,13 @@ impl Context {
             resync: settings.resync,
             failures: Failures::default(),
             default_tags: settings.default_tags,
-            acceptance_poll: settings.acceptance_poll,
+            inventory_period: settings.inventory_period,
+            wakes,
             caches,
             synced: Mutex::default(),
             create_sent: Mutex::default(),
+            seen: Mutex::default(),
+            written: Mutex::default(),
             endpoint_slices: tokio::sync::OnceCell::new(),
             held_secrets: Held::default(),
             public_services: PublicServices::default(),
@@ -166,6 +181,62 @@ impl Context {
     /// Makes the next reconcile of the object reach the cloud.
     pub fn unmark_synced(&self, uid: &str) {
         self.synced().remove(uid);
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Remembers that a reconcile of the object that reached the cloud ends now.
+    pub fn saw(&self, uid: &str) {
+        self.seen().insert(uid.to_string(), Instant::now());
+    }
+
+    /// Drops the moments that no longer matter (older than two inventory periods), and the
+    /// status writes that the watch cache must have shown by now.
+    pub fn prune_seen(&self) {
+        let period = 2 * self.inventory_period;
+        self.seen().retain(|_, at| at.elapsed() < period);
+        self.written().retain(|_, (_, at)| at.elapsed() < period);
+    }
+
+    fn written(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Instant)>> {
+        self.written.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Remembers the resource version a status write of the object stored. Versions are
+    /// compared as the numbers the API server makes them (etcd revisions); one that is not a
+    /// number is not remembered, and the cache's copy is used as always.
+    pub fn wrote(&self, uid: &str, resource_version: Option<&str>) {
+        if let Some(rv) = resource_version.and_then(|v| v.parse().ok()) {
+            self.written().insert(uid.to_string(), (rv, Instant::now()));
+        }
+    }
+
+    /// Whether the watch cache's copy of the object (at `resource_version`) is older than this
+    /// process's last status write of it.
+    pub fn is_behind(&self, uid: &str, resource_version: Option<&str>) -> bool {
+        let mut written = self.written();
+        let Some((rv, _)) = written.get(uid) else {
+            return false;
+        };
+        let behind = resource_version
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|cached| cached < *rv);
+        if !behind {
+            written.remove(uid);
+        }
+        behind
+    }
+
+    /// The moment a listing must have begun after to answer a reconcile of the object: its last
+    /// reconcile that reached the cloud, and at most two inventory periods ago (the periodic
+    /// listing answers a resync that comes a little after it; what changed since wakes the
+    /// object anyway).
+    pub fn listed_since(&self, uid: &str) -> Instant {
+        let now = Instant::now();
+        let oldest = now.checked_sub(2 * self.inventory_period).unwrap_or(now);
+        self.seen().get(uid).map_or(oldest, |at| (*at).max(oldest))
     }
 
     /// Drops what is kept in memory for an object whose deletion has begun.

@@ -21,6 +21,16 @@ pub async fn reconcile<K: Reconciled>(obj: Arc<K>, ctx: Arc<Context>) -> Result<
     let _timer = ctx.metrics.reconcile(&K::kind(&()));
     let uid = obj.uid().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+    // Woken right after its own status write (by the inventory), the watch cache may not show
+    // that write yet: the status is rebuilt from the stored object instead.
+    let obj = if ctx.is_behind(&uid, obj.resource_version().as_deref()) {
+        match api.get_opt(&obj.name_any()).await? {
+            Some(stored) => Arc::new(stored),
+            None => return Ok(Action::await_change()),
+        }
+    } else {
+        obj
+    };
     let inner = ctx.clone();
     let result = finalizer(&api, FINALIZER, obj, |event| async move {
         let (obj, cleanup) = match event {

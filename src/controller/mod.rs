@@ -6,6 +6,7 @@
 mod accounts;
 mod act;
 mod backoff;
+mod census;
 mod clients;
 pub mod cloud_object;
 pub mod conditions;
@@ -87,7 +88,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     let (ep_reader, ep_writer) = reflector::store();
     let (account_reader, account_writer) = reflector::store();
     let (ns_reader, ns_writer) = reflector::store();
-    let metrics = Arc::new(Metrics::new(Box::new(inventory::Inventory {
+    let metrics = Arc::new(Metrics::new(Box::new(census::Census {
         services: svc_reader.clone(),
         endpoints: ep_reader.clone(),
     })));
@@ -115,7 +116,9 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         whole_cluster: opts.namespace.is_none() && opts.selector.is_none(),
         selected: opts.selector.is_some(),
     };
-    let ctx = Arc::new(startup::start(&opts, &kube, &metrics, caches, &identity, fence).await?);
+    let (wakes, woken) = inventory::wakes();
+    let ctx =
+        Arc::new(startup::start(&opts, &kube, &metrics, caches, &identity, fence, wakes).await?);
     health.set_ready();
     let shutdown = shutdown_signal().shared();
 
@@ -144,6 +147,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         endpoints: (ep_reader, ep_writer),
         accounts: (account_reader, account_writer),
         namespaces: ns_writer,
+        woken,
     };
     // SIGTERM lets the reconciles under way finish; a lost lease must not: another replica acts
     // now. Dropping the controllers aborts their reconciles (kube-runtime runs each as a task

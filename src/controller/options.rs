@@ -25,10 +25,11 @@ pub struct RunOptions {
     /// Id written into the owner tag of every cloud object (default: the uid of the kube-system namespace).
     #[arg(long, env = "VPCEP_CLUSTER_ID")]
     pub cluster_id: Option<String>,
-    /// How often a service with an acceptance policy looks for new pending endpoints of other
-    /// clusters and accounts (those of this cluster wake it at once).
-    #[arg(long, env = "VPCEP_ACCEPTANCE_POLL_PERIOD", default_value = "1m", value_parser = humantime::parse_duration)]
-    pub acceptance_poll_period: Duration,
+    /// How often every cloud account in use is listed: the listing finds drift and the pending
+    /// endpoints of other clusters and accounts (those of this cluster wake their service at
+    /// once), and answers the reconciles in between without a read per object.
+    #[arg(long, env = "VPCEP_INVENTORY_PERIOD", default_value = "1m", value_parser = parse_period)]
+    pub inventory_period: Duration,
     /// A tag put on every cloud object (repeatable); an object's own tags win.
     #[arg(long = "default-tag", env = "VPCEP_DEFAULT_TAGS", value_delimiter = ',', value_parser = parse_tag, value_name = "KEY=VALUE")]
     pub default_tags: Vec<(String, String)>,
@@ -107,6 +108,15 @@ fn parse_lease_duration(s: &str) -> Result<Duration, String> {
         ));
     }
     Ok(d)
+}
+
+/// A period of at least one second (a shorter one would list the cloud without pause).
+fn parse_period(s: &str) -> Result<Duration, String> {
+    let period = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if period < Duration::from_secs(1) {
+        return Err(format!("{s} is shorter than one second"));
+    }
+    Ok(period)
 }
 
 /// A `KEY=VALUE` tag within the cloud's limits; the operator's own keys are reserved.

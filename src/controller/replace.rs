@@ -113,7 +113,7 @@ pub async fn abandon(
     if !replacing(s) {
         return Ok(());
     }
-    for stray in find_by_owner::<Endpoint>(client, &s.owner(), Some(&kept.id)).await? {
+    for stray in find_by_owner::<Endpoint>(client, None, &s.owner(), Some(&kept.id)).await? {
         let note = format!(
             "deleting the endpoint {}: the spec no longer needs the replacement of {}",
             stray.id, kept.id
@@ -138,7 +138,7 @@ async fn replacement_of(
     client: &VpcepClient,
     old: &Endpoint,
 ) -> Result<Option<Endpoint>, Error> {
-    let mut found = find_by_owner::<Endpoint>(client, &s.owner(), Some(&old.id))
+    let mut found = find_by_owner::<Endpoint>(client, None, &s.owner(), Some(&old.id))
         .await?
         .into_iter()
         .filter(|e| e.status != EndpointStatus::Deleting);
@@ -164,7 +164,7 @@ async fn mark(s: &mut Session<VpcEndpoint>, message: String) -> Result<(), Error
 fn waiting(old: &Endpoint, new: &Endpoint, fields: &str) -> Error {
     let poll = match requeue::after_endpoint(&new.status) {
         Next::After(delay) => delay,
-        Next::Settled { .. } | Next::Resync => WAIT,
+        Next::Settled | Next::Resync => WAIT,
     };
     Error::Replacing {
         message: format!(

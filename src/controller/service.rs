@@ -22,8 +22,9 @@ pub async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error>
     let spec = s.desired_spec();
     validate::service_spec(&spec)?;
     let policy_active = acceptance::is_active(spec.acceptance.as_ref());
-    // A service with an acceptance policy keeps looking for new pending endpoints.
-    if let Some(wait) = s.fresh().filter(|_| !policy_active) {
+    // New pending endpoints wake a service with an acceptance policy: those of this cluster
+    // through the endpoint watch (watches.rs), the others through the inventory (inventory.rs).
+    if let Some(wait) = s.fresh() {
         return Ok(Action::requeue(wait));
     }
 
@@ -71,8 +72,7 @@ pub async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error>
         }
         govern(s, &client, &cloud.id, conns).await?;
     }
-    let poll = policy_active.then_some(s.ctx().acceptance_poll);
-    Ok(s.requeue(requeue::after_service(&cloud.status, poll)))
+    Ok(s.requeue(requeue::after_service(&cloud.status)))
 }
 
 /// The connections of an available service. Always listed, not counted: `connection_count`

@@ -6,6 +6,7 @@
 
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -26,6 +27,7 @@ use vpcep_api::{
 };
 use vpcep_cloud::VpcepClient;
 use vpcep_cloud::api::ApiRequest;
+use vpcep_cloud::inventory::{Listed, Snapshot};
 use vpcep_cloud::model::{Endpoint, Service};
 
 use super::accounts::{self, Credentials};
@@ -36,6 +38,7 @@ use super::cloud_object::{
 use super::conditions::{self, READY, Reason, SYNCED, Verdict};
 use super::context::Context;
 use super::error::Error;
+use super::inventory;
 use super::plan::ownership::{self, Claim};
 use super::plan::requeue::{self, Next};
 use super::plan::{Owner, status};
@@ -186,6 +189,8 @@ pub struct Session<K: Recorded> {
     status: K::Status,
     /// The status as last written (or read).
     written: K::Status,
+    /// Whether this reconcile got a cloud client (and so, may have read or written the cloud).
+    reached_cloud: AtomicBool,
 }
 
 impl<K: Recorded> Session<K> {
@@ -198,6 +203,7 @@ impl<K: Recorded> Session<K> {
             api,
             written: status.clone(),
             status,
+            reached_cloud: AtomicBool::new(false),
         }
     }
 
@@ -239,6 +245,19 @@ impl<K: Recorded> Session<K> {
         self.obj
             .status()
             .is_some_and(|st| st.observed_generation() == self.generation())
+    }
+
+    /// The account's inventory snapshot that may answer for the recorded cloud object instead of
+    /// a GET (see inventory.rs): begun after this object was last looked at, and recently
+    /// (`Context::listed_since`). None for an object without a recorded id or whose spec changed
+    /// (a GET reads what the change is compared with), or when the listing fails.
+    pub async fn view(&self, client: &VpcepClient) -> Option<Arc<Snapshot>> {
+        let deleting = self.obj.meta().deletion_timestamp.is_some();
+        if self.status.id().is_none() || !(deleting || self.spec_unchanged()) {
+            return None;
+        }
+        let since = self.ctx.listed_since(&self.uid());
+        inventory::snapshot(&self.ctx, client, since).await
     }
 
     /// The cloud client of this object's credentials, once they are known to reach the account
@@ -297,6 +316,7 @@ impl<K: Recorded> Session<K> {
             }
             Credentials::Operator => self.ctx.clients.for_object(&ns, None).await?,
         };
+        self.reached_cloud.store(true, Ordering::Relaxed);
         if let Some((project, region)) = self.status.account()
             && (project, region) != (client.project_id(), client.region())
         {
@@ -328,13 +348,16 @@ impl<K: Recorded> Session<K> {
             "kind": K::kind(&()),
             "status": self.status,
         });
-        self.api
+        let stored = self
+            .api
             .patch_status(
                 &self.obj.name_any(),
                 &PatchParams::apply(MANAGER).force(),
                 &Patch::Apply(&patch),
             )
             .await?;
+        self.ctx
+            .wrote(&self.uid(), stored.meta().resource_version.as_deref());
         self.written = self.status.clone();
         Ok(())
     }
@@ -370,9 +393,9 @@ impl<K: Recorded> Session<K> {
     /// The requeue after a reconcile that reached the cloud; a settled object is marked fresh.
     pub fn requeue(&self, next: Next) -> Action {
         match next {
-            Next::Settled { poll } => {
+            Next::Settled => {
                 self.ctx.mark_synced(&self.uid(), self.generation());
-                Action::requeue(poll.unwrap_or_else(|| self.ctx.resync_jittered()))
+                Action::requeue(self.ctx.resync_jittered())
             }
             Next::After(delay) => Action::requeue(delay),
             Next::Resync => Action::requeue(self.ctx.resync_jittered()),
@@ -433,8 +456,10 @@ impl<K: Recorded> Session<K> {
             }
             .into());
         }
+        let view = self.view(client).await;
         let (located, duplicates) = locate::<K::Cloud>(
             client,
+            view.as_deref(),
             self.status.id(),
             external,
             &self.owner(),
@@ -627,7 +652,14 @@ impl<K: Recorded> Session<K> {
         let noun = K::Cloud::NOUN;
         let found = match self.client().await {
             Ok(client) => {
-                let left = remaining::<K::Cloud>(&client, self.status.id(), &self.owner()).await;
+                let view = self.view(&client).await;
+                let left = remaining::<K::Cloud>(
+                    &client,
+                    view.as_deref(),
+                    self.status.id(),
+                    &self.owner(),
+                )
+                .await;
                 left.map(|left| (client, left))
             }
             Err(e) => Err(e),
@@ -708,6 +740,9 @@ impl<K: Recorded> Session<K> {
     /// Ends the reconcile: records `Synced` and the observed generation, writes the status, and
     /// announces transitions of the conditions as events.
     pub async fn finish(mut self, result: Result<Action, Error>) -> Result<Action, Error> {
+        if self.reached_cloud.load(Ordering::Relaxed) {
+            self.ctx.saw(&self.uid());
+        }
         let before: Vec<Condition> = self.written.conditions().to_vec();
         let synced = match &result {
             Ok(_) | Err(Error::Deleting(_)) => {

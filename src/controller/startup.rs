@@ -10,6 +10,7 @@ use kube::{Api, ResourceExt};
 use super::clients::CloudClients;
 use super::context::{Caches, Context, Settings};
 use super::events::Events;
+use super::inventory::Wakes;
 use super::options::RunOptions;
 use crate::telemetry::Metrics;
 use vpcep_api::{CloudAccount, VpcEndpoint, VpcEndpointService};
@@ -102,6 +103,7 @@ pub async fn start(
     caches: Caches,
     identity: &str,
     fence: Fence,
+    wakes: Wakes,
 ) -> Result<Context, StartError> {
     let ns = opts.namespace.as_deref();
     require_crd(
@@ -186,7 +188,7 @@ pub async fn start(
         service_account: opts.service_account.clone(),
         resync: opts.resync_period,
         default_tags: opts.default_tags.iter().cloned().collect(),
-        acceptance_poll: opts.acceptance_poll_period,
+        inventory_period: opts.inventory_period,
     };
     Ok(Context::new(
         kube.clone(),
@@ -201,6 +203,7 @@ pub async fn start(
         caches,
         metrics.clone(),
         settings,
+        wakes,
     ))
 }
 

@@ -19,7 +19,7 @@ use super::options::RunOptions;
 use super::plan;
 use super::session::Managed;
 use super::startup::{self, kube_api};
-use super::{accounts, external_id, lifecycle, secret_hold};
+use super::{accounts, external_id, inventory, lifecycle, secret_hold};
 use vpcep_api::{CloudAccount, VpcEndpoint, VpcEndpointService};
 
 /// The parts of an object whose change needs a reconcile: the generation (spec and deletion),
@@ -165,6 +165,8 @@ pub struct Watched {
     ),
     /// The namespaces' metadata (see `Caches::namespaces`).
     pub namespaces: reflector::store::Writer<PartialObjectMeta<Namespace>>,
+    /// The objects the cloud inventory wakes (inventory.rs).
+    pub woken: inventory::Woken,
 }
 
 /// Runs both controllers until `stop` resolves, then lets the reconciles under way finish.
@@ -190,6 +192,7 @@ pub async fn controllers(
     let (ep_reader, ep_writer) = watched.endpoints;
     let config = ControllerConfig::default().concurrency(opts.concurrency);
     let sweep_ctx = ctx.clone();
+    let inventory_ctx = ctx.clone();
     let selected = match &opts.selector {
         Some(labels) => watcher::Config::default().labels(labels),
         None => watcher::Config::default(),
@@ -206,9 +209,12 @@ pub async fn controllers(
     let svc_secrets = using_secret(svc_reader.clone(), ctx.clone());
     let svc_reader_for_accounts = svc_reader.clone();
     let connected_services = svc_reader.clone();
+    let policy_ctx = ctx.clone();
     // A service with an acceptance policy wakes when one of its endpoints changes (e.g. becomes
-    // pendingAcceptance), so that the policy answers at once. Other services learn of their
-    // connections at the resync: waking them would cost a cloud read per endpoint change.
+    // pendingAcceptance), so that the policy answers at once: not fresh, it lists its
+    // connections. Other services learn of their connections when the inventory sees their
+    // connection count change, or at the resync: waking them would cost a cloud read per
+    // endpoint change.
     let svc_controller = Controller::for_stream(svc_stream, svc_reader)
         .with_config(config.clone())
         .watches(
@@ -222,10 +228,12 @@ pub async fn controllers(
                         plan::acceptance::is_active(svc.spec.acceptance.as_ref())
                             && connects(&ep, svc)
                     })
+                    .inspect(|svc| policy_ctx.unmark_synced(&svc.uid().unwrap_or_default()))
                     .map(|svc| ObjectRef::from_obj(&*svc))
                     .collect::<Vec<_>>()
             },
         )
+        .reconcile_on(watched.woken.services)
         .watches_stream(secret_changes(kube, secrets_ns), svc_secrets)
         .watches_stream(
             account_changes(kube),
@@ -261,6 +269,7 @@ pub async fn controllers(
                 .map(|ep| ObjectRef::from_obj(&*ep))
                 .collect::<Vec<_>>()
         })
+        .reconcile_on(watched.woken.endpoints)
         .watches_stream(secret_changes(kube, secrets_ns), ep_secrets)
         .watches_stream(
             account_changes(kube),
@@ -327,10 +336,12 @@ pub async fn controllers(
     .reflect(watched.namespaces)
     .for_each(|_| futures::future::ready(()))
     .then(|()| futures::future::pending::<()>());
+    let listing = inventory::run(inventory_ctx, opts.inventory_period);
     tokio::select! {
         _ = async { tokio::join!(svc_controller, ep_controller, account_controller) } => {}
         () = sweeper => {}
         () = namespaces => {}
+        () = listing => {}
     }
 }
 

@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use super::api::{ApiRequest, Page, PageParams};
 use super::auth::{self, Credentials, DEFAULT_TOKEN_REFRESH, TokenCache, TokenGrant};
 use super::error::{ApiError, CloudError, ErrorKind, parse_retry_after};
+use super::inventory::Inventory;
 use super::metrics::CloudMetrics;
 use super::retry::RetryPolicy;
 use crate::config::{CloudConfig, CloudKind};
@@ -54,6 +55,8 @@ pub struct ClientSettings {
     pub user_agent: String,
     /// Asked right before each request is sent.
     pub fence: Fence,
+    /// The least time between two listings of the client's inventory (`inventory.rs`).
+    pub inventory_interval: Duration,
 }
 
 /// The client's user agent when none is configured.
@@ -117,6 +120,7 @@ impl Default for ClientSettings {
             metrics: CloudMetrics::default(),
             user_agent: DEFAULT_USER_AGENT.into(),
             fence: Fence::open(),
+            inventory_interval: Duration::from_secs(1),
         }
     }
 }
@@ -152,6 +156,7 @@ struct Inner {
     auth: Auth,
     limiter: RateLimit,
     settings: ClientSettings,
+    inventory: Inventory,
 }
 
 /// A VPCEP client for one project and credentials set. Cheap to clone; clones share the rate
@@ -218,6 +223,7 @@ impl VpcepClient {
                 kind: config.kind,
                 auth,
                 limiter,
+                inventory: Inventory::new(settings.inventory_interval),
                 settings,
             }),
         })
@@ -234,6 +240,16 @@ impl VpcepClient {
     /// The cloud this client talks to.
     pub fn kind(&self) -> CloudKind {
         self.inner.kind
+    }
+
+    /// The last listing of this client's account, shared by its clones (see `inventory.rs`).
+    pub fn inventory(&self) -> &Inventory {
+        &self.inner.inventory
+    }
+
+    /// The items per page of a listing.
+    pub fn page_size(&self) -> u64 {
+        self.inner.settings.page_size
     }
 
     /// The token bucket this client draws from (shared with the clients of the same account).

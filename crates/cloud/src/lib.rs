@@ -6,6 +6,7 @@ mod client;
 pub mod clouds_yaml;
 pub mod config;
 pub mod error;
+pub mod inventory;
 mod metrics;
 pub mod model;
 pub mod retry;

@@ -23,30 +23,29 @@ pub const OUTSIDE_DELETION_POLL: Duration = Duration::from_secs(15);
 /// What follows a reconcile that reached the cloud.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
-    /// The object matches the cloud and is usable: nothing to ask until the resync, or until
-    /// `poll` when something must be looked for sooner (pending endpoints of a policy).
-    Settled { poll: Option<Duration> },
+    /// The object matches the cloud and is usable: nothing to ask until the resync (or until the
+    /// inventory finds a change, see inventory.rs).
+    Settled,
     /// The cloud is still moving the object: look again after this.
     After(Duration),
     /// Not usable, and nothing will change by itself (rejected, failed): look at the resync.
     Resync,
 }
 
-/// After a reconcile of a service; `policy_poll` is set when an acceptance policy must look for
-/// pending endpoints.
-pub fn after_service(status: &ServiceStatus, policy_poll: Option<Duration>) -> Next {
+/// After a reconcile of a service.
+pub fn after_service(status: &ServiceStatus) -> Next {
     match status {
-        ServiceStatus::Available => Next::Settled { poll: policy_poll },
+        ServiceStatus::Available => Next::Settled,
         ServiceStatus::Deleting => Next::After(OUTSIDE_DELETION_POLL),
         s if s.is_transitional() => Next::After(SHORT_REQUEUE),
-        _ => policy_poll.map_or(Next::Resync, Next::After),
+        _ => Next::Resync,
     }
 }
 
 /// After a reconcile of an endpoint.
 pub fn after_endpoint(status: &EndpointStatus) -> Next {
     match status {
-        EndpointStatus::Accepted => Next::Settled { poll: None },
+        EndpointStatus::Accepted => Next::Settled,
         EndpointStatus::PendingAcceptance => Next::After(PENDING_REQUEUE),
         EndpointStatus::Deleting => Next::After(OUTSIDE_DELETION_POLL),
         s if s.is_transitional() => Next::After(SHORT_REQUEUE),
@@ -88,21 +87,18 @@ mod tests {
     use super::*;
 
     const RESYNC: Duration = Duration::from_secs(600);
-    const POLL: Duration = Duration::from_secs(60);
 
     #[test]
-    fn services_settle_when_available_and_poll_for_their_policy() {
+    fn services_settle_when_available() {
         use ServiceStatus::*;
-        for (status, poll, next) in [
-            (Available, None, Next::Settled { poll: None }),
-            (Available, Some(POLL), Next::Settled { poll: Some(POLL) }),
-            (Creating, Some(POLL), Next::After(SHORT_REQUEUE)),
-            (Deleting, None, Next::After(OUTSIDE_DELETION_POLL)),
-            (Failed, None, Next::Resync),
-            (Failed, Some(POLL), Next::After(POLL)),
-            (ServiceStatus::from("frozen"), None, Next::Resync),
+        for (status, next) in [
+            (Available, Next::Settled),
+            (Creating, Next::After(SHORT_REQUEUE)),
+            (Deleting, Next::After(OUTSIDE_DELETION_POLL)),
+            (Failed, Next::Resync),
+            (ServiceStatus::from("frozen"), Next::Resync),
         ] {
-            assert_eq!(after_service(&status, poll), next, "{status} {poll:?}");
+            assert_eq!(after_service(&status), next, "{status}");
         }
     }
 
@@ -110,7 +106,7 @@ mod tests {
     fn endpoints_settle_when_accepted() {
         use EndpointStatus::*;
         for (status, next) in [
-            (Accepted, Next::Settled { poll: None }),
+            (Accepted, Next::Settled),
             (PendingAcceptance, Next::After(PENDING_REQUEUE)),
             (Creating, Next::After(SHORT_REQUEUE)),
             (Deleting, Next::After(OUTSIDE_DELETION_POLL)),
