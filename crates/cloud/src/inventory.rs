@@ -40,6 +40,10 @@ pub trait Listed: Clone + PartialEq + Send + Sync + 'static {
     fn created_at(&self) -> &str;
     /// This kind's part of a snapshot.
     fn listing(snapshot: &Snapshot) -> &Listing<Self>;
+    /// Whether two listings show the same object, for what a change is (see [`Changes`]).
+    fn same(&self, other: &Self) -> bool {
+        self == other
+    }
 }
 
 impl Listed for Service {
@@ -51,6 +55,17 @@ impl Listed for Service {
     }
     fn listing(snapshot: &Snapshot) -> &Listing<Self> {
         &snapshot.services
+    }
+    /// A service's connection count (and with it, its update time) moves with every endpoint
+    /// that connects or goes: not a change of the service. Its connections are looked at when
+    /// the service is reconciled.
+    fn same(&self, other: &Self) -> bool {
+        let bare = |s: &Service| Service {
+            connection_count: None,
+            updated_at: String::new(),
+            ..s.clone()
+        };
+        bare(self) == bare(other)
     }
 }
 
@@ -160,7 +175,7 @@ impl<T: Listed> Listing<T> {
         let changed = self
             .by_id
             .iter()
-            .filter(|(id, o)| before.by_id.get(*id) != Some(*o))
+            .filter(|(id, o)| before.by_id.get(*id).is_none_or(|b| !b.same(o)))
             .map(|(id, _)| id.clone());
         let gone = self
             .gone
@@ -186,7 +201,7 @@ impl Snapshot {
 }
 
 /// What changed between the snapshot before and a new one: the ids of the services and
-/// endpoints added, changed or gone.
+/// endpoints added, changed (see [`Listed::same`]) or gone.
 #[derive(Debug, Default, PartialEq)]
 pub struct Changes {
     pub services: Vec<String>,
@@ -456,6 +471,19 @@ mod tests {
         // Forgotten after GONE_MEMORY.
         let much_later = Listing::new(paged(&[b], &[]), Some(&later), now + GONE_MEMORY);
         assert_eq!(much_later.seen("a"), Seen::Unlisted);
+    }
+
+    #[test]
+    fn a_services_connection_count_alone_is_no_change() {
+        let svc = |count, updated: &str, description: &str| Service {
+            id: "s".into(),
+            connection_count: Some(count),
+            updated_at: updated.into(),
+            description: Some(description.into()),
+            ..Default::default()
+        };
+        assert!(svc(1, T1, "a").same(&svc(2, T2, "a")));
+        assert!(!svc(1, T1, "a").same(&svc(1, T1, "drift")));
     }
 
     #[test]
