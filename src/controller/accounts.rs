@@ -218,20 +218,11 @@ async fn secret_credentials(
     iam_endpoint: &str,
 ) -> Result<CloudCredentials, Error> {
     let ns = &ctx.namespace;
-    let found = Api::<Secret>::namespaced(ctx.kube.clone(), ns)
-        .get_opt(secret)
-        .await?
-        .ok_or_else(|| {
-            Error::Credentials(format!(
-                "the Secret {ns}/{secret} of the CloudAccount {account} does not exist"
-            ))
-        })?;
-    let data: BTreeMap<String, Vec<u8>> = found
-        .data
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect();
+    let data = ctx.clients.secrets.get(ns, secret).await?.ok_or_else(|| {
+        Error::Credentials(format!(
+            "the Secret {ns}/{secret} of the CloudAccount {account} does not exist"
+        ))
+    })?;
     // Only the credentials come from the Secret; where they are used, the account says.
     let keys = CloudSettings::from_secret(&data);
     let settings = CloudSettings {

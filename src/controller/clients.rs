@@ -37,13 +37,14 @@ use vpcep_cloud::{ClientBuildError, ClientSettings, RateLimit, VpcepClient};
 const IDLE: Duration = Duration::from_secs(3600);
 
 pub struct CloudClients {
-    kube: kube::Client,
     defaults: Option<CloudConfig>,
     kind: CloudKind,
     settings: ClientSettings,
     /// The admin's URL prefixes a Secret may name besides the cloud's documented hosts.
     allowed: Vec<AllowedEndpoint>,
     cache: Mutex<Cache>,
+    /// The credentials Secrets, read once per version.
+    pub secrets: Secrets,
 }
 
 /// Where the configuration of a client comes from.
@@ -215,14 +216,15 @@ impl CloudClients {
         kind: CloudKind,
         settings: ClientSettings,
         allowed: Vec<AllowedEndpoint>,
+        secrets: Secrets,
     ) -> Self {
         CloudClients {
-            kube,
             defaults,
             kind,
             settings,
             allowed,
             cache: Mutex::default(),
+            secrets,
         }
     }
 
@@ -298,18 +300,11 @@ impl CloudClients {
     }
 
     async fn secret_config(&self, namespace: &str, name: &str) -> Result<CloudConfig, Error> {
-        let api: Api<Secret> = Api::namespaced(self.kube.clone(), namespace);
-        let secret = api.get_opt(name).await?.ok_or_else(|| {
+        let data = self.secrets.get(namespace, name).await?.ok_or_else(|| {
             Error::Credentials(format!(
                 "the credentials Secret {namespace}/{name} does not exist"
             ))
         })?;
-        let data: BTreeMap<String, Vec<u8>> = secret
-            .data
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, v.0))
-            .collect();
         CloudSettings::from_secret(&data)
             .resolve_secret(self.defaults.as_ref(), self.kind, &self.allowed)
             .map_err(|e| {

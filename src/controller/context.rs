@@ -8,7 +8,7 @@ use kube::api::ListParams;
 use kube::runtime::reflector::Store;
 use kube::{Api, ResourceExt};
 
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::core::{ApiResource, PartialObjectMeta};
 
 use super::backoff::Failures;
@@ -39,6 +39,9 @@ pub struct Caches {
     /// The namespaces' metadata, for the labels that CloudAccounts' `allowedNamespaces.selector`
     /// matches.
     pub namespaces: Store<PartialObjectMeta<Namespace>>,
+    /// The metadata (no values) of the Secrets of the watched namespaces, or of the operator's
+    /// own without tenant credentials: their versions (secrets.rs).
+    pub secrets: Store<PartialObjectMeta<Secret>>,
     /// Whether they hold every object of the cluster (no `--namespace`, no `--selector`): only
     /// then does an absent uid prove that an object no longer exists.
     pub whole_cluster: bool,

@@ -23,6 +23,7 @@ mod public_services;
 mod publish;
 mod replace;
 mod secret_hold;
+mod secrets;
 mod service;
 mod session;
 mod startup;
@@ -88,6 +89,9 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     let (ep_reader, ep_writer) = reflector::store();
     let (account_reader, account_writer) = reflector::store();
     let (ns_reader, ns_writer) = reflector::store();
+    // Shared: one watch of the Secrets' metadata wakes the objects that use one and the sweeper
+    // of secret_hold.rs, and tells secrets.rs which version each one has.
+    let (secret_reader, secret_writer) = reflector::store_shared(watches::SHARED_BUFFER);
     let metrics = Arc::new(Metrics::new(Box::new(census::Census {
         services: svc_reader.clone(),
         endpoints: ep_reader.clone(),
@@ -113,6 +117,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         endpoints: ep_reader.clone(),
         accounts: account_reader.clone(),
         namespaces: ns_reader,
+        secrets: secret_reader,
         whole_cluster: opts.namespace.is_none() && opts.selector.is_none(),
         selected: opts.selector.is_some(),
     };
@@ -147,6 +152,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         endpoints: (ep_reader, ep_writer),
         accounts: (account_reader, account_writer),
         namespaces: ns_writer,
+        secrets: secret_writer,
         woken,
     };
     // SIGTERM lets the reconciles under way finish; a lost lease must not: another replica acts

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use kube::runtime::watcher;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams};
@@ -93,7 +92,7 @@ const SWEEP_PERIOD: Duration = Duration::from_secs(5);
 /// others when it ends, so the Secrets wait here until the caches show none.
 pub async fn sweep(
     ctx: Arc<Context>,
-    secrets: impl Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>>,
+    secrets: impl Stream<Item = Arc<PartialObjectMeta<Secret>>>,
 ) {
     ctx.caches_ready().await;
     let mut secrets = std::pin::pin!(secrets);
@@ -102,7 +101,7 @@ pub async fn sweep(
     loop {
         tokio::select! {
             event = secrets.next() => match event {
-                Some(Ok(secret)) => {
+                Some(secret) => {
                     let key = (secret.namespace().unwrap_or_default(), secret.name_any());
                     if awaits_release(&secret) {
                         pending.insert(key);
@@ -110,7 +109,6 @@ pub async fn sweep(
                         pending.remove(&key);
                     }
                 }
-                Some(Err(e)) => tracing::debug!(error = %e, "watching Secrets"),
                 None => return,
             },
             _ = tick.tick(), if !pending.is_empty() => {

@@ -8,6 +8,7 @@ use kube::runtime::events::Reporter;
 use kube::{Api, ResourceExt};
 
 use super::clients::CloudClients;
+use super::secrets::Secrets;
 use super::context::{Caches, Context, Settings};
 use super::events::Events;
 use super::inventory::Wakes;
@@ -198,6 +199,7 @@ pub async fn start(
             opts.cloud,
             client_settings,
             opts.allow_endpoints.clone(),
+            Secrets::new(kube.clone(), caches.secrets.clone()),
         ),
         Events::new(kube.clone(), reporter),
         caches,

@@ -56,7 +56,7 @@ fn slim<K: ResourceExt>(obj: &mut K) {
 fn using_secret<K: Managed>(
     store: reflector::Store<K>,
     ctx: Arc<Context>,
-) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
+) -> impl Fn(Arc<PartialObjectMeta<Secret>>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
     move |secret| {
         let (ns, name) = (secret.namespace(), secret.name_any());
         let accounts = if ns.as_deref() == Some(ctx.namespace.as_str()) {
@@ -126,7 +126,17 @@ fn secret_changes(
     let api: Api<PartialObjectMeta<Secret>> = kube_api(client, namespace);
     watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(slim)
         .touched_objects()
+}
+
+/// A subscription to the shared Secret watch.
+fn subscribe(
+    writer: &reflector::store::Writer<PartialObjectMeta<Secret>>,
+) -> impl futures::Stream<Item = Arc<PartialObjectMeta<Secret>>> + Send + 'static {
+    writer
+        .subscribe()
+        .expect("the Secret cache is created shared (mod.rs: store_shared)")
 }
 
 /// Changes of the objects the operator published (metadata only, by its label), so that a
@@ -165,6 +175,8 @@ pub struct Watched {
     ),
     /// The namespaces' metadata (see `Caches::namespaces`).
     pub namespaces: reflector::store::Writer<PartialObjectMeta<Namespace>>,
+    /// The Secrets' metadata (see `Caches::secrets`).
+    pub secrets: reflector::store::Writer<PartialObjectMeta<Secret>>,
     /// The objects the cloud inventory wakes (inventory.rs).
     pub woken: inventory::Woken,
 }
@@ -234,7 +246,7 @@ pub async fn controllers(
             },
         )
         .reconcile_on(watched.woken.services)
-        .watches_stream(secret_changes(kube, secrets_ns), svc_secrets)
+        .watches_shared_stream(subscribe(&watched.secrets), svc_secrets)
         .watches_stream(
             account_changes(kube),
             using_account(svc_reader_for_accounts, ctx.clone()),
@@ -270,7 +282,7 @@ pub async fn controllers(
                 .collect::<Vec<_>>()
         })
         .reconcile_on(watched.woken.endpoints)
-        .watches_stream(secret_changes(kube, secrets_ns), ep_secrets)
+        .watches_shared_stream(subscribe(&watched.secrets), ep_secrets)
         .watches_stream(
             account_changes(kube),
             using_account(ep_reader_for_accounts, ctx.clone()),
@@ -297,13 +309,25 @@ pub async fn controllers(
     .applied_objects()
     .predicate_filter(predicates::generation, PredicateConfig::default());
     let accounts_of_secret = account_reader.clone();
+    // The accounts' Secrets are in the operator's namespace: the shared watch has them unless
+    // it watches another namespace only.
+    let own_ns = ctx.namespace.clone();
+    let account_secrets = if secrets_ns.is_none_or(|n| n == own_ns) {
+        subscribe(&watched.secrets).boxed()
+    } else {
+        secret_changes(kube, Some(&own_ns))
+            .filter_map(|r| futures::future::ready(r.ok().map(Arc::new)))
+            .boxed()
+    };
     let account_users = account_reader.clone();
     let account_ctx = ctx.clone();
     let account_controller = Controller::for_stream(account_stream, account_reader)
         // The Secrets of the operator's namespace: those of the accounts.
-        .watches_stream(secret_changes(kube, Some(&ctx.namespace)), move |secret| {
-            accounts::using_secret(&accounts_of_secret, &secret.name_any())
+        .watches_shared_stream(account_secrets, move |secret| {
+            let own = secret.namespace().as_deref() == Some(own_ns.as_str());
+            own.then(|| accounts::using_secret(&accounts_of_secret, &secret.name_any()))
                 .into_iter()
+                .flatten()
                 .inspect(|a| account_ctx.unmark_synced(&a.uid().unwrap_or_default()))
                 .map(|a| ObjectRef::from_obj(&*a))
                 .collect::<Vec<_>>()
@@ -325,8 +349,17 @@ pub async fn controllers(
 
     // The sweeper and the namespace cache run as long as the controllers do (never ending
     // before them).
-    let sweeper = secret_hold::sweep(sweep_ctx, secret_changes(kube, secrets_ns))
+    let sweeper = secret_hold::sweep(sweep_ctx, subscribe(&watched.secrets))
         .then(|()| futures::future::pending::<()>());
+    let secrets = watcher(
+        kube_api::<PartialObjectMeta<Secret>>(kube, secrets_ns),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .modify(slim)
+    .reflect_shared(watched.secrets)
+    .for_each(|_| futures::future::ready(()))
+    .then(|()| futures::future::pending::<()>());
     let namespaces = watcher(
         Api::<PartialObjectMeta<Namespace>>::all(kube.clone()),
         watcher::Config::default(),
@@ -341,6 +374,7 @@ pub async fn controllers(
         _ = async { tokio::join!(svc_controller, ep_controller, account_controller) } => {}
         () = sweeper => {}
         () = namespaces => {}
+        () = secrets => {}
         () = listing => {}
     }
 }
