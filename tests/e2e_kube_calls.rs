@@ -8,8 +8,8 @@ mod support;
 
 use serde_json::Value;
 use support::cluster::{Env, OperatorArgs, kubectl, kubectl_raw};
-use support::fixtures::{PORT, endpoint_yaml, service_yaml};
-use support::sim::{BOB_AK, BOB_PROJECT, BOB_SK, TWO_ACCOUNTS};
+use support::fixtures::{PORT, credentials_secret, endpoint_yaml, service_yaml};
+use support::sim::{ACCESS_KEY, BOB_AK, BOB_PROJECT, BOB_SK, PROJECT_ID, SECRET_KEY, TWO_ACCOUNTS};
 
 const FAST: &[&str] = &["--provision-delay", "500ms", "--delete-delay", "500ms"];
 
@@ -187,4 +187,72 @@ impl Drop for Deleted {
             None,
         );
     }
+}
+
+/// Objects that name a credentials Secret read it from the API server once per version of the
+/// Secret (the metadata watch tells the version, src/controller/secrets.rs), not at each reconcile; a new
+/// version is read again.
+#[test]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+fn a_credentials_secret_is_read_once_per_version() {
+    const ENDPOINTS: usize = 8;
+    let args = OperatorArgs {
+        env: vec![("RUST_LOG".into(), KUBE_REQUESTS.into())],
+        ..OperatorArgs::default()
+    };
+    let env = Env::start("secretreads", FAST, args);
+    let secret = |label: &str| {
+        let yaml = credentials_secret("keys", &env.sim.url, PROJECT_ID, ACCESS_KEY, SECRET_KEY);
+        yaml.replace(
+            "  name: keys\n",
+            &format!("  name: keys\n  labels: {{rotation: {label}}}\n"),
+        )
+    };
+    env.apply_ok(&secret("first"));
+    let creds = "  credentialsSecretRef: {name: keys}\n";
+    env.apply_ok(&service_yaml(
+        "web",
+        PORT,
+        (80, 8080),
+        &format!("  approvalEnabled: false\n{creds}"),
+    ));
+    let manifests: Vec<String> = (0..ENDPOINTS)
+        .map(|i| endpoint_yaml(&format!("ep-{i}"), "serviceRef: {name: web}", creds))
+        .collect();
+    env.apply_ok(&manifests.join("---\n"));
+    let mut objects: Vec<String> = (0..ENDPOINTS).map(|i| format!("vpce/ep-{i}")).collect();
+    objects.push("vpcesvc/web".into());
+    let objects: Vec<&str> = objects.iter().map(String::as_str).collect();
+    env.wait_ready(&objects, "120s");
+
+    let secret_reads = |log: &str| {
+        requests(log)
+            .iter()
+            .filter(|r| {
+                r.call == "get"
+                    && r.url
+                        .ends_with(&format!("/namespaces/{}/secrets/keys", env.ns))
+            })
+            .count()
+    };
+    let reconciles = |log: &str| log.matches(r#""message":"reconciled""#).count();
+    let log = env.operator().log_text();
+    let (reads, done) = (secret_reads(&log), reconciles(&log));
+    assert!(done > 2 * ENDPOINTS, "{done} reconciles");
+    // The first reconciles may run before the watch shows the Secret: each of those reads it.
+    assert!(
+        (1..=3).contains(&reads),
+        "{reads} reads of the Secret in {done} reconciles"
+    );
+
+    // A new version (a label is enough) wakes its objects, which read it once more.
+    env.apply_ok(&secret("second"));
+    let before = reads;
+    support::fixtures::wait_for(
+        "the new version of the Secret read",
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_millis(100),
+        || secret_reads(&env.operator().log_text()),
+        |reads| *reads > before,
+    );
 }

@@ -17,16 +17,15 @@
 //! but not its secret cannot drain its owner's bucket with failing calls. The registry of buckets
 //! holds them weakly: a bucket lives as long as a client that uses it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
 use super::error::Error;
+use super::secrets::Secrets;
 use vpcep_api::CredentialsSecretRef;
 use vpcep_cloud::auth::Credentials;
 use vpcep_cloud::config::{AllowedEndpoint, CloudConfig, CloudKind, CloudSettings};
@@ -211,7 +210,6 @@ impl Cache {
 
 impl CloudClients {
     pub fn new(
-        kube: kube::Client,
         defaults: Option<CloudConfig>,
         kind: CloudKind,
         settings: ClientSettings,

@@ -90,10 +90,7 @@ const SWEEP_PERIOD: Duration = Duration::from_secs(5);
 /// Releases the Secrets that are being deleted as soon as no object names them. The objects that
 /// use one are often deleted at the same time (a namespace): each of them may still see the
 /// others when it ends, so the Secrets wait here until the caches show none.
-pub async fn sweep(
-    ctx: Arc<Context>,
-    secrets: impl Stream<Item = Arc<PartialObjectMeta<Secret>>>,
-) {
+pub async fn sweep(ctx: Arc<Context>, secrets: impl Stream<Item = Arc<PartialObjectMeta<Secret>>>) {
     ctx.caches_ready().await;
     let mut secrets = std::pin::pin!(secrets);
     let mut pending: BTreeSet<(String, String)> = BTreeSet::new();

@@ -17,12 +17,14 @@ use kube::{Api, ResourceExt};
 /// A Secret's data, key by key.
 pub type SecretData = BTreeMap<String, Vec<u8>>;
 
+/// The Secrets read, by (namespace, name): at which version, and their data.
+type Read = HashMap<(String, String), (String, Arc<SecretData>)>;
+
 pub struct Secrets {
     kube: kube::Client,
     /// The versions of the watched Secrets.
     versions: Store<PartialObjectMeta<Secret>>,
-    /// The Secrets read, by (namespace, name): at which version, and their data.
-    read: Mutex<HashMap<(String, String), (String, Arc<SecretData>)>>,
+    read: Mutex<Read>,
 }
 
 impl Secrets {
@@ -34,7 +36,7 @@ impl Secrets {
         }
     }
 
-    fn read(&self) -> MutexGuard<'_, HashMap<(String, String), (String, Arc<SecretData>)>> {
+    fn read(&self) -> MutexGuard<'_, Read> {
         self.read.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -60,11 +62,7 @@ impl Secrets {
             .await?;
         let mut read = self.read();
         // Forget what the watch no longer shows (deleted Secrets).
-        read.retain(|(ns, n), _| {
-            self.versions
-                .get(&ObjectRef::new(n).within(ns))
-                .is_some()
-        });
+        read.retain(|(ns, n), _| self.versions.get(&ObjectRef::new(n).within(ns)).is_some());
         let Some(secret) = found else {
             read.remove(&key);
             return Ok(None);

@@ -8,11 +8,11 @@ use kube::runtime::events::Reporter;
 use kube::{Api, ResourceExt};
 
 use super::clients::CloudClients;
-use super::secrets::Secrets;
 use super::context::{Caches, Context, Settings};
 use super::events::Events;
 use super::inventory::Wakes;
 use super::options::RunOptions;
+use super::secrets::Secrets;
 use crate::telemetry::Metrics;
 use vpcep_api::{CloudAccount, VpcEndpoint, VpcEndpointService};
 use vpcep_cloud::clouds_yaml;
@@ -194,7 +194,6 @@ pub async fn start(
     Ok(Context::new(
         kube.clone(),
         CloudClients::new(
-            kube.clone(),
             defaults,
             opts.cloud,
             client_settings,
