@@ -20,6 +20,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -177,15 +178,64 @@ def api_requests(metrics):
 # --- the bench --------------------------------------------------------------------------------
 
 
+class Readiness:
+    """The bench's view of its objects' readiness, kept by one watch per kind through the proxy
+    (a list, then a watch from its version; again after the watch ends): the API server sends
+    each change once. Listing every object at every poll would load the API server — and so the
+    measurement — more than the operator does at thousands of objects."""
+
+    PLURALS = ("vpcendpointservices", "vpcendpoints")
+
+    def __init__(self, kube, own_requests):
+        self.kube = kube
+        self.own_requests = own_requests
+        self.lock = threading.Lock()
+        self.ready = {p: {} for p in self.PLURALS}  # plural -> {(namespace, name): ready}
+        for plural in self.PLURALS:
+            threading.Thread(target=self.follow, args=(plural,), daemon=True).start()
+
+    def follow(self, plural):
+        url = f"{self.kube}{GROUP}/{plural}?labelSelector={LABEL}%3Dtrue"
+        key = lambda o: (o["metadata"]["namespace"], o["metadata"]["name"])  # noqa: E731
+        while True:
+            try:
+                self.own_requests[("LIST", plural)] += 1
+                listed = http("GET", url, timeout=120)
+                with self.lock:
+                    self.ready[plural] = {key(o): is_ready(o) for o in listed["items"]}
+                version = listed["metadata"]["resourceVersion"]
+                self.own_requests[("WATCH", plural)] += 1
+                watch = f"{url}&watch=1&resourceVersion={version}&timeoutSeconds=1800"
+                with urllib.request.urlopen(watch, timeout=1900) as resp:
+                    for line in resp:
+                        event = json.loads(line)
+                        if event["type"] == "ERROR":
+                            break  # e.g. 410 Gone: list again
+                        obj = event["object"]
+                        with self.lock:
+                            if event["type"] == "DELETED":
+                                self.ready[plural].pop(key(obj), None)
+                            else:
+                                self.ready[plural][key(obj)] = is_ready(obj)
+            except (OSError, HarnessError, ValueError):
+                time.sleep(1)  # a retry's pause, not a synchronisation
+
+    def count(self):
+        """(objects, Ready objects) of both kinds."""
+        with self.lock:
+            return (sum(len(r) for r in self.ready.values()),
+                    sum(sum(r.values()) for r in self.ready.values()))
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
         self.out = args.out_dir or os.path.join(REPO, "target", time.strftime("bench-%Y%m%d-%H%M%S"))
         os.makedirs(self.out, exist_ok=True)
         self.objects = args.services + args.endpoints
-        # How often the bench lists every object or reads the simulator's state while it waits:
-        # every 0.25 s at the default size, less often at larger ones so that the bench's own
-        # reads (a list of 5,500 objects takes a while) do not load the machine it measures.
+        # How often the bench reads the simulator's state while it waits for drift to be set
+        # back: every 0.25 s at the default size, less often at larger ones so that the bench's
+        # own reads do not load the machine it measures (readiness comes from a watch).
         self.poll = max(0.25, self.objects / 5000)
         self.children = []
         self.operator = None
@@ -282,8 +332,6 @@ class Bench:
         self.own_requests[("APPLY", "vpcendpointservices")] += self.args.services
         self.own_requests[("APPLY", "vpcendpoints")] += self.args.endpoints
 
-    def ready_count(self):
-        return sum(is_ready(o) for p in ("vpcendpointservices", "vpcendpoints") for o in self.listed(p))
 
     # operator
 
@@ -306,9 +354,9 @@ class Bench:
     def wait_all_ready(self, started):
         def done():
             self.operator.check_alive("the operator")
-            return self.ready_count() == self.objects
+            return self.readiness.count()[1] == self.objects
 
-        wait_until(done, self.args.timeout, self.poll, f"{self.objects} objects Ready")
+        wait_until(done, self.args.timeout, 0.1, f"{self.objects} objects Ready")
         return time.monotonic() - started
 
     # phases
@@ -341,9 +389,9 @@ class Bench:
 
         def gone():
             self.operator.check_alive("the operator")
-            return not self.listed("vpcendpoints") and not self.listed("vpcendpointservices")
+            return self.readiness.count()[0] == 0
 
-        wait_until(gone, self.args.timeout, max(0.5, self.poll), "the deletion of every object")
+        wait_until(gone, self.args.timeout, 0.1, "the deletion of every object")
         seconds = time.monotonic() - started
         state = self.sim_state()
         left = [s for s in state["services"] if not s.get("public")] + state["endpoints"]
@@ -513,6 +561,7 @@ def main():
     try:
         b.start_sim()
         b.start_proxy()
+        b.readiness = Readiness(b.kube, b.own_requests)
         install_crds()
         b.check_cluster_is_ours()
         docs = manifests(a)

@@ -393,12 +393,14 @@ async fn a_frozen_endpoint_is_not_ready_until_the_cloud_thaws_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
-async fn drift_is_corrected_within_one_resync() {
+async fn drift_is_found_by_the_inventory_without_a_read_per_object() {
+    // The resync is far off: only the inventory's listing can find the drift.
     let env = Env::start(
         "drift",
         FAST,
         OperatorArgs {
-            resync: "3s",
+            resync: "1h",
+            extra: vec!["--inventory-period".into(), "2s".into()],
             ..Default::default()
         },
     );
@@ -412,6 +414,24 @@ async fn drift_is_corrected_within_one_resync() {
     let c = env.sim.owner_client();
     let svc_id = str_at(&env.get("vpcesvc/web"), &["status", "id"]).to_string();
     let ep_id = str_at(&env.get("vpce/client"), &["status", "id"]).to_string();
+
+    // While nothing changes, the cloud is listed and no object is read on its own.
+    env.sim.delete("counters").await;
+    let quiet = poll_async(
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        async || env.sim.get("counters").await,
+        |calls| calls["list_services"].as_u64() >= Some(2),
+    )
+    .await
+    .expect("two inventory listings within 20 s");
+    let reads: Vec<&String> = quiet
+        .as_object()
+        .expect("counters")
+        .keys()
+        .filter(|op| op.starts_with("get_"))
+        .collect();
+    assert!(reads.is_empty(), "reads besides the listings: {quiet}");
 
     // A field changed and a tag removed behind the operator's back are set back.
     c.execute(api::update_service(
@@ -448,7 +468,7 @@ async fn drift_is_corrected_within_one_resync() {
     .await;
     assert!(
         restored.is_ok(),
-        "the description and owner tag were not set back within 10 s (resync 3 s)"
+        "the description and owner tag were not set back within 10 s (inventory period 2 s)"
     );
 
     // An endpoint deleted behind the operator's back is created again.

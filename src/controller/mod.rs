@@ -84,9 +84,11 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
             source,
         })?;
     // Shared: the endpoints' wake on a service change comes from this cache's own stream, after
-    // the cache holds the change (endpoint.rs reads the referenced service from it).
+    // the cache holds the change (endpoint.rs reads the referenced service from it); the services
+    // and the accounts hear of endpoint changes from the endpoint cache's stream, and the
+    // accounts of service changes, without watches of their own.
     let (svc_reader, svc_writer) = reflector::store_shared(watches::SHARED_BUFFER);
-    let (ep_reader, ep_writer) = reflector::store();
+    let (ep_reader, ep_writer) = reflector::store_shared(watches::SHARED_BUFFER);
     let (account_reader, account_writer) = reflector::store();
     let (ns_reader, ns_writer) = reflector::store();
     // Shared: one watch of the Secrets' metadata wakes the objects that use one and the sweeper

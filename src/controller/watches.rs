@@ -130,13 +130,17 @@ fn secret_changes(
         .touched_objects()
 }
 
-/// A subscription to the shared Secret watch.
-fn subscribe(
-    writer: &reflector::store::Writer<PartialObjectMeta<Secret>>,
-) -> impl futures::Stream<Item = Arc<PartialObjectMeta<Secret>>> + Send + 'static {
+/// A subscription to a shared watch cache's changes: one watch of the kind serves every
+/// consumer, and the API server sends each change once.
+fn subscribe<K>(
+    writer: &reflector::store::Writer<K>,
+) -> impl futures::Stream<Item = Arc<K>> + Send + 'static
+where
+    K: kube::Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
     writer
         .subscribe()
-        .expect("the Secret cache is created shared (mod.rs: store_shared)")
+        .expect("the cache is created shared (mod.rs: store_shared)")
 }
 
 /// Changes of the objects the operator published (metadata only, by its label), so that a
@@ -209,9 +213,10 @@ pub async fn controllers(
         Some(labels) => watcher::Config::default().labels(labels),
         None => watcher::Config::default(),
     };
-    let svc_changes = svc_writer
-        .subscribe()
-        .expect("the service cache is created shared (mod.rs: store_shared)");
+    let svc_changes = subscribe(&svc_writer);
+    let svc_changes_for_accounts = subscribe(&svc_writer);
+    let ep_changes_for_services = subscribe(&ep_writer);
+    let ep_changes_for_accounts = subscribe(&ep_writer);
     let svc_stream = watcher(services, selected.clone())
         .default_backoff()
         .modify(slim)
@@ -229,22 +234,17 @@ pub async fn controllers(
     // endpoint change.
     let svc_controller = Controller::for_stream(svc_stream, svc_reader)
         .with_config(config.clone())
-        .watches(
-            endpoints.clone(),
-            selected.clone(),
-            move |ep: VpcEndpoint| {
-                connected_services
-                    .state()
-                    .into_iter()
-                    .filter(|svc| {
-                        plan::acceptance::is_active(svc.spec.acceptance.as_ref())
-                            && connects(&ep, svc)
-                    })
-                    .inspect(|svc| policy_ctx.unmark_synced(&svc.uid().unwrap_or_default()))
-                    .map(|svc| ObjectRef::from_obj(&*svc))
-                    .collect::<Vec<_>>()
-            },
-        )
+        .watches_shared_stream(ep_changes_for_services, move |ep: Arc<VpcEndpoint>| {
+            connected_services
+                .state()
+                .into_iter()
+                .filter(|svc| {
+                    plan::acceptance::is_active(svc.spec.acceptance.as_ref()) && connects(&ep, svc)
+                })
+                .inspect(|svc| policy_ctx.unmark_synced(&svc.uid().unwrap_or_default()))
+                .map(|svc| ObjectRef::from_obj(&*svc))
+                .collect::<Vec<_>>()
+        })
         .reconcile_on(watched.woken.services)
         .watches_shared_stream(subscribe(&watched.secrets), svc_secrets)
         .watches_stream(
@@ -262,7 +262,7 @@ pub async fn controllers(
     let ep_stream = watcher(endpoints, selected.clone())
         .default_backoff()
         .modify(slim)
-        .reflect(ep_writer)
+        .reflect_shared(ep_writer)
         .applied_objects()
         .predicate_filter(relevant_change, PredicateConfig::default());
     let connected_endpoints = ep_reader.clone();
@@ -333,14 +333,12 @@ pub async fn controllers(
                 .collect::<Vec<_>>()
         })
         // The objects: an account counts those it serves.
-        .watches(
-            kube_api::<VpcEndpointService>(kube, ns),
-            selected.clone(),
+        .watches_shared_stream(
+            svc_changes_for_accounts,
             served_by::<VpcEndpointService>(account_users.clone()),
         )
-        .watches(
-            kube_api::<VpcEndpoint>(kube, ns),
-            selected.clone(),
+        .watches_shared_stream(
+            ep_changes_for_accounts,
             served_by::<VpcEndpoint>(account_users),
         )
         .graceful_shutdown_on(stop)
@@ -383,12 +381,12 @@ pub async fn controllers(
 /// objects when it changes.
 fn served_by<K: Managed>(
     accounts: reflector::Store<CloudAccount>,
-) -> impl Fn(K) -> Vec<ObjectRef<CloudAccount>> + Send + Sync + 'static {
+) -> impl Fn(Arc<K>) -> Vec<ObjectRef<CloudAccount>> + Send + Sync + 'static {
     move |obj| {
         accounts
             .state()
             .into_iter()
-            .filter(|a| accounts::serves(a, &obj))
+            .filter(|a| accounts::serves(a, &*obj))
             .map(|a| ObjectRef::from_obj(&*a))
             .collect()
     }
