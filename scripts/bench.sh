@@ -5,7 +5,7 @@
 # latency, and the ratio to a direct-client lower bound). See README "Performance".
 #
 #   scripts/bench.sh                       S=50, E=500, 20 ms per call, 1 s provisioning
-#   scripts/bench.sh --profile large       S=500, E=5,000 in 20 namespaces, 200 calls/s (~30 min today)
+#   scripts/bench.sh --profile large       S=500, E=5,000 in 20 namespaces, 200 calls/s (~15 min)
 #   scripts/bench.sh --services 10 --endpoints 100 --runs 1 --resync 20
 #   scripts/bench.sh --help                every parameter
 #

@@ -70,6 +70,9 @@ reasons! {
     Replacing,
     /// The endpoint created to replace the old one was rejected or failed.
     ReplacementFailed,
+    /// Never recorded: a reconcile that waits for its account's next inventory listing
+    /// (`Error::Listing`), in logs only.
+    Listing,
     // CloudAccount Ready.
     /// The credentials were verified by a cheap read.
     Verified,

@@ -42,6 +42,11 @@ pub enum Error {
     /// Not a failure: the cloud is still deleting; keeps the finalizer until it is gone.
     #[error("waiting for the cloud to finish deleting {0}")]
     Deleting(String),
+    /// Not a failure: the account's inventory has no listing new enough for this object yet;
+    /// one is under way (inventory.rs). Nothing is recorded: the object looks again shortly, or
+    /// is woken by what the listing finds.
+    #[error("waiting for the next listing of the account")]
+    Listing,
     /// A replacement waits for the cloud; look again after `poll`.
     #[error("{message}")]
     Replacing { message: String, poll: Duration },
@@ -99,6 +104,7 @@ impl Error {
             Error::AdoptionRefused(_) => Reason::AdoptionRefused,
             Error::AccountNotAllowed(_) => Reason::AccountNotAllowed,
             Error::Deleting(_) => Reason::Deleting,
+            Error::Listing => Reason::Listing,
             Error::Replacing { .. } => Reason::Replacing,
             Error::ReplacementFailed(_) => Reason::ReplacementFailed,
             Error::Kube(_) | Error::Finalizer(_) => Reason::KubernetesError,
@@ -113,6 +119,7 @@ impl Error {
             | Error::Finalizer(_)
             | Error::DependencyNotReady(_)
             | Error::Deleting(_)
+            | Error::Listing
             | Error::Replacing { .. } => true,
             Error::InvalidSpec(_)
             | Error::Credentials(_)
@@ -129,7 +136,10 @@ impl Error {
     /// settles. Only failures raise Warning events, warning logs and the failure metric.
     pub fn is_failure(&self) -> bool {
         match self {
-            Error::DependencyNotReady(_) | Error::Deleting(_) | Error::Replacing { .. } => false,
+            Error::DependencyNotReady(_)
+            | Error::Deleting(_)
+            | Error::Listing
+            | Error::Replacing { .. } => false,
             Error::Finalizer(e) => !finalizer_race(e),
             _ => true,
         }
@@ -156,6 +166,9 @@ pub fn error_policy<K: Managed>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> 
             .as_ref()
             .and_then(|t| jiff::Timestamp::now().duration_since(t.0).try_into().ok());
         return Action::requeue(requeue::while_deleting(since.unwrap_or_default()));
+    }
+    if let Error::Listing = err {
+        return Action::requeue(requeue::LISTING_WAIT);
     }
     if let Error::Replacing { poll, .. } = err {
         // Waiting, not failing: no growing backoff.

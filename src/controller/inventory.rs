@@ -58,6 +58,35 @@ pub fn wakes() -> (Wakes, Woken) {
     )
 }
 
+/// What the inventory can tell a reconcile.
+pub enum View {
+    /// A listing begun late enough.
+    Listed(Arc<Snapshot>),
+    /// None yet: one is under way, whose changes wake the objects they concern.
+    Pending,
+    /// A listing begun late enough failed: read with a GET (which meets the error).
+    Unavailable,
+}
+
+/// A snapshot of the client's account begun no earlier than `since`, without waiting for one:
+/// when there is none yet, a listing is started in the background (one at a time, shared by
+/// every caller) and the reconcile looks again shortly instead of holding one of the
+/// controller's concurrent slots while it waits.
+pub fn view(ctx: &Arc<Context>, client: &VpcepClient, since: Instant) -> View {
+    let inventory = client.inventory();
+    if let Some(snapshot) = inventory.recent(since) {
+        return View::Listed(snapshot);
+    }
+    if inventory.failed_since(since) {
+        return View::Unavailable;
+    }
+    let (ctx, client) = (ctx.clone(), client.clone());
+    tokio::spawn(async move {
+        snapshot(&ctx, &client, since).await;
+    });
+    View::Pending
+}
+
 /// A snapshot of the client's account begun no earlier than `since`; `None` when the listing
 /// fails (the caller reads with a GET, and meets the error there). The changes that a new
 /// listing finds wake their objects.

@@ -38,7 +38,7 @@ use super::cloud_object::{
 use super::conditions::{self, READY, Reason, SYNCED, Verdict};
 use super::context::Context;
 use super::error::Error;
-use super::inventory;
+use super::inventory::{self, View};
 use super::plan::ownership::{self, Claim};
 use super::plan::requeue::{self, Next};
 use super::plan::{Owner, status};
@@ -250,14 +250,19 @@ impl<K: Recorded> Session<K> {
     /// The account's inventory snapshot that may answer for the recorded cloud object instead of
     /// a GET (see inventory.rs): begun after this object was last looked at, and recently
     /// (`Context::listed_since`). None for an object without a recorded id or whose spec changed
-    /// (a GET reads what the change is compared with), or when the listing fails.
-    pub async fn view(&self, client: &VpcepClient) -> Option<Arc<Snapshot>> {
+    /// (a GET reads what the change is compared with), or when the listing fails;
+    /// `Error::Listing` while the listing is under way.
+    pub fn view(&self, client: &VpcepClient) -> Result<Option<Arc<Snapshot>>, Error> {
         let deleting = self.obj.meta().deletion_timestamp.is_some();
         if self.status.id().is_none() || !(deleting || self.spec_unchanged()) {
-            return None;
+            return Ok(None);
         }
         let since = self.ctx.listed_since(&self.uid());
-        inventory::snapshot(&self.ctx, client, since).await
+        match inventory::view(&self.ctx, client, since) {
+            View::Listed(snapshot) => Ok(Some(snapshot)),
+            View::Unavailable => Ok(None),
+            View::Pending => Err(Error::Listing),
+        }
     }
 
     /// The cloud client of this object's credentials, once they are known to reach the account
@@ -456,7 +461,7 @@ impl<K: Recorded> Session<K> {
             }
             .into());
         }
-        let view = self.view(client).await;
+        let view = self.view(client)?;
         let (located, duplicates) = locate::<K::Cloud>(
             client,
             view.as_deref(),
@@ -652,7 +657,7 @@ impl<K: Recorded> Session<K> {
         let noun = K::Cloud::NOUN;
         let found = match self.client().await {
             Ok(client) => {
-                let view = self.view(&client).await;
+                let view = self.view(&client)?;
                 let left = remaining::<K::Cloud>(
                     &client,
                     view.as_deref(),
@@ -740,6 +745,10 @@ impl<K: Recorded> Session<K> {
     /// Ends the reconcile: records `Synced` and the observed generation, writes the status, and
     /// announces transitions of the conditions as events.
     pub async fn finish(mut self, result: Result<Action, Error>) -> Result<Action, Error> {
+        if let Err(Error::Listing) = result {
+            // Nothing was looked at: the object's conditions and last look stay as they were.
+            return result;
+        }
         if self.reached_cloud.load(Ordering::Relaxed) {
             self.ctx.saw(&self.uid());
         }

@@ -250,8 +250,14 @@ impl Inventory {
         self.latest_guard().clone()
     }
 
-    fn recent(&self, since: Instant) -> Option<Arc<Snapshot>> {
+    /// The latest snapshot if it began no earlier than `since`.
+    pub fn recent(&self, since: Instant) -> Option<Arc<Snapshot>> {
         self.latest().filter(|s| s.started >= since)
+    }
+
+    /// Whether a listing begun no earlier than `since` failed.
+    pub fn failed_since(&self, since: Instant) -> bool {
+        self.failed_guard().is_some_and(|at| at >= since)
     }
 
     /// A snapshot begun no earlier than `since`. `Ok(None)` when a listing begun since then
@@ -274,7 +280,7 @@ impl Inventory {
         if let Some(s) = self.recent(since) {
             return shared(s);
         }
-        if self.failed_guard().is_some_and(|at| at >= since) {
+        if self.failed_since(since) {
             return Ok(None);
         }
         let before = self.latest();

@@ -7,6 +7,10 @@ use vpcep_cloud::model::{EndpointStatus, ServiceStatus};
 
 /// How often an object in a transitional cloud state is looked at again.
 pub const SHORT_REQUEUE: Duration = Duration::from_secs(2);
+/// How soon an object that waits for its account's next inventory listing looks again, unless
+/// the listing wakes it first: a listing starts at most once a second (crates/cloud/src/
+/// inventory.rs) and takes a fraction of one.
+pub const LISTING_WAIT: Duration = Duration::from_millis(1500);
 /// How often an endpoint waiting for acceptance is looked at again.
 pub const PENDING_REQUEUE: Duration = Duration::from_secs(15);
 /// How long a deletion is polled every [`SHORT_REQUEUE`]: the cloud deletes within seconds
