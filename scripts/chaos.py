@@ -324,7 +324,9 @@ class Run:
         self.operator = Operator(
             o.bin_dir, o.run_dir, self.sim.url, f"chaos-{o.seed}",
             ["--concurrency", str(o.concurrency), "--rate-limit", str(o.rate_limit),
-             "--rate-burst", str(o.rate_limit * 2), "--resync-period", "10m"],
+             "--rate-burst", str(o.rate_limit * 2), "--resync-period", "10m",
+             # The inventory lists every 2 s, so that its listings (and their faults) take part.
+             "--inventory-period", "2s"],
             namespaces if o.scope == "namespaces" else None)
         self.operator.start()
 
