@@ -3,10 +3,13 @@
 //! two listings wakes the objects it concerns.
 //!
 //! - A reconcile of an object whose spec did not change reads its cloud object from a snapshot
-//!   begun after this process last looked at it, and at most one inventory period ago
-//!   (`Session::view`); a spec change, a create or an update reads with a GET.
+//!   begun after this process last looked at it, and at most two inventory periods ago
+//!   (`Session::view`, `Context::listed_since`); a spec change, a create or an update reads
+//!   with a GET.
 //! - Objects that wait for the cloud (creating, pending acceptance, deleting) poll by asking for
-//!   a snapshot newer than their last look: the many that poll together share one listing.
+//!   a snapshot newer than their last look: the many that poll together share one listing. While
+//!   it runs, their reconciles end at once (`Error::Listing`) and look again shortly, or are
+//!   woken by what the listing finds.
 //! - Every inventory period, [`run`] lists every account in use. The objects whose cloud object
 //!   changed since the listing before are woken, and so are services with an acceptance policy
 //!   that have pending connections they have not recorded (endpoints of other accounts and
