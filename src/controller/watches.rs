@@ -229,9 +229,9 @@ pub async fn controllers(
     let policy_ctx = ctx.clone();
     // A service with an acceptance policy wakes when one of its endpoints changes (e.g. becomes
     // pendingAcceptance), so that the policy answers at once: not fresh, it lists its
-    // connections. Other services learn of their connections when the inventory sees their
-    // connection count change, or at the resync: waking them would cost a cloud read per
-    // endpoint change.
+    // connections. Other services learn of their connections at the resync (a connection count
+    // alone is no change to the inventory, crates/cloud/src/inventory.rs): waking them would
+    // cost a cloud read per endpoint change.
     let svc_controller = Controller::for_stream(svc_stream, svc_reader)
         .with_config(config.clone())
         .watches_shared_stream(ep_changes_for_services, move |ep: Arc<VpcEndpoint>| {
