@@ -33,6 +33,15 @@ impl Request {
     }
 }
 
+/// A test namespace and an operator that logs its Kubernetes requests ([`KUBE_REQUESTS`]).
+fn logging_requests(name: &str) -> Env {
+    let args = OperatorArgs {
+        env: vec![("RUST_LOG".into(), KUBE_REQUESTS.into())],
+        ..OperatorArgs::default()
+    };
+    Env::start(name, FAST, args)
+}
+
 /// The Kubernetes requests in an operator log written with [`KUBE_REQUESTS`].
 fn requests(log: &str) -> Vec<Request> {
     log.lines()
@@ -59,11 +68,7 @@ fn requests(log: &str) -> Vec<Request> {
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn endpoints_read_nothing_else_and_write_their_status_at_most_three_times() {
     const ENDPOINTS: usize = 12;
-    let args = OperatorArgs {
-        env: vec![("RUST_LOG".into(), KUBE_REQUESTS.into())],
-        ..OperatorArgs::default()
-    };
-    let env = Env::start("kubecalls", FAST, args);
+    let env = logging_requests("kubecalls");
     env.apply_ok(&service_yaml(
         "web",
         PORT,
@@ -196,11 +201,7 @@ impl Drop for Deleted {
 #[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
 fn a_credentials_secret_is_read_once_per_version() {
     const ENDPOINTS: usize = 8;
-    let args = OperatorArgs {
-        env: vec![("RUST_LOG".into(), KUBE_REQUESTS.into())],
-        ..OperatorArgs::default()
-    };
-    let env = Env::start("secretreads", FAST, args);
+    let env = logging_requests("secretreads");
     let secret = |label: &str| {
         let yaml = credentials_secret("keys", &env.sim.url, PROJECT_ID, ACCESS_KEY, SECRET_KEY);
         yaml.replace(

@@ -20,7 +20,7 @@ use support::fixtures::{CONSUMER_VPC, PORT as TARGET_PORT, SUBNET, VPC, wait_for
 use support::sim::{self, Sim};
 use vpcep_api::{EXTERNAL_ID_ANNOTATION, OWNER_UID_TAG, VpcEndpointServiceSpec, VpcEndpointSpec};
 use vpcep_cloud::config::CloudKind;
-use vpcep_cloud::inventory::Seen;
+use vpcep_cloud::inventory::{Seen, Snapshot};
 use vpcep_cloud::model::CreateServiceRequest;
 use vpcep_cloud::model::{Endpoint, EndpointStatus, Service, ServiceStatus};
 use vpcep_cloud::{ClientSettings, CloudError, ErrorKind, VpcepClient, api};
@@ -832,6 +832,13 @@ async fn the_inventory_answers_for_recorded_objects_and_proves_them_gone<K: Kind
     let id = recorded.id().to_string();
     cloud.calls().await;
     let listed = |since| cloud.client.inventory().since(&cloud.client, since);
+    // What `locate` finds for the recorded `id` of `owner` with the listing `view`.
+    let located = async |view: &Snapshot, id: &str, owner: &Owner| {
+        let (located, _) = locate::<K>(&cloud.client, Some(view), Some(id), None, owner, true)
+            .await
+            .expect("located");
+        found(&located)
+    };
 
     let first = listed(Instant::now())
         .await
@@ -842,17 +849,10 @@ async fn the_inventory_answers_for_recorded_objects_and_proves_them_gone<K: Kind
         cloud.calls().await,
         calls(&[("list_endpoints", 1), ("list_services", 1)])
     );
-    let (located, _) = locate::<K>(
-        &cloud.client,
-        Some(&first.snapshot),
-        Some(&id),
-        None,
-        &owner,
-        true,
-    )
-    .await
-    .expect("located");
-    assert_eq!(found(&located), Found::Recorded(id.clone()));
+    assert_eq!(
+        located(&first.snapshot, &id, &owner).await,
+        Found::Recorded(id.clone())
+    );
     // A listing begun earlier than asked for is not shared.
     let shared = listed(first.snapshot.started)
         .await
@@ -864,17 +864,10 @@ async fn the_inventory_answers_for_recorded_objects_and_proves_them_gone<K: Kind
     // Created after the listing began: not in it, so read with one GET.
     let later = K::create(&cloud, &self::owner(21)).await.expect("created");
     cloud.calls().await;
-    let (located, _) = locate::<K>(
-        &cloud.client,
-        Some(&first.snapshot),
-        Some(later.id()),
-        None,
-        &self::owner(21),
-        true,
-    )
-    .await
-    .expect("located");
-    assert_eq!(found(&located), Found::Recorded(later.id().into()));
+    assert_eq!(
+        located(&first.snapshot, later.id(), &self::owner(21)).await,
+        Found::Recorded(later.id().into())
+    );
     assert_eq!(cloud.calls().await, calls(&[(K::GET, 1)]));
 
     cloud
@@ -897,17 +890,10 @@ async fn the_inventory_answers_for_recorded_objects_and_proves_them_gone<K: Kind
         .await
         .expect("remaining");
     assert!(left.is_empty(), "{:?}", ids(&left));
-    let (located, _) = locate::<K>(
-        &cloud.client,
-        Some(&second.snapshot),
-        Some(&id),
-        None,
-        &owner,
-        true,
-    )
-    .await
-    .expect("located");
-    assert_eq!(found(&located), Found::Vanished(id.clone()));
+    assert_eq!(
+        located(&second.snapshot, &id, &owner).await,
+        Found::Vanished(id.clone())
+    );
     assert_eq!(
         cloud.calls().await,
         calls(&[("list_endpoints", 1), ("list_services", 1)]),
