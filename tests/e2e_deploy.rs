@@ -124,7 +124,7 @@ const WATCHED: &[(&[&str], &[&str], &str)] = &[
         &["endpointslices.discovery.k8s.io"],
         "",
     ),
-    (&["create", "patch"], &["events.events.k8s.io"], ""),
+    (&["create"], &["events.events.k8s.io"], ""),
 ];
 
 /// Credentials Secrets: of the operator's own namespace in every shape (CloudAccounts' Secrets);
@@ -160,8 +160,10 @@ const NEVER: &[&str] = &[
     "get widgets.example.com",
     "update services",
     "watch endpointslices.discovery.k8s.io",
-    // Core v1 events: kube's Recorder writes events.k8s.io/v1 only.
+    // Core v1 events: the operator writes events.k8s.io/v1 only, and never changes one
+    // (src/controller/events.rs).
     "create events",
+    "patch events.events.k8s.io",
     "create pods",
     "get deployments.apps",
     "update leases.coordination.k8s.io",

@@ -152,9 +152,7 @@ async fn decide(
             conn.domain_id,
             rule.as_str()
         );
-        // The action names the endpoint: kube's Recorder folds events of one object with the
-        // same reason and action into one series that keeps the first note, which would leave
-        // every endpoint decided after the first without an event naming it.
+        // The action names the endpoint: one event per decision, told apart by it.
         s.event(
             EventType::Normal,
             &format!("Connection{verb}"),
