@@ -197,7 +197,7 @@ impl Context {
 
     /// Drops the moments that no longer matter (older than two inventory periods), and the
     /// status writes that the watch cache must have shown by now.
-    pub fn prune_seen(&self) {
+    pub fn prune(&self) {
         let period = 2 * self.inventory_period;
         self.seen().retain(|_, at| at.elapsed() < period);
         self.written().retain(|_, (_, at)| at.elapsed() < period);

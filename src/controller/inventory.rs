@@ -157,7 +157,7 @@ pub async fn run(ctx: Arc<Context>, period: Duration) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        ctx.prune_seen();
+        ctx.prune();
         for client in ctx.clients.in_use() {
             if let Some(snapshot) = snapshot(&ctx, &client, Instant::now()).await {
                 pending_connections(&ctx, &client, &snapshot).await;

@@ -434,13 +434,7 @@ impl VpcepClient {
             });
             let operation = req.operation;
             if pages == MAX_PAGES {
-                return Err(CloudError::Paging {
-                    operation,
-                    why: format!(
-                        "stopped after {MAX_PAGES} pages ({} items): the cloud keeps announcing more",
-                        items.len()
-                    ),
-                });
+                return Err(too_many_pages(operation, items.len()));
             }
             let (page, total) = self.execute(req).await?.into_parts();
             if page.is_empty() {
@@ -462,6 +456,16 @@ impl VpcepClient {
             }
         }
         Ok(items)
+    }
+}
+
+/// The error of a listing that reached [`MAX_PAGES`] pages with `items` items.
+pub(crate) fn too_many_pages(operation: &'static str, items: usize) -> CloudError {
+    CloudError::Paging {
+        operation,
+        why: format!(
+            "stopped after {MAX_PAGES} pages ({items} items): the cloud keeps announcing more"
+        ),
     }
 }
 

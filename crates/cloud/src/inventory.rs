@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 
 use crate::api::{self, ApiRequest, Page, PageParams};
+use crate::client::too_many_pages;
 use crate::model::{Endpoint, EndpointQuery, Service, ServiceQuery};
 use crate::{CloudError, MAX_PAGES, VpcepClient};
 
@@ -365,13 +366,7 @@ where
         let req = make(PageParams { limit, offset });
         let operation = req.operation;
         if n == MAX_PAGES {
-            return Err(CloudError::Paging {
-                operation,
-                why: format!(
-                    "stopped after {MAX_PAGES} pages ({} items): the cloud keeps announcing more",
-                    paged.by_id.len()
-                ),
-            });
+            return Err(too_many_pages(operation, paged.by_id.len()));
         }
         let (page, total) = client.execute(req).await?.into_parts();
         let read = page.len() as u64;
