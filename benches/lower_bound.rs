@@ -121,6 +121,7 @@ fn owner() -> Owner {
     Owner {
         uid: uuid::Uuid::new_v4().to_string(),
         cluster: "lower-bound".into(),
+        adopted: false,
     }
 }
 

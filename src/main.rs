@@ -2,6 +2,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use vpcep_operator::commands::{self, import::ImportOptions, plan::PlanOptions};
 use vpcep_operator::controller::RunOptions;
 
 /// Kubernetes operator for Open Telekom Cloud / Huawei Cloud VPC Endpoints.
@@ -16,6 +17,11 @@ struct Cli {
 enum Command {
     /// Run the controller (reconciles VpcEndpointService and VpcEndpoint objects).
     Run(Box<RunOptions>),
+    /// Show what applying manifests would do to the cloud, without writing anything (for a
+    /// pull request: `kustomize build | vpcep-operator plan -f -`).
+    Plan(Box<PlanOptions>),
+    /// Write manifests that adopt an account's endpoint services and endpoints as they are.
+    Import(Box<ImportOptions>),
     /// Print the CustomResourceDefinitions as multi-document YAML.
     Crds {
         /// Leave out the CEL rules (x-kubernetes-validations), for clusters older than 1.25.
@@ -67,14 +73,28 @@ fn run(opts: RunOptions) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// Runs a read-only command; returns its exit code.
+fn command(
+    run: impl std::future::Future<Output = Result<u8, commands::CommandError>>,
+) -> Result<u8, String> {
+    init_tracing();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(run).map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Crds { no_cel, out_dir } => crds(no_cel, out_dir),
-        Command::Run(opts) => run(*opts),
+        Command::Crds { no_cel, out_dir } => crds(no_cel, out_dir).map(|()| 0),
+        Command::Run(opts) => run(*opts).map(|()| 0),
+        Command::Plan(opts) => command(commands::plan::run(*opts)),
+        Command::Import(opts) => command(commands::import::run(*opts)),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -43,6 +43,7 @@ fn owner(n: u32) -> Owner {
     Owner {
         uid: format!("4a5b6c7d-0000-4000-8000-{n:012}"),
         cluster: "lifecycle-test".into(),
+        adopted: false,
     }
 }
 

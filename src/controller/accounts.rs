@@ -86,6 +86,60 @@ pub fn choose<'a>(
     }
 }
 
+/// The cloud client of an object's credentials ([`choose`]), once its namespace may use them;
+/// and the credentials Secret of its own namespace that they come from, if any.
+pub async fn object_client<'a, K: Managed>(
+    ctx: &Context,
+    obj: &'a K,
+) -> Result<(VpcepClient, Option<&'a CredentialsSecretRef>), Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let chosen = choose(&ctx.caches().accounts, obj.account_ref(), obj.credentials())?;
+    let client = match chosen {
+        Credentials::Account(account) => {
+            if !allows(ctx, &account, &ns).await? {
+                return Err(Error::AccountNotAllowed(format!(
+                    "the CloudAccount {} does not allow the namespace {ns}: ask the cluster admin to add it to the account's allowedNamespaces",
+                    account.name_any()
+                )));
+            }
+            client(ctx, &account).await?
+        }
+        Credentials::TenantSecret(_) if !ctx.tenant_credentials => {
+            return Err(Error::Credentials(
+                    "credentialsSecretRef is switched off in this cluster (the operator runs with --tenant-credentials=false): use spec.accountRef to a CloudAccount that allows this namespace (ask the cluster admin), or remove credentialsSecretRef".into(),
+                ));
+        }
+        Credentials::TenantSecret(secret) => {
+            let client = ctx.clients.for_object(&ns, Some(secret)).await?;
+            return Ok((client, Some(secret)));
+        }
+        Credentials::DefaultAccounts(defaults) => {
+            let mut serving = Vec::new();
+            for account in defaults {
+                if allows(ctx, &account, &ns).await? {
+                    serving.push(account);
+                }
+            }
+            match serving.as_slice() {
+                [] => ctx.clients.for_object(&ns, None).await?,
+                [account] => client(ctx, account).await?,
+                several => {
+                    return Err(Error::Credentials(format!(
+                        "several default CloudAccounts allow the namespace {ns} ({}): the cluster admin must leave one, or the object must name one with accountRef",
+                        several
+                            .iter()
+                            .map(|a| a.name_any())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            }
+        }
+        Credentials::Operator => ctx.clients.for_object(&ns, None).await?,
+    };
+    Ok((client, None))
+}
+
 /// Whether objects of `namespace` may use the account: listed by name, or matched by the
 /// selector (the namespace's labels are read only then: from the namespace cache, from the API
 /// server only for a namespace the cache does not hold yet).

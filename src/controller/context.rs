@@ -22,7 +22,7 @@ use super::plan::requeue::LastMatch;
 use super::public_services::PublicServices;
 use super::publish;
 use super::secret_hold::Held;
-use super::session::Managed;
+use super::session::{Managed, ManagedStatus};
 use crate::telemetry::Metrics;
 use vpcep_api::{CloudAccount, VpcEndpoint, VpcEndpointService};
 
@@ -338,20 +338,27 @@ impl Context {
                 .state()
                 .iter()
                 .find(|o| o.uid().as_deref() == Some(uid))
-                .map(|o| {
-                    format!(
-                        "{} {}/{}",
-                        K::kind(&()),
-                        o.namespace().unwrap_or_default(),
-                        o.name_any()
-                    )
-                })
+                .map(|o| describe(&**o))
         }
         match find(&self.caches.services, uid).or_else(|| find(&self.caches.endpoints, uid)) {
             Some(who) => Lookup::Exists(who),
             None if self.caches.whole_cluster => Lookup::Gone,
             None => Lookup::Unknown,
         }
+    }
+
+    /// The object of this cluster, other than `except` (by uid), that records the cloud object
+    /// `id` in its status: `kind namespace/name`.
+    pub fn recorded_by(&self, id: &str, except: &str) -> Option<String> {
+        fn find<K: Managed>(store: &Store<K>, id: &str, except: &str) -> Option<String> {
+            store
+                .state()
+                .iter()
+                .filter(|o| o.uid().as_deref() != Some(except))
+                .find(|o| o.status().and_then(|st| st.id()) == Some(id))
+                .map(|o| describe(&**o))
+        }
+        find(&self.caches.services, id, except).or_else(|| find(&self.caches.endpoints, id, except))
     }
 
     /// The objects of `namespace` that name the credentials Secret `name`, except `except` (by
@@ -404,4 +411,14 @@ impl Context {
         Ok(cached(&self.caches.services, namespace, name, except)
             + cached(&self.caches.endpoints, namespace, name, except))
     }
+}
+
+/// `kind namespace/name` of an object, for messages.
+pub fn describe<K: Managed>(obj: &K) -> String {
+    format!(
+        "{} {}/{}",
+        K::kind(&()),
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    )
 }

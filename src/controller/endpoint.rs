@@ -119,7 +119,7 @@ async fn referenced_service(s: &Session<VpcEndpoint>) -> Result<Option<VpcEndpoi
 
 /// The target service id for a create; a service given by name is looked up (and checked: an
 /// interface service needs a subnet, a public gateway service route tables).
-async fn resolve_for_create(
+pub(crate) async fn resolve_for_create(
     spec: &VpcEndpointSpec,
     known: Option<String>,
     client: &VpcepClient,

@@ -3,19 +3,19 @@
 //! reconcile pipeline of each kind (service.rs, endpoint.rs) around the pure plan (plan/).
 //! ARCHITECTURE.md follows one object through them.
 
-mod accounts;
+pub(crate) mod accounts;
 mod act;
 mod backoff;
-mod census;
+pub(crate) mod census;
 mod clients;
 pub mod cloud_object;
 pub mod conditions;
-mod context;
-mod endpoint;
+pub(crate) mod context;
+pub(crate) mod endpoint;
 mod error;
 mod events;
 mod identity;
-mod inventory;
+pub(crate) mod inventory;
 mod lifecycle;
 mod options;
 pub mod plan;
@@ -24,9 +24,9 @@ mod publish;
 mod replace;
 mod secret_hold;
 mod secrets;
-mod service;
-mod session;
-mod startup;
+pub(crate) mod service;
+pub(crate) mod session;
+pub(crate) mod startup;
 mod watches;
 
 use std::sync::Arc;
@@ -36,7 +36,7 @@ use kube::ResourceExt;
 use kube::runtime::reflector;
 
 pub use error::Error;
-pub use options::RunOptions;
+pub use options::{RunOptions, SharedOptions};
 pub use startup::StartError;
 
 use crate::telemetry::{self, Health, Metrics, leader};
@@ -124,8 +124,11 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         selected: opts.selector.is_some(),
     };
     let (wakes, woken) = inventory::wakes();
-    let ctx =
-        Arc::new(startup::start(&opts, &kube, &metrics, caches, &identity, fence, wakes).await?);
+    let caller = startup::Caller {
+        identity: &identity,
+        fence,
+    };
+    let ctx = Arc::new(startup::start(&opts, &kube, &metrics, caches, caller, wakes).await?);
     health.set_ready();
     let shutdown = shutdown_signal().shared();
 
@@ -133,7 +136,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         Some(term) => {
             let lease = leader::LeaseSettings {
                 name: opts.lease_name.clone(),
-                namespace: startup::operator_namespace(&opts, &kube),
+                namespace: startup::operator_namespace(&opts.shared, &kube),
                 identity,
                 duration: opts.lease_duration,
             };

@@ -1,4 +1,5 @@
-//! Flags of `vpcep-operator run` (each also readable from the environment).
+//! Flags of `vpcep-operator run`, and those it shares with `plan` and `import` (each also
+//! readable from the environment).
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -22,14 +23,37 @@ pub struct RunOptions {
     /// How often a Ready object is compared with the cloud (jittered by ±10 %).
     #[arg(long, env = "VPCEP_RESYNC_PERIOD", default_value = "10m", value_parser = humantime::parse_duration)]
     pub resync_period: Duration,
-    /// Id written into the owner tag of every cloud object (default: the uid of the kube-system namespace).
-    #[arg(long, env = "VPCEP_CLUSTER_ID")]
-    pub cluster_id: Option<String>,
     /// How often every cloud account in use is listed: the listing finds drift and the pending
     /// endpoints of other clusters and accounts (those of this cluster wake their service at
     /// once), and answers the reconciles in between without a read per object.
     #[arg(long, env = "VPCEP_INVENTORY_PERIOD", default_value = "1m", value_parser = parse_period)]
     pub inventory_period: Duration,
+    /// Address of /metrics, /healthz and /readyz (0.0.0.0:8080 in a pod).
+    #[arg(long, env = "VPCEP_METRICS_ADDR", default_value = "127.0.0.1:8080")]
+    pub metrics_addr: SocketAddr,
+    /// Reconcile only while holding a Lease, so that several replicas can run with one acting.
+    #[arg(long, env = "VPCEP_LEADER_ELECT")]
+    pub leader_elect: bool,
+    /// Name of the Lease.
+    #[arg(long, env = "VPCEP_LEASE_NAME", default_value = "vpcep-operator")]
+    pub lease_name: String,
+    /// How long the Lease holds without renewal: a follower takes over at most this long after
+    /// the leader died (a leader that stops on SIGTERM hands over at once).
+    #[arg(long, env = "VPCEP_LEASE_DURATION", default_value = "15s", value_parser = parse_lease_duration)]
+    pub lease_duration: Duration,
+    /// How the operator reaches the cloud and the cluster (shared with `plan` and `import`).
+    #[command(flatten)]
+    pub shared: SharedOptions,
+}
+
+/// The flags `run`, `plan` and `import` share: the cloud credentials and endpoints, the accounts'
+/// namespace, and what is written on cloud objects. `plan` and `import` take them so that they
+/// resolve credentials exactly as the operator does.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SharedOptions {
+    /// Id written into the owner tag of every cloud object (default: the uid of the kube-system namespace).
+    #[arg(long, env = "VPCEP_CLUSTER_ID")]
+    pub cluster_id: Option<String>,
     /// A tag put on every cloud object (repeatable); an object's own tags win.
     #[arg(long = "default-tag", env = "VPCEP_DEFAULT_TAGS", value_delimiter = ',', value_parser = parse_tag, value_name = "KEY=VALUE")]
     pub default_tags: Vec<(String, String)>,
@@ -60,12 +84,6 @@ pub struct RunOptions {
     /// PEM file of extra CA certificates to trust for the cloud endpoints.
     #[arg(long, env = "VPCEP_CA_BUNDLE")]
     pub ca_bundle: Option<PathBuf>,
-    /// Address of /metrics, /healthz and /readyz (0.0.0.0:8080 in a pod).
-    #[arg(long, env = "VPCEP_METRICS_ADDR", default_value = "127.0.0.1:8080")]
-    pub metrics_addr: SocketAddr,
-    /// Reconcile only while holding a Lease, so that several replicas can run with one acting.
-    #[arg(long, env = "VPCEP_LEADER_ELECT")]
-    pub leader_elect: bool,
     /// Whether objects may name a credentials Secret of their own namespace
     /// (`credentialsSecretRef`). With `--tenant-credentials=false` the operator reads Secrets
     /// only in its own namespace (those of CloudAccounts), and needs access to no other.
@@ -75,17 +93,10 @@ pub struct RunOptions {
     /// `tokenPath` exchange tokens the API server issues for it (TokenRequest).
     #[arg(long, env = "VPCEP_SERVICE_ACCOUNT")]
     pub service_account: Option<String>,
-    /// Name of the Lease.
-    #[arg(long, env = "VPCEP_LEASE_NAME", default_value = "vpcep-operator")]
-    pub lease_name: String,
     /// The operator's own namespace: of the Lease, and of the Secrets of CloudAccounts (default:
     /// the namespace of the kubeconfig context, or the pod's).
     #[arg(long, env = "POD_NAMESPACE")]
     pub lease_namespace: Option<String>,
-    /// How long the Lease holds without renewal: a follower takes over at most this long after
-    /// the leader died (a leader that stops on SIGTERM hands over at once).
-    #[arg(long, env = "VPCEP_LEASE_DURATION", default_value = "15s", value_parser = parse_lease_duration)]
-    pub lease_duration: Duration,
     /// A URL prefix that a namespace's credentials Secret may name as `endpoint` or
     /// `iamEndpoint` (repeatable), e.g. a private gateway: without it a Secret may only name
     /// https URLs of the cloud's documented hosts for its region. Matched by scheme, host, port
@@ -167,6 +178,7 @@ mod tests {
         .unwrap();
         let allowed: Vec<String> = cli
             .run
+            .shared
             .allow_endpoints
             .iter()
             .map(|a| a.to_string())

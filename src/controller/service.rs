@@ -77,7 +77,10 @@ pub async fn apply(s: &mut Session<VpcEndpointService>) -> Result<Action, Error>
 
 /// The connections of an available service. Always listed, not counted: `connection_count`
 /// counts only accepted and creating endpoints, so it cannot tell that pending ones wait.
-async fn list_connections(client: &VpcepClient, cloud: &Service) -> Result<Vec<Connection>, Error> {
+pub(crate) async fn list_connections(
+    client: &VpcepClient,
+    cloud: &Service,
+) -> Result<Vec<Connection>, Error> {
     if cloud.status != ServiceStatus::Available {
         return Ok(vec![]);
     }
@@ -88,7 +91,10 @@ async fn list_connections(client: &VpcepClient, cloud: &Service) -> Result<Vec<C
     Ok(list)
 }
 
-async fn list_permissions(client: &VpcepClient, service_id: &str) -> Result<Vec<String>, Error> {
+pub(crate) async fn list_permissions(
+    client: &VpcepClient,
+    service_id: &str,
+) -> Result<Vec<String>, Error> {
     Ok(client
         .list_all(|page| api::list_permissions(service_id, page))
         .await?
@@ -207,12 +213,17 @@ pub async fn cleanup(s: &mut Session<VpcEndpointService>) -> Result<Action, Erro
         let entries = connections::entries(conns, &s.status().connections, &decided);
         s.set_connections(entries);
         if !blocking.is_empty() {
-            return Err(Error::DeletionBlocked(format!(
-                "the endpoint service {} still has connected endpoints ({}); delete or reject them, set forceDelete: true to reject them, or deletionPolicy: Orphan to leave the service in the cloud",
-                service.id,
-                blocking.join(", ")
-            )));
+            return Err(connected(&service.id, &blocking));
         }
     }
     s.delete_all(&client, &left).await
+}
+
+/// Why the deletion of a service waits: the cloud refuses it while `blocking` endpoints are
+/// connected.
+pub(crate) fn connected(service_id: &str, blocking: &[String]) -> Error {
+    Error::DeletionBlocked(format!(
+        "the endpoint service {service_id} still has connected endpoints ({}); delete or reject them, set forceDelete: true to reject them, or deletionPolicy: Orphan to leave the service in the cloud",
+        blocking.join(", ")
+    ))
 }

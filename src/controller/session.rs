@@ -30,7 +30,7 @@ use vpcep_cloud::api::ApiRequest;
 use vpcep_cloud::inventory::{Listed, Snapshot};
 use vpcep_cloud::model::{Endpoint, Service};
 
-use super::accounts::{self, Credentials};
+use super::accounts;
 use super::act;
 use super::cloud_object::{
     CloudObject, Deletion, Located, get_opt, locate, remaining, request_delete,
@@ -233,10 +233,7 @@ impl<K: Recorded> Session<K> {
     }
 
     pub fn owner(&self) -> Owner {
-        Owner {
-            uid: self.uid(),
-            cluster: self.ctx.cluster_id.clone(),
-        }
+        owner(&self.ctx, &*self.obj)
     }
 
     /// Whether the spec is unchanged since the last reconcile (a resync, or a correction of
@@ -269,74 +266,15 @@ impl<K: Recorded> Session<K> {
     /// (project and region) that the cloud object lives in. A credentials Secret in use gets a
     /// finalizer, so that the object can still be deleted when the Secret is deleted with it.
     pub async fn client(&self) -> Result<VpcepClient, Error> {
-        let ns = self.obj.namespace().unwrap_or_default();
-        let chosen = accounts::choose(
-            &self.ctx.caches().accounts,
-            self.obj.account_ref(),
-            self.obj.credentials(),
-        )?;
-        let client = match chosen {
-            Credentials::Account(account) => {
-                if !accounts::allows(&self.ctx, &account, &ns).await? {
-                    return Err(Error::AccountNotAllowed(format!(
-                        "the CloudAccount {} does not allow the namespace {ns}: ask the cluster admin to add it to the account's allowedNamespaces",
-                        account.name_any()
-                    )));
-                }
-                accounts::client(&self.ctx, &account).await?
-            }
-            Credentials::TenantSecret(_) if !self.ctx.tenant_credentials => {
-                return Err(Error::Credentials(
-                    "credentialsSecretRef is switched off in this cluster (the operator runs with --tenant-credentials=false): use spec.accountRef to a CloudAccount that allows this namespace (ask the cluster admin), or remove credentialsSecretRef".into(),
-                ));
-            }
-            Credentials::TenantSecret(secret) => {
-                let client = self.ctx.clients.for_object(&ns, Some(secret)).await?;
-                if self.obj.meta().deletion_timestamp.is_none() {
-                    secret_hold::hold(&self.ctx, &ns, &secret.name).await?;
-                }
-                client
-            }
-            Credentials::DefaultAccounts(defaults) => {
-                let mut serving = Vec::new();
-                for account in defaults {
-                    if accounts::allows(&self.ctx, &account, &ns).await? {
-                        serving.push(account);
-                    }
-                }
-                match serving.as_slice() {
-                    [] => self.ctx.clients.for_object(&ns, None).await?,
-                    [account] => accounts::client(&self.ctx, account).await?,
-                    several => {
-                        return Err(Error::Credentials(format!(
-                            "several default CloudAccounts allow the namespace {ns} ({}): the cluster admin must leave one, or the object must name one with accountRef",
-                            several
-                                .iter()
-                                .map(|a| a.name_any())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )));
-                    }
-                }
-            }
-            Credentials::Operator => self.ctx.clients.for_object(&ns, None).await?,
-        };
-        self.reached_cloud.store(true, Ordering::Relaxed);
-        if let Some((project, region)) = self.status.account()
-            && (project, region) != (client.project_id(), client.region())
+        let (client, secret) = accounts::object_client(&self.ctx, &*self.obj).await?;
+        if let Some(secret) = secret
+            && self.obj.meta().deletion_timestamp.is_none()
         {
-            let problem = format!(
-                "the credentials reach project {} in region {}, but the {} {} lives in project {project} in region {region}: the account of an existing object cannot change; restore the credentials, or delete this object and create a new one with the new credentials",
-                client.project_id(),
-                client.region(),
-                K::Cloud::NOUN,
-                self.status.id().unwrap_or("of this object"),
-            );
-            return Err(InvalidSpec {
-                problems: vec![problem],
-            }
-            .into());
+            let ns = self.obj.namespace().unwrap_or_default();
+            secret_hold::hold(&self.ctx, &ns, &secret.name).await?;
         }
+        self.reached_cloud.store(true, Ordering::Relaxed);
+        same_account::<K>(&self.status, &client)?;
         Ok(client)
     }
 
@@ -452,15 +390,7 @@ impl<K: Recorded> Session<K> {
     /// never taken (see [`ownership::claim`]).
     pub async fn find(&mut self, client: &VpcepClient) -> Result<Option<K::Cloud>, Error> {
         let noun = K::Cloud::NOUN;
-        let external = external_id(&*self.obj);
-        if let Some(id) = external.filter(|id| !is_uuid(id)) {
-            return Err(InvalidSpec {
-                problems: vec![format!(
-                    "the annotation {EXTERNAL_ID_ANNOTATION} must be the id (a UUID) of the {noun} to adopt, not {id:?}"
-                )],
-            }
-            .into());
-        }
+        let external = adoption::<K>(&*self.obj)?;
         let view = self.view(client)?;
         let (located, duplicates) = locate::<K::Cloud>(
             client,
@@ -506,7 +436,7 @@ impl<K: Recorded> Session<K> {
                 return Ok(None);
             }
             Located::Adopted(c) => {
-                self.claim(&c)?;
+                claim(&self.ctx, &self.owner(), &c, true)?;
                 (c, "Adopted")
             }
             Located::Recovered(c) => (c, "Recovered"),
@@ -522,14 +452,7 @@ impl<K: Recorded> Session<K> {
 
     /// Refuses a cloud object that carries another Kubernetes object's owner tags.
     fn claim(&self, cloud: &K::Cloud) -> Result<(), Error> {
-        match ownership::claim(cloud.tags(), &self.owner(), |uid| self.ctx.lookup(uid)) {
-            Claim::Allowed => Ok(()),
-            Claim::Refused(why) => Err(Error::AdoptionRefused(format!(
-                "the {} {} cannot be taken over: {why}",
-                K::Cloud::NOUN,
-                cloud.id()
-            ))),
-        }
+        claim(&self.ctx, &self.owner(), cloud, false)
     }
 
     /// Whether a create may have been sent for this object before. [`Self::create`] writes
@@ -820,6 +743,79 @@ impl Session<VpcEndpointService> {
     /// Records the service's connections as listed (and decided) in this reconcile.
     pub fn set_connections(&mut self, connections: Vec<ServiceConnection>) {
         self.status.connections = connections;
+    }
+}
+
+/// Refuses credentials that reach another project or region than the one the recorded cloud
+/// object lives in.
+pub fn same_account<K: Recorded>(status: &K::Status, client: &VpcepClient) -> Result<(), Error> {
+    if let Some((project, region)) = status.account()
+        && (project, region) != (client.project_id(), client.region())
+    {
+        let problem = format!(
+            "the credentials reach project {} in region {}, but the {} {} lives in project {project} in region {region}: the account of an existing object cannot change; restore the credentials, or delete this object and create a new one with the new credentials",
+            client.project_id(),
+            client.region(),
+            K::Cloud::NOUN,
+            status.id().unwrap_or("of this object"),
+        );
+        return Err(InvalidSpec {
+            problems: vec![problem],
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Who owns the cloud object of `obj` (see [`Owner`]).
+pub fn owner<K: Managed>(ctx: &Context, obj: &K) -> Owner {
+    Owner {
+        uid: obj.uid().unwrap_or_default(),
+        cluster: ctx.cluster_id.clone(),
+        adopted: external_id(obj).is_some(),
+    }
+}
+
+/// The id the adoption annotation of `obj` names, checked to be a cloud id.
+pub fn adoption<K: Recorded>(obj: &K) -> Result<Option<&str>, Error> {
+    let external = external_id(obj);
+    if let Some(id) = external.filter(|id| !is_uuid(id)) {
+        return Err(InvalidSpec {
+            problems: vec![format!(
+                "the annotation {EXTERNAL_ID_ANNOTATION} must be the id (a UUID) of the {} to adopt, not {id:?}",
+                K::Cloud::NOUN
+            )],
+        }
+        .into());
+    }
+    Ok(external)
+}
+
+/// Refuses a cloud object that belongs to another Kubernetes object: by its owner tags (see
+/// [`ownership::claim`]), and, when `adopting` it, also when another object of this cluster
+/// records it (adopted objects carry no owner tags, see [`Owner::adopted`]). Only a recorded id
+/// counts: an annotation is anyone's to write, and must not keep the owner from its object.
+pub fn claim<C: CloudObject>(
+    ctx: &Context,
+    owner: &Owner,
+    cloud: &C,
+    adopting: bool,
+) -> Result<(), Error> {
+    let refused = |why: String| {
+        Error::AdoptionRefused(format!(
+            "the {} {} cannot be taken over: {why}",
+            C::NOUN,
+            cloud.id()
+        ))
+    };
+    if let Claim::Refused(why) = ownership::claim(cloud.tags(), owner, |uid| ctx.lookup(uid)) {
+        return Err(refused(why));
+    }
+    match ctx.recorded_by(cloud.id(), &owner.uid).filter(|_| adopting) {
+        Some(holder) => Err(refused(format!(
+            "{holder} manages it; delete that object with deletionPolicy: Orphan to hand it over"
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -2,6 +2,7 @@
 //! settings valid) and the shared context they produce.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::runtime::events::Reporter;
@@ -11,7 +12,7 @@ use super::clients::CloudClients;
 use super::context::{Caches, Context, Settings};
 use super::events::Events;
 use super::inventory::Wakes;
-use super::options::RunOptions;
+use super::options::{RunOptions, SharedOptions};
 use super::secrets::Secrets;
 use crate::telemetry::Metrics;
 use vpcep_api::{CloudAccount, VpcEndpoint, VpcEndpointService};
@@ -95,18 +96,38 @@ fn user_agent(identity: &str) -> String {
     format!("{DEFAULT_USER_AGENT} ({identity})")
 }
 
+/// Who makes the cloud calls of a context: the `User-Agent` names it, and `fence` says whether it
+/// may still call the cloud.
+pub struct Caller<'a> {
+    pub identity: &'a str,
+    pub fence: Fence,
+}
+
 /// Start-up checks and the shared context: CRDs installed, cloud settings valid, cluster id.
-/// `identity` names this replica; `fence` says whether it may still call the cloud.
 pub async fn start(
     opts: &RunOptions,
     kube: &kube::Client,
     metrics: &Arc<Metrics>,
     caches: Caches,
-    identity: &str,
-    fence: Fence,
+    caller: Caller<'_>,
     wakes: Wakes,
 ) -> Result<Context, StartError> {
-    let ns = opts.namespace.as_deref();
+    require_crds(kube, opts.namespace.as_deref()).await?;
+    let periods = Periods {
+        resync: opts.resync_period,
+        inventory: opts.inventory_period,
+    };
+    context(&opts.shared, kube, metrics, caches, caller, wakes, periods).await
+}
+
+/// How often a context compares Ready objects and lists the accounts.
+pub struct Periods {
+    pub resync: Duration,
+    pub inventory: Duration,
+}
+
+/// Whether the API server knows the three kinds, as seen from the watched namespace.
+pub async fn require_crds(kube: &kube::Client, ns: Option<&str>) -> Result<(), StartError> {
     require_crd(
         &kube_api::<VpcEndpointService>(kube, ns),
         "vpcendpointservices.vpcep.io",
@@ -117,7 +138,20 @@ pub async fn start(
         &Api::<CloudAccount>::all(kube.clone()),
         "cloudaccounts.vpcep.io",
     )
-    .await?;
+    .await
+}
+
+/// The context of reconciles (and of `plan` and `import`): the cloud settings resolved as the
+/// operator resolves them (flags, environment, clouds.yaml), the cluster id, the clients.
+pub async fn context(
+    opts: &SharedOptions,
+    kube: &kube::Client,
+    metrics: &Arc<Metrics>,
+    caches: Caches,
+    caller: Caller<'_>,
+    wakes: Wakes,
+    periods: Periods,
+) -> Result<Context, StartError> {
     let settings = CloudSettings {
         cloud: Some(format!("{:?}", opts.cloud).to_lowercase()),
         endpoint: opts.endpoint.clone(),
@@ -159,8 +193,8 @@ pub async fn start(
         burst: opts.rate_burst,
         ca_bundle,
         metrics: metrics.cloud.clone(),
-        user_agent: user_agent(identity),
-        fence,
+        user_agent: user_agent(caller.identity),
+        fence: caller.fence,
         ..Default::default()
     };
     let cluster_id = match opts.cluster_id.clone() {
@@ -173,7 +207,6 @@ pub async fn start(
     };
     tracing::info!(
         cluster_id,
-        namespace = ns.unwrap_or("<all>"),
         endpoint = defaults.as_ref().map(|d| d.endpoint.as_str()),
         "starting"
     );
@@ -187,9 +220,9 @@ pub async fn start(
         tenant_credentials: opts.tenant_credentials,
         namespace: operator_namespace(opts, kube),
         service_account: opts.service_account.clone(),
-        resync: opts.resync_period,
+        resync: periods.resync,
         default_tags: opts.default_tags.iter().cloned().collect(),
-        inventory_period: opts.inventory_period,
+        inventory_period: periods.inventory,
     };
     Ok(Context::new(
         kube.clone(),
@@ -210,7 +243,7 @@ pub async fn start(
 
 /// The operator's own namespace: `--lease-namespace` (`POD_NAMESPACE` in a pod), else the
 /// kubeconfig context's.
-pub fn operator_namespace(opts: &RunOptions, kube: &kube::Client) -> String {
+pub fn operator_namespace(opts: &SharedOptions, kube: &kube::Client) -> String {
     opts.lease_namespace
         .clone()
         .unwrap_or_else(|| kube.default_namespace().to_string())

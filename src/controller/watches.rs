@@ -196,8 +196,8 @@ pub async fn controllers(
     let ns = opts.namespace.as_deref();
     // Credentials Secrets: of every watched namespace, or only the operator's own (those of the
     // CloudAccounts) when objects may not name Secrets of their own.
-    let own = startup::operator_namespace(opts, kube);
-    let secrets_ns = if opts.tenant_credentials {
+    let own = startup::operator_namespace(&opts.shared, kube);
+    let secrets_ns = if opts.shared.tenant_credentials {
         ns
     } else {
         Some(own.as_str())

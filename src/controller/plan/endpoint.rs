@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use super::tags::{Owner, TagDiff, desired_tags, diff_tags};
+use super::tags::{Owner, TagDiff, desired_tags, plan_tags};
 use super::{immutable, wire_name};
 use vpcep_api::validate::{InvalidSpec, Ipv4Cidr};
 use vpcep_api::{EndpointIpVersion, VpcEndpointSpec};
@@ -145,7 +145,7 @@ pub fn plan_endpoint(want: &Desired, cloud: &Endpoint) -> Result<EndpointPlan, I
     let mut fixed = create_only_differences(want, cloud);
     let interface = cloud.service_type != ServiceType::Gateway;
     let mut plan = EndpointPlan {
-        tags: diff_tags(&desired_tags(spec.tags.as_ref(), want.owner), &cloud.tags),
+        tags: plan_tags(spec.tags.as_ref(), want.owner, &cloud.tags),
         ..Default::default()
     };
     if interface {
@@ -318,6 +318,7 @@ mod tests {
         Owner {
             uid: "uid-2".into(),
             cluster: "c-1".into(),
+            adopted: false,
         }
     }
 

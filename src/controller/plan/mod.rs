@@ -15,7 +15,7 @@ pub use endpoint::{
     Desired, EndpointPlan, Replacement, create_endpoint_request, flavour_problems, plan_endpoint,
 };
 pub use service::{ServicePlan, create_service_request, plan_service, short_service_name};
-pub use tags::{Owner, TagDiff, desired_tags, diff_tags};
+pub use tags::{Owner, TagDiff, desired_tags};
 
 use serde::Serialize;
 

@@ -69,6 +69,7 @@ mod tests {
         Owner {
             uid: "me".into(),
             cluster: "here".into(),
+            adopted: false,
         }
     }
 

@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use super::tags::{Owner, TagDiff, desired_tags, diff_tags};
+use super::tags::{Owner, TagDiff, desired_tags, plan_tags};
 use super::{immutable, wire_name};
 use vpcep_api::validate::InvalidSpec;
 use vpcep_api::{ORG_PATH_PREFIX, VpcEndpointServiceSpec};
@@ -193,7 +193,7 @@ pub fn plan_service(
     }
     Ok(ServicePlan {
         update: (update != UpdateServiceRequest::default()).then_some(update),
-        tags: diff_tags(&desired_tags(spec.tags.as_ref(), owner), &cloud.tags),
+        tags: plan_tags(spec.tags.as_ref(), owner, &cloud.tags),
     })
 }
 
@@ -209,6 +209,7 @@ mod tests {
         Owner {
             uid: "uid-1".into(),
             cluster: "c-1".into(),
+            adopted: false,
         }
     }
 

@@ -9,6 +9,11 @@ use vpcep_cloud::model::Tag;
 pub struct Owner {
     pub uid: String,
     pub cluster: String,
+    /// The Kubernetes object adopts its cloud object (the external-id annotation): the owner tags
+    /// are neither added to it nor removed from it, so that taking over what exists (e.g. the
+    /// output of `vpcep-operator import`) costs no cloud write. Its id is in the annotation;
+    /// the tags are needed only to find an object whose create answer was lost.
+    pub adopted: bool,
 }
 
 impl Owner {
@@ -26,19 +31,34 @@ impl Owner {
     }
 }
 
-/// The spec's tags plus the owner tags, sorted by key.
+/// The spec's tags plus the owner tags, sorted by key: those of a create.
 pub fn desired_tags(user: Option<&BTreeMap<String, String>>, owner: &Owner) -> Vec<Tag> {
-    let mut tags: Vec<Tag> = user
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| Tag {
-            key: k.clone(),
-            value: v.clone(),
-        })
-        .chain(owner.tags())
-        .collect();
+    let mut tags: Vec<Tag> = spec_tags(user).chain(owner.tags()).collect();
     tags.sort();
     tags
+}
+
+fn spec_tags(user: Option<&BTreeMap<String, String>>) -> impl Iterator<Item = Tag> {
+    user.into_iter().flatten().map(|(k, v)| Tag {
+        key: k.clone(),
+        value: v.clone(),
+    })
+}
+
+/// The tag calls that make an existing cloud object carry the spec's tags, and the owner tags
+/// unless it was adopted ([`Owner::adopted`]).
+pub fn plan_tags(
+    user: Option<&BTreeMap<String, String>>,
+    owner: &Owner,
+    actual: &[Tag],
+) -> TagDiff {
+    if !owner.adopted {
+        return diff_tags(&desired_tags(user, owner), actual);
+    }
+    let not_owner = |t: &Tag| t.key != OWNER_CLUSTER_TAG && t.key != OWNER_UID_TAG;
+    let desired: Vec<Tag> = spec_tags(user).collect();
+    let actual: Vec<Tag> = actual.iter().filter(|t| not_owner(t)).cloned().collect();
+    diff_tags(&desired, &actual)
 }
 
 /// Tag calls that turn `actual` into `desired`. A changed value is deleted and created again,
@@ -56,7 +76,7 @@ impl TagDiff {
 }
 
 /// The operator owns the whole tag set of its objects: keys not in `desired` are removed.
-pub fn diff_tags(desired: &[Tag], actual: &[Tag]) -> TagDiff {
+fn diff_tags(desired: &[Tag], actual: &[Tag]) -> TagDiff {
     let want: BTreeMap<&str, &str> = desired
         .iter()
         .map(|t| (t.key.as_str(), t.value.as_str()))
@@ -98,6 +118,7 @@ mod tests {
         let owner = Owner {
             uid: "u1".into(),
             cluster: "c1".into(),
+            adopted: false,
         };
         let user = BTreeMap::from([("team".to_string(), "net".to_string())]);
         assert_eq!(
@@ -119,5 +140,26 @@ mod tests {
         assert_eq!(d.delete, vec!["b", "z"]);
         assert_eq!(d.create, vec![tag("b", "2"), tag("c", "3")]);
         assert!(diff_tags(&desired, &desired).is_empty());
+    }
+
+    #[test]
+    fn an_adopted_object_keeps_its_owner_tags_as_they_are() {
+        let mut owner = Owner {
+            uid: "u1".into(),
+            cluster: "c1".into(),
+            adopted: true,
+        };
+        let user = BTreeMap::from([("team".to_string(), "net".to_string())]);
+        // Adopted as it is: no call, although the owner tags are missing.
+        assert!(plan_tags(Some(&user), &owner, &[tag("team", "net")]).is_empty());
+        // Owner tags it carries (of an earlier adoption) stay; the spec's tags are still managed.
+        let carried = [tag("vpcep-operator-uid", "u1"), tag("extra", "x")];
+        let d = plan_tags(Some(&user), &owner, &carried);
+        assert_eq!(d.delete, vec!["extra"]);
+        assert_eq!(d.create, vec![tag("team", "net")]);
+        // What the operator created gets its owner tags back.
+        owner.adopted = false;
+        let d = plan_tags(Some(&user), &owner, &[tag("team", "net")]);
+        assert_eq!(d.create.len(), 2);
     }
 }
