@@ -575,7 +575,11 @@ async fn an_existing_cloud_object_is_adopted_not_duplicated() {
     );
     env.kubectl(&["delete", "vpcesvc/twin", "--wait=false"]);
     env.wait_deleted("vpcesvc/twin", "30s");
-    assert_eq!(cloud_objects(&c).await.0.len(), 1, "the twin deleted nothing");
+    assert_eq!(
+        cloud_objects(&c).await.0.len(),
+        1,
+        "the twin deleted nothing"
+    );
 
     // A missing external id is an invalid spec, and nothing is created.
     env.apply_ok(&service_yaml("ghost", "6f3c2a10-4e5b-4b8e-8d9a-2c1e0f9b3a03", "").replace("metadata:\n  name: ghost\n", "metadata:\n  name: ghost\n  annotations:\n    vpcep.io/external-id: 11111111-2222-3333-4444-555555555555\n"));

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{CommandError, connect, plan};
+use super::{CommandError, connect, plan, yaml};
 use crate::controller::context::Context;
 use crate::controller::plan::ownership::{self, Claim};
 use crate::controller::plan::{
@@ -475,7 +475,7 @@ fn manifest<K: Resource<DynamicType = ()> + Serialize>(obj: &K) -> Result<String
         o.remove("status");
     }
     strip_nulls(&mut value);
-    serde_yaml::to_string(&value).map_err(|e| CommandError::Output(std::io::Error::other(e)))
+    Ok(yaml::document(&value))
 }
 
 fn strip_nulls(value: &mut Value) {

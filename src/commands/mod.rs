@@ -8,6 +8,7 @@
 pub mod import;
 mod manifests;
 pub mod plan;
+mod yaml;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -580,7 +580,8 @@ pub(super) fn service_changes(planned: &ServicePlan, cloud: &Service, region: &s
             change("tcpProxy", shown(old), shown(proxy));
         }
         if let Some(d) = &u.description {
-            change("description", cloud.description.clone(), shown(d));
+            let old = cloud.description.clone().filter(|d| !d.is_empty());
+            change("description", old, shown(d));
         }
         if let Some(ip) = &u.ip {
             change("ip", cloud.ip.clone(), shown(ip));
