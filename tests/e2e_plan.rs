@@ -421,7 +421,10 @@ async fn imported_objects_are_adopted_without_a_cloud_write() {
     let adopted = after.0.iter().find(|s| s.id == svc).unwrap();
     assert_eq!(tag(&adopted.tags, "team"), Some("net"), "tags kept");
 
-    // A plan of the imported manifests finds nothing to change.
+    // A plan of the imported manifests finds nothing to change, and import wrote nothing.
+    env.sim.delete("counters").await;
     let (code, planned) = plan(&env, &[manifests], &["--detailed-exitcode"]);
     assert_eq!(code, 0, "{planned:#}");
+    cli(&env, &["import", "-n", &env.ns], "");
+    assert_eq!(cloud_writes(&env.sim).await, vec![], "plan or import wrote");
 }

@@ -14,9 +14,11 @@ use super::CommandError;
 pub enum Manifest {
     Service(Box<VpcEndpointService>),
     Endpoint(Box<VpcEndpoint>),
-    /// A VPCEP object that does not parse as its kind: `kind namespace/name` and the cause.
+    /// A VPCEP object that does not parse as its kind, and why.
     Unreadable {
-        what: String,
+        kind: String,
+        namespace: String,
+        name: String,
         why: String,
     },
 }
@@ -69,14 +71,13 @@ fn flatten(value: Value) -> Vec<Value> {
 
 fn typed(doc: Value) -> Option<Manifest> {
     let kind = doc["kind"].as_str().unwrap_or_default().to_string();
-    let what = format!(
-        "{kind} {}/{}",
-        doc["metadata"]["namespace"].as_str().unwrap_or_default(),
-        doc["metadata"]["name"].as_str().unwrap_or_default()
-    );
+    let field = |f: &str| doc["metadata"][f].as_str().unwrap_or_default().to_string();
+    let (namespace, name) = (field("namespace"), field("name"));
     let unreadable = |e: serde_json::Error| Manifest::Unreadable {
-        what: what.clone(),
         why: format!("does not match the {kind} schema: {e}"),
+        kind: kind.clone(),
+        namespace: namespace.clone(),
+        name: name.clone(),
     };
     Some(match kind.as_str() {
         "VpcEndpointService" => serde_json::from_value(doc)
@@ -160,10 +161,19 @@ mod tests {
             panic!("the endpoint comes first");
         };
         assert_eq!(ep.metadata.namespace.as_deref(), Some("team"));
-        let Manifest::Unreadable { what, why } = &read[1] else {
+        let Manifest::Unreadable {
+            kind,
+            namespace,
+            name,
+            why,
+        } = &read[1]
+        else {
             panic!("a service with a number for vpcId is unreadable");
         };
-        assert_eq!(what, "VpcEndpointService other/bad");
+        assert_eq!(
+            (&**kind, &**namespace, &**name),
+            ("VpcEndpointService", "other", "bad")
+        );
         assert!(
             why.contains("vpcId") || why.contains("invalid type"),
             "{why}"

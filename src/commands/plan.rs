@@ -251,13 +251,16 @@ async fn make(ctx: &Context, read: &[Manifest], prune: bool) -> Plan {
                 let outcome = plan_one_endpoint(ctx, &obj, &services).await;
                 objects.push(entry(&obj, outcome));
             }
-            Manifest::Unreadable { what, why } => {
-                let (kind, rest) = what.split_once(' ').unwrap_or((what, ""));
-                let (namespace, name) = rest.split_once('/').unwrap_or(("", rest));
+            Manifest::Unreadable {
+                kind,
+                namespace,
+                name,
+                why,
+            } => {
                 objects.push(Entry {
-                    kind: kind.into(),
-                    namespace: namespace.into(),
-                    name: name.into(),
+                    kind: kind.clone(),
+                    namespace: namespace.clone(),
+                    name: name.clone(),
                     id: None,
                     verdict: Verdict::Invalid,
                     reason: None,
