@@ -49,11 +49,12 @@ fn crds(no_cel: bool, out_dir: Option<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-/// Logs to stderr: JSON when not on a terminal (for log collectors), filtered by `RUST_LOG`.
-fn init_tracing() {
+/// Logs to stderr: JSON when not on a terminal (for log collectors), filtered by `RUST_LOG`, else
+/// at `level`.
+fn init_tracing(level: &str) {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -65,7 +66,7 @@ fn init_tracing() {
 }
 
 fn run(opts: RunOptions) -> Result<(), String> {
-    init_tracing();
+    init_tracing("info");
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime
@@ -77,7 +78,8 @@ fn run(opts: RunOptions) -> Result<(), String> {
 fn command(
     run: impl std::future::Future<Output = Result<u8, commands::CommandError>>,
 ) -> Result<u8, String> {
-    init_tracing();
+    // The command's output is what it prints; its logs only warn.
+    init_tracing("warn");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
