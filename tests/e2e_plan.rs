@@ -61,20 +61,6 @@ fn entry<'a>(planned: &'a Value, kind: &str, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no entry for {kind} {name} in {planned:#}"))
 }
 
-/// The cloud writes the simulator counted since its counters were last reset.
-async fn cloud_writes(sim: &Sim) -> Vec<(String, u64)> {
-    let counters: Value = sim.get("counters").await;
-    let reads = ["get_", "list_", "query_", "describe_"];
-    counters
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(op, _)| !reads.iter().any(|r| op.starts_with(r)))
-        .map(|(op, n)| (op.clone(), n.as_u64().unwrap_or(0)))
-        .filter(|(_, n)| *n > 0)
-        .collect()
-}
-
 /// The resource versions of the namespace's VPCEP objects and events: what a write would move.
 fn versions(env: &Env) -> String {
     env.kubectl(&[
@@ -226,7 +212,7 @@ async fn plan_reports_every_verdict_and_writes_nothing() {
     assert!(text.contains("Plan: 0 to create, 1 to update"), "{text}");
 
     assert_eq!(
-        cloud_writes(&env.sim).await,
+        env.sim.cloud_writes().await,
         vec![],
         "plan wrote to the cloud"
     );
@@ -237,6 +223,15 @@ async fn plan_reports_every_verdict_and_writes_nothing() {
     env.apply_ok(&broken);
     let set = env.wait_not_synced("vpce/broken", "InvalidSpec", Duration::from_secs(60));
     assert_eq!(set, broken_plan["message"].as_str().unwrap());
+}
+
+fn cloud_tags(tags: &[(&str, &str)]) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag {
+            key: k.to_string(),
+            value: v.to_string(),
+        })
+        .collect()
 }
 
 /// A cloud object made outside the operator (the console, Terraform), with `tags`.
@@ -253,13 +248,7 @@ async fn made_by_hand(sim: &Sim, ports: (i32, i32), tags: &[(&str, &str)]) -> St
             protocol: "TCP".into(),
         }],
         description: Some("made in the console".into()),
-        tags: tags
-            .iter()
-            .map(|(k, v)| Tag {
-                key: k.to_string(),
-                value: v.to_string(),
-            })
-            .collect(),
+        tags: cloud_tags(tags),
         ..Default::default()
     };
     let client = sim.owner_client();
@@ -275,13 +264,7 @@ async fn endpoint_by_hand(sim: &Sim, service_id: &str, tags: &[(&str, &str)]) ->
         enable_dns: Some(true),
         whitelist: Some(vec!["10.1.0.0/16".into()]),
         enable_whitelist: Some(true),
-        tags: tags
-            .iter()
-            .map(|(k, v)| Tag {
-                key: k.to_string(),
-                value: v.to_string(),
-            })
-            .collect(),
+        tags: cloud_tags(tags),
         ..Default::default()
     };
     let client = sim.owner_client();
@@ -402,7 +385,7 @@ async fn imported_objects_are_adopted_without_a_cloud_write() {
         "90s",
     );
     assert_eq!(
-        cloud_writes(&env.sim).await,
+        env.sim.cloud_writes().await,
         vec![],
         "adoption wrote to the cloud"
     );
@@ -426,5 +409,5 @@ async fn imported_objects_are_adopted_without_a_cloud_write() {
     let (code, planned) = plan(&env, &[manifests], &["--detailed-exitcode"]);
     assert_eq!(code, 0, "{planned:#}");
     cli(&env, &["import", "-n", &env.ns], "");
-    assert_eq!(cloud_writes(&env.sim).await, vec![], "plan or import wrote");
+    assert_eq!(env.sim.cloud_writes().await, vec![], "plan or import wrote");
 }

@@ -17,9 +17,7 @@ mod leader;
 #[path = "e2e_tenancy/names.rs"]
 mod names;
 
-use serde_json::Value;
 use support::cluster::Env;
-use support::sim::Sim;
 
 use support::sim::{BOB_AK, BOB_PROJECT, BOB_SK, TWO_ACCOUNTS as SIM_ARGS};
 
@@ -40,19 +38,4 @@ fn adopting(yaml: &str, id: &str) -> String {
         &format!("metadata:\n  annotations:\n    vpcep.io/external-id: {id:?}\n"),
         1,
     )
-}
-
-/// The cloud writes the simulator counted since its counters were last reset: every operation
-/// but reads.
-async fn cloud_writes(sim: &Sim) -> Vec<(String, u64)> {
-    let counters: Value = sim.get("counters").await;
-    let reads = ["get_", "list_", "query_", "describe_"];
-    counters
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(op, _)| !reads.iter().any(|r| op.starts_with(r)))
-        .map(|(op, n)| (op.clone(), n.as_u64().unwrap_or(0)))
-        .filter(|(_, n)| *n > 0)
-        .collect()
 }

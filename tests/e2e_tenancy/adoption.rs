@@ -9,7 +9,7 @@ use super::support::fixtures::{
     PORT, cloud_objects, credentials_secret, endpoint_yaml, service_yaml, str_at, tag,
 };
 use super::support::sim::{self, aksk};
-use super::{BOB_AK, BOB_PROJECT, BOB_SK, SIM_ARGS, adopting, cloud_writes, labelled};
+use super::{BOB_AK, BOB_PROJECT, BOB_SK, SIM_ARGS, adopting, labelled};
 use vpcep_api::{OWNER_UID_TAG, RESERVED_TAG_PREFIX};
 use vpcep_cloud::ClientSettings;
 use vpcep_cloud::api::{self, PageParams};
@@ -67,7 +67,7 @@ async fn a_takeover_by_annotation_is_refused_and_the_victim_is_untouched() {
     attacker.kubectl(&["delete", "vpcesvc/grab", "--wait=false"]);
     attacker.wait_deleted("vpcesvc/grab", "30s");
     assert_eq!(
-        cloud_writes(&env.sim).await,
+        env.sim.cloud_writes().await,
         vec![],
         "no cloud write at all"
     );

@@ -9,7 +9,7 @@ use super::support::fixtures::{
     PORT, cloud_objects, credentials_secret, endpoint_yaml, poll, service_yaml,
 };
 use super::support::sim;
-use super::{SIM_ARGS, cloud_writes, labelled};
+use super::{SIM_ARGS, labelled};
 
 const WAIT: Duration = Duration::from_secs(60);
 const USE_CREDS: &str = "  credentialsSecretRef: {name: creds}\n";
@@ -120,7 +120,7 @@ async fn an_object_that_never_reached_the_cloud_is_released_at_once() {
     env.sim.delete("counters").await;
     env.kubectl(&["delete", "vpcesvc/db", "--wait=false"]);
     env.wait_deleted("vpcesvc/db", "20s");
-    assert_eq!(cloud_writes(&env.sim).await, vec![]);
+    assert_eq!(env.sim.cloud_writes().await, vec![]);
     let (services, _) = cloud_objects(&env.sim.owner_client()).await;
     assert!(services.is_empty());
 }

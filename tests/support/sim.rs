@@ -243,6 +243,20 @@ impl Drop for Sim {
 }
 
 impl Sim {
+    /// The cloud writes counted since the counters were last reset: every operation but reads.
+    pub async fn cloud_writes(&self) -> Vec<(String, u64)> {
+        let counters: Value = self.get("counters").await;
+        let reads = ["get_", "list_", "query_", "describe_"];
+        counters
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(op, _)| !reads.iter().any(|r| op.starts_with(r)))
+            .map(|(op, n)| (op.clone(), n.as_u64().unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
     /// `PATCH /_sim/<path>` with a JSON body (out-of-band edits of a record, e.g. its
     /// `created_at`).
     pub async fn patch(&self, path: &str, body: Value) -> Value {
