@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -20,8 +20,8 @@ use vpcep_cloud::model::{CreateEndpointRequest, CreateServiceRequest, PortMappin
 
 const FAST: &[&str] = &["--provision-delay", "300ms", "--delete-delay", "300ms"];
 
-/// Runs `vpcep-operator ARGS` with the cloud settings and cluster id of `env`'s operator.
-fn cli(env: &Env, args: &[&str], stdin: &str) -> Output {
+/// `vpcep-operator ARGS` with the cloud settings and cluster id of `env`'s operator.
+fn command(env: &Env, args: &[&str]) -> Command {
     let mut command = operator_command();
     command
         .args(args)
@@ -33,22 +33,35 @@ fn cli(env: &Env, args: &[&str], stdin: &str) -> Output {
         .env("VPCEP_PROJECT_ID", sim::PROJECT_ID)
         .env("VPCEP_ACCESS_KEY", sim::ACCESS_KEY)
         .env("VPCEP_SECRET_KEY", sim::SECRET_KEY);
-    run_with_input(&mut command, stdin, "cargo builds the operator binary")
+    command
+}
+
+/// Runs [`command`] with `stdin`.
+fn cli(env: &Env, args: &[&str], stdin: &str) -> Output {
+    run_with_input(
+        &mut command(env, args),
+        stdin,
+        "cargo builds the operator binary",
+    )
+}
+
+/// The JSON a command printed, and its exit code.
+fn json_of(out: Output) -> (i32, Value) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON printed ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().expect("an exit code"), json)
 }
 
 /// `plan -f -` of `manifests` in the test's namespace, as JSON; and its exit code.
 fn plan(env: &Env, manifests: &[String], extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["plan", "-f", "-", "-n", &env.ns, "-o", "json"];
     args.extend(extra);
-    let out = cli(env, &args, &manifests.join("---\n"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "plan printed no JSON ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().expect("an exit code"), json)
+    json_of(cli(env, &args, &manifests.join("---\n")))
 }
 
 /// The plan's entry for `kind/name`.
@@ -410,4 +423,60 @@ async fn imported_objects_are_adopted_without_a_cloud_write() {
     assert_eq!(code, 0, "{planned:#}");
     cli(&env, &["import", "-n", &env.ns], "");
     assert_eq!(env.sim.cloud_writes().await, vec![], "plan or import wrote");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Kubernetes API server: run scripts/test.sh"]
+async fn without_a_cluster_plan_reads_only_the_cloud() {
+    let env = Env::without_operator("offline", FAST);
+    let existing = made_by_hand(&env.sim, (8080, 80), &[]).await;
+    let as_made =
+        "  approvalEnabled: false\n  serviceName: legacy8080\n  description: made in the console\n";
+    let adopting = service_yaml("legacy", PORT, (8080, 80), as_made).replacen(
+        "metadata:\n",
+        &format!("metadata:\n  annotations:\n    vpcep.io/external-id: {existing}\n"),
+        1,
+    );
+    let fresh = service_yaml("fresh", PORT, (9090, 90), "");
+    let accounted = service_yaml("team", PORT, (7070, 70), "  accountRef: {name: team}\n");
+    let manifests = [adopting, fresh, accounted].join("---\n");
+    env.sim.delete("counters").await;
+
+    // No KUBECONFIG, no ~/.kube/config: the cloud only.
+    let home = std::env::temp_dir().join(format!("vpcep-home-{}", env.ns));
+    std::fs::create_dir_all(&home).unwrap();
+    let args = ["plan", "-f", "-", "-n", &env.ns, "-o", "json"];
+    let mut offline = command(&env, &args);
+    offline.env_remove("KUBECONFIG").env("HOME", &home);
+    let (code, planned) = json_of(run_with_input(&mut offline, &manifests, "the binary"));
+    let mut pruning = command(&env, &["plan", "-f", "-", "--prune"]);
+    pruning.env_remove("KUBECONFIG").env("HOME", &home);
+    let refused = run_with_input(&mut pruning, &manifests, "the binary");
+    std::fs::remove_dir_all(&home).unwrap();
+
+    assert_eq!(planned["cluster"], false);
+    assert_eq!(code, 1, "an object that could not be planned: {planned:#}");
+    let legacy = entry(&planned, "VpcEndpointService", "legacy");
+    assert_eq!(legacy["verdict"], "no-change", "{planned:#}");
+    assert_eq!(legacy["id"], existing.as_str());
+    assert_eq!(
+        entry(&planned, "VpcEndpointService", "fresh")["verdict"],
+        "create"
+    );
+    let team = entry(&planned, "VpcEndpointService", "team");
+    assert_eq!(team["verdict"], "error");
+    assert!(
+        team["message"].as_str().unwrap().contains("KUBECONFIG"),
+        "{team:#}"
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--prune compares with the cluster"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        env.sim.cloud_writes().await,
+        vec![],
+        "plan wrote to the cloud"
+    );
 }

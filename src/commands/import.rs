@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{CommandError, connect, plan, yaml};
+use super::{CommandError, Connected, connect, plan, yaml};
 use crate::controller::context::Context;
 use crate::controller::plan::ownership::{self, Claim};
 use crate::controller::plan::{
@@ -81,7 +81,13 @@ struct Skipped {
 
 /// Runs `import`: the manifests to stdout (or `--output`), what was skipped to stderr.
 pub async fn run(opts: ImportOptions) -> Result<u8, CommandError> {
-    let ctx = connect(&opts.shared, "vpcep-operator import").await?;
+    let Connected { ctx, cluster } = connect(&opts.shared, "vpcep-operator import").await?;
+    if !cluster && (opts.account.is_some() || opts.credentials_secret.is_some()) {
+        return Err(CommandError::Input(
+            "--account and --credentials-secret name credentials in the cluster: set KUBECONFIG"
+                .into(),
+        ));
+    }
     let namespace = opts
         .namespace
         .clone()
@@ -154,6 +160,12 @@ pub async fn run(opts: ImportOptions) -> Result<u8, CommandError> {
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     let mut err = std::io::stderr().lock();
+    if !cluster {
+        writeln!(
+            err,
+            "no cluster (KUBECONFIG): cloud objects with owner tags are skipped, since their owners cannot be looked up"
+        )?;
+    }
     for s in &skipped {
         writeln!(err, "skipped the {}: {}", s.what, s.why)?;
     }

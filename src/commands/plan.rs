@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::manifests::{self, Manifest};
-use super::{CommandError, connect};
+use super::{CommandError, Connected, connect};
 use crate::controller::cloud_object::{CloudObject, Located, get_opt, locate};
 use crate::controller::conditions::{self, READY};
 use crate::controller::context::Context;
@@ -197,19 +197,26 @@ impl Outcome {
 /// The whole plan, in the order of the manifests (then the deletions).
 #[derive(Debug, Serialize)]
 pub struct Plan {
+    /// Whether the cluster was read: without it every object is planned as new.
+    pub cluster: bool,
     pub objects: Vec<Entry>,
     pub summary: BTreeMap<Verdict, usize>,
 }
 
 /// Runs `plan`; returns the exit code.
 pub async fn run(opts: PlanOptions) -> Result<u8, CommandError> {
-    let ctx = connect(&opts.shared, "vpcep-operator plan").await?;
+    let Connected { ctx, cluster } = connect(&opts.shared, "vpcep-operator plan").await?;
+    if opts.prune && !cluster {
+        return Err(CommandError::Input(
+            "--prune compares with the cluster's objects: set KUBECONFIG".into(),
+        ));
+    }
     let namespace = opts
         .namespace
         .clone()
         .unwrap_or_else(|| ctx.kube.default_namespace().to_string());
     let read = manifests::read(&opts.file, &namespace)?;
-    let planned = make(&ctx, &read, opts.prune).await;
+    let planned = make(&ctx, cluster, &read, opts.prune).await;
     let mut out = std::io::stdout().lock();
     match opts.output {
         Output::Text => write!(out, "{}", render(&planned))?,
@@ -229,7 +236,7 @@ pub async fn run(opts: PlanOptions) -> Result<u8, CommandError> {
 
 /// Plans every object of the manifests, services first (endpoints refer to them), and with
 /// `prune` the deletions.
-async fn make(ctx: &Context, read: &[Manifest], prune: bool) -> Plan {
+async fn make(ctx: &Context, cluster: bool, read: &[Manifest], prune: bool) -> Plan {
     let mut objects = Vec::new();
     let mut services = BTreeSet::new();
     for m in read {
@@ -237,7 +244,10 @@ async fn make(ctx: &Context, read: &[Manifest], prune: bool) -> Plan {
             let obj = merged(&ctx.caches().services, svc, |o, live| {
                 o.status = live.status.clone()
             });
-            let outcome = plan_one_service(ctx, &obj).await;
+            let outcome = match needs_cluster(cluster, &obj) {
+                Some(unplanned) => Ok(unplanned),
+                None => plan_one_service(ctx, &obj).await,
+            };
             services.insert((obj.namespace().unwrap_or_default(), obj.name_any()));
             objects.push(entry(&obj, outcome));
         }
@@ -248,7 +258,10 @@ async fn make(ctx: &Context, read: &[Manifest], prune: bool) -> Plan {
                 let obj = merged(&ctx.caches().endpoints, ep, |o, live| {
                     o.status = live.status.clone()
                 });
-                let outcome = plan_one_endpoint(ctx, &obj, &services).await;
+                let outcome = match needs_cluster(cluster, &obj) {
+                    Some(unplanned) => Ok(unplanned),
+                    None => plan_one_endpoint(ctx, &obj, &services).await,
+                };
                 objects.push(entry(&obj, outcome));
             }
             Manifest::Unreadable {
@@ -278,7 +291,22 @@ async fn make(ctx: &Context, read: &[Manifest], prune: bool) -> Plan {
     for e in &objects {
         *summary.entry(e.verdict).or_default() += 1;
     }
-    Plan { objects, summary }
+    Plan {
+        cluster,
+        objects,
+        summary,
+    }
+}
+
+/// Without the cluster, an object whose credentials are there (an account or a Secret) cannot
+/// be planned.
+fn needs_cluster<K: Managed>(cluster: bool, obj: &K) -> Option<Outcome> {
+    let elsewhere = obj.account_ref().is_some() || obj.credentials().is_some();
+    (!cluster && elsewhere).then(|| {
+        Outcome::of(Verdict::Error, None).noting(Some(
+            "its credentials (accountRef or credentialsSecretRef) are in the cluster: plan with KUBECONFIG".into(),
+        ))
+    })
 }
 
 /// The manifest's object as it will be once applied: the live object's uid and status (what
@@ -765,6 +793,9 @@ async fn service_deletion(
 /// The plan as a reviewer reads it.
 fn render(planned: &Plan) -> String {
     let mut out = String::new();
+    if !planned.cluster {
+        out.push_str("No cluster (KUBECONFIG): every object is planned as new, with the operator's credentials from the environment.\n\n");
+    }
     for e in &planned.objects {
         let id =
             e.id.as_deref()
