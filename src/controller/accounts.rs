@@ -106,8 +106,8 @@ pub async fn object_client<'a, K: Managed>(
         }
         Credentials::TenantSecret(_) if !ctx.tenant_credentials => {
             return Err(Error::Credentials(
-                    "credentialsSecretRef is switched off in this cluster (the operator runs with --tenant-credentials=false): use spec.accountRef to a CloudAccount that allows this namespace (ask the cluster admin), or remove credentialsSecretRef".into(),
-                ));
+                "credentialsSecretRef is switched off in this cluster (the operator runs with --tenant-credentials=false): use spec.accountRef to a CloudAccount that allows this namespace (ask the cluster admin), or remove credentialsSecretRef".into(),
+            ));
         }
         Credentials::TenantSecret(secret) => {
             let client = ctx.clients.for_object(&ns, Some(secret)).await?;
