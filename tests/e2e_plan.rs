@@ -97,7 +97,12 @@ async fn plan_reports_every_verdict_and_writes_nothing() {
     let pinned = endpoint_yaml("pinned", web_ref, "");
     let old = endpoint_yaml("old", web_ref, "");
     let db_client = endpoint_yaml("db-client", "serviceRef: {name: db}", "");
-    for yaml in [&web, &db, &client, &fixed, &pinned, &old, &db_client] {
+    // An endpoint that waits for the approval of its service's owner.
+    let gated = service_yaml("gated", PORT, (6060, 60), "  approvalEnabled: true\n");
+    let waiting = endpoint_yaml("waiting", "serviceRef: {name: gated}", "");
+    for yaml in [
+        &web, &db, &client, &fixed, &pinned, &old, &db_client, &gated, &waiting,
+    ] {
         env.apply_ok(yaml);
     }
     let all = [
@@ -108,8 +113,14 @@ async fn plan_reports_every_verdict_and_writes_nothing() {
         "vpce/pinned",
         "vpce/old",
         "vpce/db-client",
+        "vpcesvc/gated",
     ];
     env.wait_ready(&all, "120s");
+    let pending = |o: &Value| {
+        Env::condition(o, "Ready").is_some_and(|(_, reason, _)| reason == "PendingAcceptance")
+    };
+    let waiting_obj = env.wait_for("vpce/waiting", Duration::from_secs(60), "pending", pending);
+    let waiting_id = str_at(&waiting_obj, &["status", "id"]).to_string();
     // Nothing may write while the plan is compared with the cluster.
     env.kill_operator();
     let web_id = str_at(&env.get("vpcesvc/web"), &["status", "id"]).to_string();
@@ -136,8 +147,17 @@ async fn plan_reports_every_verdict_and_writes_nothing() {
         web_ref,
         "  routeTables: [\"4d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c07\"]\n",
     );
+    // gated gets a policy that accepts every endpoint: the waiting one is accepted.
+    let accepting = service_yaml(
+        "gated",
+        PORT,
+        (6060, 60),
+        "  approvalEnabled: true\n  acceptance: {policy: AcceptAll}\n",
+    );
     let manifests = [
         changed_web,
+        accepting,
+        waiting.clone(),
         fresh.clone(),
         client.clone(),
         changed_fixed,
@@ -196,6 +216,17 @@ async fn plan_reports_every_verdict_and_writes_nothing() {
         "names the service and the endpoint that holds it: {db_message}"
     );
     assert_eq!(planned["summary"]["create"], 1);
+    let gated_plan = entry(&planned, "VpcEndpointService", "gated");
+    assert_eq!(gated_plan["verdict"], "update", "{planned:#}");
+    assert_eq!(
+        gated_plan["changes"],
+        serde_json::json!([{
+            "field": format!("connections.{waiting_id}"),
+            "old": "pendingAcceptance",
+            "new": "accepted (rule AcceptAll)",
+        }])
+    );
+    assert_eq!(verdict("VpcEndpoint", "waiting"), "no-change");
 
     // Exit codes: no change is 0, a change 2 (with --detailed-exitcode), 0 without it.
     let unchanged = [client.clone(), db_client.clone()];

@@ -21,13 +21,13 @@ use crate::controller::cloud_object::{CloudObject, Located, get_opt, locate};
 use crate::controller::conditions::{self, READY};
 use crate::controller::context::Context;
 use crate::controller::plan::{
-    self, Desired, EndpointPlan, Owner, ServicePlan, TagDiff, connections, permissions,
+    self, Desired, EndpointPlan, Owner, ServicePlan, TagDiff, acceptance, connections, permissions,
     plan_endpoint, plan_service, short_service_name,
 };
 use crate::controller::session::{self, Managed, ManagedStatus, Recorded};
 use crate::controller::{Error, SharedOptions, accounts, endpoint, service};
 use vpcep_api::validate;
-use vpcep_api::{DeletionPolicy, VpcEndpoint, VpcEndpointService};
+use vpcep_api::{DeletionPolicy, VpcEndpoint, VpcEndpointService, VpcEndpointServiceSpec};
 use vpcep_cloud::inventory::Listed;
 use vpcep_cloud::model::{Endpoint, PortMapping, Service, ServiceStatus, Tag};
 
@@ -444,7 +444,46 @@ async fn plan_one_service(ctx: &Context, obj: &VpcEndpointService) -> Result<Out
                 .map(|(old, new)| Change::new("permissions", old, new)),
         );
     }
+    if cloud.status == ServiceStatus::Available {
+        changes.extend(connection_changes(ctx, &client, obj, &spec, &cloud).await?);
+    }
     Ok(Outcome::compared(&cloud.id, changes).noting(note))
+}
+
+/// What `govern` (service.rs) would do to the connections: the acceptance policy's decisions
+/// (accepting, rejecting, revoking) and the descriptions to set.
+async fn connection_changes(
+    ctx: &Context,
+    client: &vpcep_cloud::VpcepClient,
+    obj: &VpcEndpointService,
+    spec: &VpcEndpointServiceSpec,
+    cloud: &Service,
+) -> Result<Vec<Change>, Error> {
+    let descriptions = spec.connection_descriptions.clone().unwrap_or_default();
+    if !acceptance::is_active(spec.acceptance.as_ref()) && descriptions.is_empty() {
+        return Ok(vec![]);
+    }
+    let conns = service::list_connections(client, cloud).await?;
+    let find = |id: &str| conns.iter().find(|c| c.id == id);
+    let cluster = service::cluster_endpoints(ctx, obj, &cloud.id);
+    let mut changes = Vec::new();
+    for (id, decision) in connections::decisions(spec.acceptance.as_ref(), &conns, &cluster) {
+        let old = find(&id).map(|c| c.status.as_str().to_string());
+        let new = format!(
+            "{} (rule {})",
+            decision.verb().to_lowercase(),
+            decision.rule().as_str()
+        );
+        changes.push(Change::new(format!("connections.{id}"), old, Some(new)));
+    }
+    for d in connections::descriptions(&descriptions, &conns) {
+        let old = find(&d.id)
+            .and_then(|c| c.description.clone())
+            .filter(|d| !d.is_empty());
+        let field = format!("connections.{}.description", d.id);
+        changes.push(Change::new(field, old, Some(d.description)));
+    }
+    Ok(changes)
 }
 
 async fn plan_one_endpoint(

@@ -2,11 +2,14 @@
 //! observe the cloud → plan (pure, `plan/`) → act (`act.rs`) → record the status; `cleanup`
 //! deletes the cloud service once no endpoint holds on to it.
 
+use std::collections::BTreeSet;
+
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 
 use super::act;
+use super::context::Context;
 use super::error::Error;
 use super::plan::acceptance::{self, Decision};
 use super::plan::requeue;
@@ -111,26 +114,37 @@ async fn govern(
     service_id: &str,
     mut conns: Vec<Connection>,
 ) -> Result<(), Error> {
-    // `acceptClusterEndpoints` speaks for the service's own namespace and those it names.
-    let own = s.obj().namespace().unwrap_or_default();
     let spec = s.obj().spec.acceptance.as_ref();
-    let namespaces: Vec<&str> = std::iter::once(own.as_str())
-        .chain(
-            spec.into_iter()
-                .flat_map(|a| a.accept_namespaces.iter().map(String::as_str)),
-        )
-        .collect();
     // Revoking reads the absence of a VpcEndpoint object as "no longer of this cluster": only a
     // cache that holds the cluster's objects may say so (at start-up it may still be empty).
     if spec.is_some_and(|a| a.revoke_unlisted) {
         s.ctx().caches_ready().await;
     }
-    let cluster = s.ctx().endpoints_of(&namespaces, service_id);
+    let cluster = cluster_endpoints(s.ctx(), s.obj(), service_id);
     let decisions = connections::decisions(spec, &conns, &cluster);
     let decided = decide(s, client, service_id, &mut conns, decisions).await?;
     let entries = connections::entries(conns, &s.status().connections, &decided);
     s.set_connections(entries);
     Ok(())
+}
+
+/// The endpoint ids that this cluster's VpcEndpoint objects recorded for the service, in the
+/// namespaces `acceptClusterEndpoints` speaks for: the service's own and those it names.
+pub(crate) fn cluster_endpoints(
+    ctx: &Context,
+    svc: &VpcEndpointService,
+    service_id: &str,
+) -> BTreeSet<String> {
+    let own = svc.namespace().unwrap_or_default();
+    let named = svc
+        .spec
+        .acceptance
+        .iter()
+        .flat_map(|a| &a.accept_namespaces);
+    let namespaces: Vec<&str> = std::iter::once(own.as_str())
+        .chain(named.map(String::as_str))
+        .collect();
+    ctx.endpoints_of(&namespaces, service_id)
 }
 
 /// Carries out connection decisions, one call and one event each; returns the rules applied.
@@ -148,10 +162,7 @@ async fn decide(
             continue;
         };
         conn.status = new_status;
-        let (verb, rule) = match decision {
-            Decision::Accept(rule) => ("Accepted", rule),
-            Decision::Reject(rule) => ("Rejected", rule),
-        };
+        let (verb, rule) = (decision.verb(), decision.rule());
         let note = format!(
             "{} the endpoint {endpoint_id} of account {} (rule {})",
             verb.to_lowercase(),

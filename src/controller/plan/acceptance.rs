@@ -38,6 +38,22 @@ pub enum Decision {
     Reject(Rule),
 }
 
+impl Decision {
+    /// What it does, for events and plans: `Accepted` or `Rejected`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Decision::Accept(_) => "Accepted",
+            Decision::Reject(_) => "Rejected",
+        }
+    }
+
+    pub fn rule(self) -> Rule {
+        match self {
+            Decision::Accept(rule) | Decision::Reject(rule) => rule,
+        }
+    }
+}
+
 /// A connection as the decision needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate<'a> {
