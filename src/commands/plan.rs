@@ -225,13 +225,18 @@ pub async fn run(opts: PlanOptions) -> Result<u8, CommandError> {
             writeln!(out)?;
         }
     }
+    Ok(exit_code(&planned, opts.detailed_exitcode))
+}
+
+/// 1 when an object fails, else (with `detailed`) 2 when something changes, else 0.
+fn exit_code(planned: &Plan, detailed: bool) -> u8 {
     let failed = planned.objects.iter().any(|e| e.verdict.fails());
     let changed = planned.objects.iter().any(|e| e.verdict.changes());
-    Ok(match (failed, changed && opts.detailed_exitcode) {
+    match (failed, changed && detailed) {
         (true, _) => 1,
         (false, true) => 2,
         (false, false) => 0,
-    })
+    }
 }
 
 /// Plans every object of the manifests, services first (endpoints refer to them), and with
@@ -880,4 +885,125 @@ fn render(planned: &Plan) -> String {
         count(Verdict::Error),
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tag(key: &str, value: &str) -> Tag {
+        Tag {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+
+    fn entry(name: &str, verdict: Verdict, changes: Vec<Change>) -> Entry {
+        Entry {
+            kind: "VpcEndpointService".into(),
+            namespace: "team".into(),
+            name: name.into(),
+            id: Some(format!("{name}-id")),
+            verdict,
+            reason: None,
+            changes,
+            message: None,
+        }
+    }
+
+    fn plan_of(objects: Vec<Entry>) -> Plan {
+        let mut summary = BTreeMap::new();
+        for e in &objects {
+            *summary.entry(e.verdict).or_default() += 1;
+        }
+        Plan {
+            cluster: true,
+            objects,
+            summary,
+        }
+    }
+
+    #[test]
+    fn tag_calls_read_as_field_changes() {
+        let diff = TagDiff {
+            delete: vec!["env".into(), "gone".into()],
+            create: vec![tag("env", "prod"), tag("team", "net")],
+        };
+        let actual = [tag("env", "dev"), tag("gone", "x"), tag("kept", "y")];
+        assert_eq!(
+            tag_changes(&diff, &actual),
+            vec![
+                Change::new("tags.env", Some("dev".into()), Some("prod".into())),
+                Change::new("tags.gone", Some("x".into()), None),
+                Change::new("tags.team", None, Some("net".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_create_lists_the_fields_it_sends() {
+        let spec = json!({
+            "vpcId": "v", "approvalEnabled": false, "forceDelete": true, "description": null,
+            "ports": [{"clientPort": 80, "protocol": "TCP"}], "whitelist": ["10.0.0.0/8"],
+        });
+        let created = created(&spec, None);
+        let fields: Vec<(&str, &str)> = created
+            .changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.new.as_deref().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("forceDelete", "true"),
+                ("ports[0].clientPort", "80"),
+                ("ports[0].protocol", "TCP"),
+                ("vpcId", "v"),
+                ("whitelist", "[\"10.0.0.0/8\"]"),
+            ]
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_terraform() {
+        let unchanged = plan_of(vec![entry("a", Verdict::NoChange, vec![])]);
+        let changed = plan_of(vec![
+            entry("a", Verdict::NoChange, vec![]),
+            entry("b", Verdict::Delete, vec![]),
+        ]);
+        let blocked = plan_of(vec![
+            entry("b", Verdict::Create, vec![]),
+            entry("c", Verdict::Blocked, vec![]),
+        ]);
+        assert_eq!(exit_code(&unchanged, true), 0);
+        assert_eq!(exit_code(&changed, true), 2);
+        assert_eq!(exit_code(&changed, false), 0);
+        assert_eq!(exit_code(&blocked, true), 1);
+        assert_eq!(exit_code(&blocked, false), 1);
+    }
+
+    #[test]
+    fn the_text_reads_as_a_diff() {
+        let mut invalid = entry("bad", Verdict::Invalid, vec![]);
+        invalid.reason = Some("InvalidSpec".into());
+        invalid.message = Some("vpcId cannot change".into());
+        let planned = plan_of(vec![
+            entry(
+                "web",
+                Verdict::Update,
+                vec![
+                    Change::new("approvalEnabled", Some("false".into()), Some("true".into())),
+                    Change::new("tags.old", Some("x".into()), None),
+                ],
+            ),
+            invalid,
+        ]);
+        assert_eq!(
+            render(&planned),
+            "~ VpcEndpointService team/web (web-id): update\n    ~ approvalEnabled: false → true\n    - tags.old: x\n\
+             ! VpcEndpointService team/bad (bad-id): invalid [InvalidSpec]\n    vpcId cannot change\n\
+             \nPlan: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 unchanged; 1 invalid, 0 blocked, 0 errors.\n"
+        );
+    }
 }
