@@ -194,7 +194,10 @@ async fn plan_reports_every_verdict_and_writes_nothing() {
     let replace = entry(&planned, "VpcEndpoint", "fixed");
     assert_eq!(replace["verdict"], "replace", "{planned:#}");
     assert_eq!(replace["id"], fixed_id.as_str());
-    assert_eq!(replace["changes"][0]["field"], "description");
+    assert_eq!(
+        replace["changes"],
+        serde_json::json!([{"field": "description", "old": "(none)", "new": "moved"}])
+    );
     let pinned_plan = entry(&planned, "VpcEndpoint", "pinned");
     assert_eq!(pinned_plan["verdict"], "invalid");
     assert_eq!(pinned_plan["reason"], "InvalidSpec");

@@ -556,15 +556,15 @@ async fn plan_one_endpoint(
             "the new endpoint is created first, then the old one deleted"
         };
         let changes = replacement
-            .fields
+            .differences
             .iter()
-            .map(|f| Change::new(*f, None, None))
+            .map(|d| Change::new(d.field, shown(or_none(&d.have)), shown(or_none(&d.wanted))))
             .collect();
         return Ok(Outcome {
             changes,
             message: Some(format!(
                 "recreateOnChange: {} cannot change in place; {order}",
-                replacement.fields.join(", ")
+                replacement.fields().join(", ")
             )),
             ..Outcome::of(Verdict::Replace, Some(&cloud.id))
         });
@@ -616,6 +616,10 @@ fn flatten(path: &str, value: &Value, out: &mut Vec<Change>) {
         Value::String(s) => out.push(Change::new(path, None, Some(s.clone()))),
         other => out.push(Change::new(path, None, Some(other.to_string()))),
     }
+}
+
+fn or_none(value: &str) -> &str {
+    if value.is_empty() { "(none)" } else { value }
 }
 
 fn shown(value: impl ToString) -> Option<String> {

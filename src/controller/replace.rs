@@ -38,7 +38,7 @@ pub async fn step(
     r: &Replacement,
     create: impl AsyncFnOnce() -> Result<ApiRequest<Endpoint>, Error>,
 ) -> Result<Endpoint, Error> {
-    let fields = r.fields.join(", ");
+    let fields = r.fields().join(", ");
     let new = replacement_of(s, client, &old).await?;
     if r.delete_first && new.is_none() {
         if old.status != EndpointStatus::Deleting {

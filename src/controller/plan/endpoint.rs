@@ -116,11 +116,26 @@ impl EndpointPlan {
 /// A replacement of the endpoint by a new one created from the spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replacement {
-    /// The fields that differ, for events and conditions.
-    pub fields: Vec<&'static str>,
+    /// The fields that differ.
+    pub differences: Vec<Difference>,
     /// The new endpoint needs an address that the old one holds (a fixed `portIp` or
     /// `ipv6Address`): the old one must be gone before the new one is created.
     pub delete_first: bool,
+}
+
+impl Replacement {
+    /// The fields that differ, for events and conditions.
+    pub fn fields(&self) -> Vec<&'static str> {
+        self.differences.iter().map(|d| d.field).collect()
+    }
+}
+
+/// A create-only field that differs: what the endpoint has, and what the spec asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub field: &'static str,
+    pub have: String,
+    pub wanted: String,
 }
 
 fn set_of(items: &[String]) -> BTreeSet<&str> {
@@ -133,8 +148,16 @@ fn whitelist_set(items: &[String]) -> BTreeSet<String> {
     items.iter().map(|e| Ipv4Cidr::canonical(e)).collect()
 }
 
-/// A create-only difference: the field and the message that says so.
-type Fixed = (&'static str, String);
+/// A create-only difference and the message that says so.
+type Fixed = (Difference, String);
+
+fn difference(field: &'static str, have: &str, wanted: &str) -> Difference {
+    Difference {
+        field,
+        have: have.to_string(),
+        wanted: wanted.to_string(),
+    }
+}
 
 /// Compares the fields the spec owns with the cloud endpoint. Fields the cloud cannot change in
 /// place (on Open Telekom Cloud, which has no endpoint update API, also the whitelist, route
@@ -183,7 +206,7 @@ pub fn plan_endpoint(want: &Desired, cloud: &Endpoint) -> Result<EndpointPlan, I
                 |wanted: &Option<String>, held: &Option<String>| wanted.is_some() && wanted == held;
             return Ok(EndpointPlan {
                 replace: Some(Replacement {
-                    fields: fixed.iter().map(|(field, _)| *field).collect(),
+                    differences: fixed.into_iter().map(|(d, _)| d).collect(),
                     delete_first: holds(&spec.port_ip, &cloud.ip)
                         || holds(&spec.ipv6_address, &cloud.ipv6_address),
                 }),
@@ -207,7 +230,7 @@ fn create_only_differences(want: &Desired, cloud: &Endpoint) -> Vec<Fixed> {
     let mut differs = |field: &'static str, label: &str, have: &str, wanted: &str| {
         let hint = "or set spec.recreateOnChange: true to replace the endpoint";
         fixed.push((
-            field,
+            difference(field, have, wanted),
             format!("{}; {hint}", immutable(label, have, wanted, KIND)),
         ));
     };
@@ -289,7 +312,8 @@ fn otc_create_only(plan: &mut EndpointPlan, cloud: &Endpoint) -> Vec<Fixed> {
             cloud.whitelist, cloud.enable_whitelist
         );
         let wanted = format!("{:?} (enableWhitelist {})", w.whitelist, w.enable_whitelist);
-        fixed.push(("whitelist", message("whitelist", was(have, wanted))));
+        let d = difference("whitelist", &have, &wanted);
+        fixed.push((d, message("whitelist", was(have, wanted))));
     }
     if let Some(tables) = plan.routetables.take() {
         let wanted = if tables.is_empty() {
@@ -298,11 +322,22 @@ fn otc_create_only(plan: &mut EndpointPlan, cloud: &Endpoint) -> Vec<Fixed> {
             format!("{tables:?}")
         };
         let have = format!("{:?}", cloud.routetables);
-        fixed.push(("routeTables", message("routeTables", was(have, wanted))));
+        let d = difference("routeTables", &have, &wanted);
+        fixed.push((d, message("routeTables", was(have, wanted))));
     }
-    if plan.policy.take().is_some() || std::mem::take(&mut plan.delete_policy) {
-        let difference = "the spec's policyStatement differs from the endpoint's policy".into();
-        fixed.push(("policyStatement", message("policyStatement", difference)));
+    let json = |policy: &[PolicyStatement]| serde_json::to_string(policy).unwrap_or_default();
+    let wanted = match plan.policy.take() {
+        Some(policy) => Some(json(&policy)),
+        None => std::mem::take(&mut plan.delete_policy).then(|| "the default policy".to_string()),
+    };
+    if let Some(wanted) = wanted {
+        let d = difference(
+            "policyStatement",
+            &format!("{:?}", cloud.policy_statement),
+            &wanted,
+        );
+        let text = "the spec's policyStatement differs from the endpoint's policy".into();
+        fixed.push((d, message("policyStatement", text)));
     }
     fixed
 }
@@ -576,7 +611,11 @@ mod tests {
         assert_eq!(
             plan.replace,
             Some(Replacement {
-                fields: vec!["whitelist"],
+                differences: vec![difference(
+                    "whitelist",
+                    "[] (enableWhitelist false)",
+                    "[\"10.1.0.0/16\"] (enableWhitelist false)"
+                )],
                 delete_first: false
             })
         );
@@ -592,7 +631,7 @@ mod tests {
         assert_eq!(
             plan.replace,
             Some(Replacement {
-                fields: vec!["description"],
+                differences: vec![difference("description", "", "new")],
                 delete_first: true
             })
         );
