@@ -106,7 +106,7 @@ pub async fn run(opts: ImportOptions) -> Result<u8, CommandError> {
         },
     };
     // The client an object of the namespace with these references would get.
-    let probe = base.service("import", service_probe());
+    let probe = base.service("import", None, service_probe()?);
     let (client, _) = accounts::object_client(&ctx, &probe)
         .await
         .map_err(|e| CommandError::Input(format!("cannot resolve the credentials: {e}")))?;
@@ -238,23 +238,28 @@ impl Base {
         }
     }
 
-    fn service(&self, name: &str, mut spec: VpcEndpointServiceSpec) -> VpcEndpointService {
+    fn service(
+        &self,
+        name: &str,
+        id: Option<&str>,
+        mut spec: VpcEndpointServiceSpec,
+    ) -> VpcEndpointService {
         spec.account_ref = self.account_ref.clone();
         spec.credentials_secret_ref = self.credentials_secret_ref.clone();
         spec.deletion_policy = self.deletion_policy;
         VpcEndpointService {
-            metadata: self.meta(name, None),
+            metadata: self.meta(name, id),
             spec,
             status: None,
         }
     }
 
-    fn endpoint(&self, name: &str, mut spec: VpcEndpointSpec) -> VpcEndpoint {
+    fn endpoint(&self, name: &str, id: &str, mut spec: VpcEndpointSpec) -> VpcEndpoint {
         spec.account_ref = self.account_ref.clone();
         spec.credentials_secret_ref = self.credentials_secret_ref.clone();
         spec.deletion_policy = self.deletion_policy;
         VpcEndpoint {
-            metadata: self.meta(name, None),
+            metadata: self.meta(name, Some(id)),
             spec,
             status: None,
         }
@@ -262,9 +267,9 @@ impl Base {
 }
 
 /// A spec with the required fields only, for resolving credentials.
-fn service_probe() -> VpcEndpointServiceSpec {
+fn service_probe() -> Result<VpcEndpointServiceSpec, CommandError> {
     from_json(json!({"vpcId": "", "portId": "", "serverType": "VM", "ports": []}))
-        .expect("a minimal service spec parses")
+        .map_err(CommandError::Input)
 }
 
 fn from_json<T: DeserializeOwned>(value: Value) -> Result<T, String> {
@@ -372,8 +377,7 @@ async fn import_service(
     }))
     .map_err(|e| format!("its fields do not fit a VpcEndpointService: {e}"))?;
     let name = names.pick("service", short.unwrap_or_default(), &svc.id);
-    let mut obj = base.service(&name, spec);
-    obj.metadata = base.meta(&name, Some(&svc.id));
+    let obj = base.service(&name, Some(&svc.id), spec);
     // The operator's own plan must find nothing to change.
     let desired = obj.desired_spec(ctx);
     let owner = adopted(ctx);
@@ -437,8 +441,7 @@ fn import_endpoint(
         parts.get(1).copied().unwrap_or_default().to_string()
     });
     let name = names.pick("endpoint", &format!("{target_name}-endpoint"), &ep.id);
-    let mut obj = base.endpoint(&name, spec);
-    obj.metadata = base.meta(&name, Some(&ep.id));
+    let obj = base.endpoint(&name, &ep.id, spec);
     let desired = obj.desired_spec(ctx);
     let owner = adopted(ctx);
     let want = Desired {
