@@ -289,6 +289,7 @@ async fn make(ctx: &Context, cluster: bool, read: &[Manifest], prune: bool) -> P
             Manifest::Service(_) => {}
         }
     }
+    flag_repeated(&mut objects);
     if prune {
         objects.extend(deletions(ctx, &objects).await);
     }
@@ -300,6 +301,22 @@ async fn make(ctx: &Context, cluster: bool, read: &[Manifest], prune: bool) -> P
         cluster,
         objects,
         summary,
+    }
+}
+
+/// An object that the manifests hold more than once is ambiguous (kubectl applies the last one,
+/// a GitOps tool refuses them): each repetition is invalid.
+fn flag_repeated(objects: &mut [Entry]) {
+    let mut seen = BTreeSet::new();
+    for e in objects.iter_mut() {
+        if !seen.insert((e.kind.clone(), e.namespace.clone(), e.name.clone())) {
+            e.verdict = Verdict::Invalid;
+            e.changes.clear();
+            e.message = Some(format!(
+                "{} {}/{} appears more than once in the manifests: keep one",
+                e.kind, e.namespace, e.name
+            ));
+        }
     }
 }
 
@@ -985,6 +1002,34 @@ mod tests {
         assert_eq!(exit_code(&changed, false), 0);
         assert_eq!(exit_code(&blocked, true), 1);
         assert_eq!(exit_code(&blocked, false), 1);
+    }
+
+    #[test]
+    fn a_repeated_object_is_invalid() {
+        let mut objects = vec![
+            entry(
+                "a",
+                Verdict::Create,
+                vec![Change::new("vpcId", None, Some("v".into()))],
+            ),
+            entry("b", Verdict::NoChange, vec![]),
+            entry(
+                "a",
+                Verdict::Create,
+                vec![Change::new("vpcId", None, Some("w".into()))],
+            ),
+        ];
+        flag_repeated(&mut objects);
+        let verdicts: Vec<Verdict> = objects.iter().map(|e| e.verdict).collect();
+        assert_eq!(
+            verdicts,
+            [Verdict::Create, Verdict::NoChange, Verdict::Invalid]
+        );
+        assert!(objects[2].changes.is_empty());
+        assert_eq!(
+            objects[2].message.as_deref(),
+            Some("VpcEndpointService team/a appears more than once in the manifests: keep one")
+        );
     }
 
     #[test]
