@@ -16,12 +16,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{CommandError, Connected, connect, plan, yaml};
+use crate::controller::cloud_object::CloudObject;
 use crate::controller::context::Context;
-use crate::controller::plan::ownership::{self, Claim};
 use crate::controller::plan::{
     Desired, Owner, permissions, plan_endpoint, plan_service, short_service_name,
 };
-use crate::controller::session::Managed;
+use crate::controller::session::{self, Managed};
 use crate::controller::{Error, SharedOptions, accounts, service};
 use vpcep_api::{
     AccountRef, CredentialsSecretRef, DeletionPolicy, EXTERNAL_ID_ANNOTATION, EndpointIpVersion,
@@ -321,20 +321,10 @@ fn spec_tags(tags: &[Tag]) -> Option<BTreeMap<String, String>> {
     (!map.is_empty()).then_some(map)
 }
 
-/// Skips what a live object owns or records, as the operator would refuse to take it.
-fn unclaimed(ctx: &Context, id: &str, tags: &[Tag]) -> Result<(), String> {
-    let nobody = Owner {
-        uid: String::new(),
-        cluster: ctx.cluster_id.clone(),
-        adopted: true,
-    };
-    if let Claim::Refused(why) = ownership::claim(tags, &nobody, |uid| ctx.lookup(uid)) {
-        return Err(why);
-    }
-    match ctx.recorded_by(id, "") {
-        Some(holder) => Err(format!("{holder} manages it")),
-        None => Ok(()),
-    }
+/// Skips what a live object owns or records, as the operator would refuse to adopt it
+/// (`session::claim`).
+fn unclaimed<C: CloudObject>(ctx: &Context, cloud: &C) -> Result<(), String> {
+    session::claim(ctx, &adopted(ctx), cloud, true).map_err(|e| e.to_string())
 }
 
 async fn import_service(
@@ -350,7 +340,7 @@ async fn import_service(
             svc.status.as_str()
         ));
     }
-    unclaimed(ctx, &svc.id, &svc.tags)?;
+    unclaimed(ctx, svc)?;
     let short = short_service_name(&svc.service_name, client.region(), &svc.id);
     let permissions: Vec<String> = service::list_permissions(client, &svc.id)
         .await
@@ -405,7 +395,7 @@ fn import_endpoint(
     if matches!(ep.status, EndpointStatus::Deleting | EndpointStatus::Failed) {
         return Err(format!("it is {}", ep.status.as_str()));
     }
-    unclaimed(ctx, &ep.id, &ep.tags)?;
+    unclaimed(ctx, ep)?;
     let interface = ep.service_type != ServiceType::Gateway;
     let gateway_policy = (!interface && ep.policy_statement != default_gateway_policy())
         .then(|| serde_json::to_value(&ep.policy_statement).unwrap_or_default())
